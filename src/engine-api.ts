@@ -1,0 +1,50 @@
+import type { ModelWeights } from './model/model-weights.js';
+import type { Pixels } from './model/preprocess.js';
+import type { LayerName, ModelSpec } from './model/spec.js';
+
+/** What `infer` returns: 10 scores per image and the predicted digit of each. */
+export interface InferenceResult {
+  readonly count: number;
+  /** count × 10, row-major: logits (seed) or RBF distances (classic). */
+  readonly scores: Float32Array;
+  /** count predicted digits: argmax of logits, argmin of distances. */
+  readonly classes: Uint8Array;
+  readonly output: 'logits' | 'distances';
+}
+
+/** One layer's output for one image, for visualisation. */
+export interface LayerActivation {
+  readonly name: LayerName;
+  /** [channels, height, width] or [features]. */
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** Which implementation runs the network. */
+export type Backend = 'webgpu' | 'cpu';
+
+/**
+ * An inference engine for one model. The WebGPU engine and the CPU reference engine both
+ * implement it, so pages and tools use either without knowing which.
+ *
+ * @example
+ * const engine = await createEngine('/weights/seed.safetensors');
+ * const { classes } = await engine.infer(mnistBytes, 100); // 100 × 784 bytes
+ * engine.destroy();
+ */
+export interface InferenceEngine {
+  readonly backend: Backend;
+  readonly spec: ModelSpec;
+  readonly weights: ModelWeights;
+  /** Adapter description (vendor, architecture, device) or 'CPU reference'. */
+  readonly adapterName: string;
+  /**
+   * Classifies `count` raw 28×28 images (bytes 0..255, or float intensities in [0, 1]),
+   * applying the model's preprocessing. Batches larger than the engine's maximum are split.
+   */
+  infer(pixels: Pixels, count: number): Promise<InferenceResult>;
+  /** Every layer's output (C1 … OUTPUT) for one raw 28×28 image. */
+  activations(pixels: Pixels): Promise<LayerActivation[]>;
+  /** Releases every GPU object. Idempotent; later calls reject with EngineDestroyedError. */
+  destroy(): void;
+}

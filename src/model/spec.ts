@@ -1,0 +1,178 @@
+/**
+ * A model is data: an ordered list of layers over named tensors. The CPU reference, the GPU
+ * planner, the weights validator and the trainer all read this one description.
+ *
+ * Layouts are PyTorch's (row-major): feature maps are NCHW, conv weights [out, in, 5, 5],
+ * dense weights [out, in]. A conv with a connection table stores only the listed kernels:
+ * [sum of table sizes, 5, 5], output map major, inputs in ascending order.
+ */
+
+/** Element-wise activation applied after a layer (fused into its kernel where possible). */
+export type Activation = 'none' | 'sigmoid' | 'scaled-tanh';
+
+/** The paper's scaled tanh: f(a) = A·tanh(S·a). */
+export const kScaledTanhA = 1.7159;
+export const kScaledTanhS = 2 / 3;
+
+/** Uniform layer names for both models, so pages can show C1…F6 whatever the model. */
+export type LayerName = 'C1' | 'S2' | 'C3' | 'S4' | 'C5' | 'F6' | 'OUTPUT';
+
+export interface Conv5x5Layer {
+  readonly kind: 'conv5x5';
+  readonly name: LayerName;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  /** Input height = width. */
+  readonly inSize: number;
+  /** Zero padding on every side. */
+  readonly padding: number;
+  /** Output height = width: inSize + 2·padding − 4. */
+  readonly outSize: number;
+  /** For each output map, the ascending list of input maps that feed it; absent = dense. */
+  readonly connectionTable?: ReadonlyArray<ReadonlyArray<number>>;
+  readonly activation: Activation;
+  readonly weight: string;
+  readonly bias: string;
+}
+
+export interface Subsample2x2Layer {
+  readonly kind: 'subsample2x2';
+  readonly name: LayerName;
+  readonly channels: number;
+  readonly inSize: number;
+  /** inSize / 2. */
+  readonly outSize: number;
+  /**
+   * The paper's trainable subsampling: sum of the 2×2 window × coefficient[c] + bias[c].
+   * Absent: plain average pooling (coefficient 1/4, bias 0).
+   */
+  readonly trainable?: { readonly coefficient: string; readonly bias: string };
+  readonly activation: Activation;
+}
+
+export interface DenseLayer {
+  readonly kind: 'dense';
+  readonly name: LayerName;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly activation: Activation;
+  /** [outFeatures, inFeatures] (a [out, c, 5, 5] conv over a 5×5 input is the same bytes). */
+  readonly weight: string;
+  readonly bias: string;
+}
+
+/** Euclidean RBF: y_i = Σ_j (x_j − centres[i, j])². */
+export interface RbfLayer {
+  readonly kind: 'rbf';
+  readonly name: LayerName;
+  readonly inFeatures: number;
+  readonly classes: number;
+  readonly centres: string;
+}
+
+export type LayerSpec = Conv5x5Layer | Subsample2x2Layer | DenseLayer | RbfLayer;
+
+export interface TensorSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** False for the RBF centres: fixed, stored in the file but never trained. */
+  readonly trainable: boolean;
+}
+
+/**
+ * How a 28×28 MNIST-style image (intensity p in [0, 1], 1 = ink) becomes the model's input:
+ * x = background + (ink − background)·p, with `pad` background pixels added on every side.
+ */
+export interface Preprocessing {
+  readonly pad: number;
+  readonly background: number;
+  readonly ink: number;
+}
+
+export type ModelId = 'classic' | 'seed';
+
+export interface ModelSpec {
+  readonly id: ModelId;
+  readonly title: string;
+  /** Side of the square single-channel input the first layer reads. */
+  readonly inputSize: number;
+  readonly layers: readonly LayerSpec[];
+  /** Every tensor the weights file must hold, in a canonical order. */
+  readonly tensors: readonly TensorSpec[];
+  /** 'logits': class = argmax. 'distances': class = argmin. */
+  readonly output: 'logits' | 'distances';
+  readonly defaultPreprocessing: Preprocessing;
+}
+
+/** Side of the raw images the engine takes (MNIST). */
+export const kImageSize = 28;
+/** Number of classes (digits). */
+export const kClasses = 10;
+
+/** The shape of a layer's output for one image: [channels, height, width] or [features]. */
+export function layerOutputShape(layer: LayerSpec): number[] {
+  switch (layer.kind) {
+    case 'conv5x5':
+      return [layer.outChannels, layer.outSize, layer.outSize];
+    case 'subsample2x2':
+      return [layer.channels, layer.outSize, layer.outSize];
+    case 'dense':
+      return [layer.outFeatures];
+    case 'rbf':
+      return [layer.classes];
+  }
+}
+
+/** Number of values a layer outputs for one image. */
+export function layerOutputSize(layer: LayerSpec): number {
+  return layerOutputShape(layer).reduce((a, b) => a * b, 1);
+}
+
+/** Number of values a layer reads for one image. */
+export function layerInputSize(layer: LayerSpec): number {
+  switch (layer.kind) {
+    case 'conv5x5':
+      return layer.inChannels * layer.inSize * layer.inSize;
+    case 'subsample2x2':
+      return layer.channels * layer.inSize * layer.inSize;
+    case 'dense':
+    case 'rbf':
+      return layer.inFeatures;
+  }
+}
+
+/** Start of each output map's kernels within a tabled conv weight ([k, 5, 5]). */
+export function connectionOffsets(table: ReadonlyArray<ReadonlyArray<number>>): number[] {
+  const offsets: number[] = [];
+  let next = 0;
+  for (const inputs of table) {
+    offsets.push(next);
+    next += inputs.length;
+  }
+  return offsets;
+}
+
+/** Count of parameters stored in a model's tensors (trainable ones only, or all). */
+export function parameterCount(spec: ModelSpec, trainableOnly = true): number {
+  return spec.tensors
+    .filter((t) => t.trainable || !trainableOnly)
+    .reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Multiply-adds per image, per layer (the figures in LENET5.md). */
+export function multiplyAdds(layer: LayerSpec): number {
+  switch (layer.kind) {
+    case 'conv5x5': {
+      const kernels = layer.connectionTable
+        ? layer.connectionTable.reduce((s, t) => s + t.length, 0)
+        : layer.inChannels * layer.outChannels;
+      return kernels * 25 * layer.outSize * layer.outSize;
+    }
+    case 'subsample2x2':
+      return 0;
+    case 'dense':
+      return layer.inFeatures * layer.outFeatures;
+    case 'rbf':
+      return layer.inFeatures * layer.classes;
+  }
+}

@@ -1,0 +1,60 @@
+import { tensorOf, type ModelWeights } from '../model/model-weights.js';
+import type { LayerName, LayerSpec } from '../model/spec.js';
+import {
+  conv5x5Reference,
+  denseReference,
+  rbfReference,
+  subsample2x2Reference,
+  type Floats,
+} from './layers.js';
+
+/** One layer's reference output for a whole batch, float64. */
+export function referenceLayer(weights: ModelWeights, layer: LayerSpec, input: Floats, count: number): Float64Array {
+  const t = (name: string) => tensorOf(weights, name);
+  switch (layer.kind) {
+    case 'conv5x5':
+      return conv5x5Reference(layer, input, count, t(layer.weight), t(layer.bias));
+    case 'subsample2x2':
+      return layer.trainable
+        ? subsample2x2Reference(layer, input, count, t(layer.trainable.coefficient), t(layer.trainable.bias))
+        : subsample2x2Reference(layer, input, count);
+    case 'dense':
+      return denseReference(layer, input, count, t(layer.weight), t(layer.bias));
+    case 'rbf':
+      return rbfReference(layer, input, count, t(layer.centres));
+  }
+}
+
+/**
+ * Runs a whole model on preprocessed input ([count, inputSize, inputSize]) and returns every
+ * layer's activations, C1 … OUTPUT, in float64.
+ *
+ * @example
+ * const acts = referenceForward(weights, preprocess(pixels, 1, weights.preprocessing), 1);
+ * acts.get('OUTPUT'); // 10 logits or distances
+ */
+export function referenceForward(weights: ModelWeights, input: Floats, count: number): Map<LayerName, Float64Array> {
+  const activations = new Map<LayerName, Float64Array>();
+  let current: Floats = input;
+  for (const layer of weights.spec.layers) {
+    current = referenceLayer(weights, layer, current, count);
+    activations.set(layer.name, current);
+  }
+  return activations;
+}
+
+/** Index of the winning class in each row of 10 scores: argmax for logits, argmin for distances. */
+export function classify(scores: Floats, count: number, output: 'logits' | 'distances'): Uint8Array {
+  const classes = new Uint8Array(count);
+  const classCount = scores.length / count;
+  for (let n = 0; n < count; n++) {
+    let best = 0;
+    for (let k = 1; k < classCount; k++) {
+      const s = scores[n * classCount + k]!;
+      const b = scores[n * classCount + best]!;
+      if (output === 'logits' ? s > b : s < b) best = k;
+    }
+    classes[n] = best;
+  }
+  return classes;
+}

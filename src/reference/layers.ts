@@ -1,0 +1,146 @@
+/**
+ * CPU reference for every kernel, written for obviousness rather than speed: plain loops,
+ * float64 accumulation, NCHW layouts exactly as the shaders read them. The GPU tests compare
+ * against these, and the CPU engine (the fallback where WebGPU is missing) runs them.
+ */
+import {
+  connectionOffsets,
+  kScaledTanhA,
+  kScaledTanhS,
+  type Activation,
+  type Conv5x5Layer,
+  type DenseLayer,
+  type RbfLayer,
+  type Subsample2x2Layer,
+} from '../model/spec.js';
+
+/** Any float array the references read. */
+export type Floats = Float32Array | Float64Array;
+
+/** f(a) for one activation. */
+export function activate(activation: Activation, a: number): number {
+  switch (activation) {
+    case 'none':
+      return a;
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-a));
+    case 'scaled-tanh':
+      return kScaledTanhA * Math.tanh(kScaledTanhS * a);
+  }
+}
+
+/** Element-wise activation over a whole array (the standalone `sigmoid` kernel's reference). */
+export function activationReference(activation: Activation, input: Floats): Float64Array {
+  return Float64Array.from(input, (a) => activate(activation, a));
+}
+
+/**
+ * 5×5 convolution, stride 1, zero padding, optional connection table, then the activation.
+ * input [count, inChannels, inSize, inSize] → [count, outChannels, outSize, outSize].
+ */
+export function conv5x5Reference(
+  layer: Conv5x5Layer,
+  input: Floats,
+  count: number,
+  weight: Floats,
+  bias: Floats,
+): Float64Array {
+  const { inChannels, outChannels, inSize, outSize, padding } = layer;
+  const table = layer.connectionTable ?? denseTable(inChannels, outChannels);
+  const kernelStart = connectionOffsets(table);
+  const out = new Float64Array(count * outChannels * outSize * outSize);
+  for (let n = 0; n < count; n++) {
+    for (let o = 0; o < outChannels; o++) {
+      for (let y = 0; y < outSize; y++) {
+        for (let x = 0; x < outSize; x++) {
+          let sum = bias[o]!;
+          table[o]!.forEach((c, j) => {
+            const kernel = (kernelStart[o]! + j) * 25;
+            for (let ky = 0; ky < 5; ky++) {
+              for (let kx = 0; kx < 5; kx++) {
+                const iy = y + ky - padding;
+                const ix = x + kx - padding;
+                if (iy < 0 || ix < 0 || iy >= inSize || ix >= inSize) continue;
+                sum += weight[kernel + ky * 5 + kx]! * input[((n * inChannels + c) * inSize + iy) * inSize + ix]!;
+              }
+            }
+          });
+          out[((n * outChannels + o) * outSize + y) * outSize + x] = activate(layer.activation, sum);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The table of a dense conv: every output map reads every input map. */
+export function denseTable(inChannels: number, outChannels: number): number[][] {
+  return Array.from({ length: outChannels }, () => Array.from({ length: inChannels }, (_, c) => c));
+}
+
+/**
+ * 2×2 subsampling, stride 2: average pooling, or the paper's trainable form
+ * (window sum × coefficient[c] + bias[c]), then the activation.
+ */
+export function subsample2x2Reference(
+  layer: Subsample2x2Layer,
+  input: Floats,
+  count: number,
+  coefficient?: Floats,
+  bias?: Floats,
+): Float64Array {
+  const { channels, inSize, outSize } = layer;
+  const out = new Float64Array(count * channels * outSize * outSize);
+  for (let n = 0; n < count; n++) {
+    for (let c = 0; c < channels; c++) {
+      const scale = coefficient ? coefficient[c]! : 0.25;
+      const shift = bias ? bias[c]! : 0;
+      for (let y = 0; y < outSize; y++) {
+        for (let x = 0; x < outSize; x++) {
+          const at = (dy: number, dx: number) =>
+            input[((n * channels + c) * inSize + 2 * y + dy) * inSize + 2 * x + dx]!;
+          const sum = at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1);
+          out[((n * channels + c) * outSize + y) * outSize + x] = activate(layer.activation, sum * scale + shift);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Dense layer: out[n, o] = f(bias[o] + Σ_i weight[o, i] · input[n, i]). */
+export function denseReference(
+  layer: DenseLayer,
+  input: Floats,
+  count: number,
+  weight: Floats,
+  bias: Floats,
+): Float64Array {
+  const { inFeatures, outFeatures } = layer;
+  const out = new Float64Array(count * outFeatures);
+  for (let n = 0; n < count; n++) {
+    for (let o = 0; o < outFeatures; o++) {
+      let sum = bias[o]!;
+      for (let i = 0; i < inFeatures; i++) sum += weight[o * inFeatures + i]! * input[n * inFeatures + i]!;
+      out[n * outFeatures + o] = activate(layer.activation, sum);
+    }
+  }
+  return out;
+}
+
+/** Euclidean RBF: out[n, k] = Σ_j (input[n, j] − centres[k, j])². */
+export function rbfReference(layer: RbfLayer, input: Floats, count: number, centres: Floats): Float64Array {
+  const { inFeatures, classes } = layer;
+  const out = new Float64Array(count * classes);
+  for (let n = 0; n < count; n++) {
+    for (let k = 0; k < classes; k++) {
+      let sum = 0;
+      for (let j = 0; j < inFeatures; j++) {
+        const d = input[n * inFeatures + j]! - centres[k * inFeatures + j]!;
+        sum += d * d;
+      }
+      out[n * classes + k] = sum;
+    }
+  }
+  return out;
+}
