@@ -84,7 +84,7 @@ class Parser {
 
   enter(depth: number): void {
     if (depth > this.maxDepth) {
-      this.fail(`nesting deeper than ${this.maxDepth} levels (a safetensors header needs 3)`);
+      this.fail(`expected at most ${this.maxDepth} levels of nesting (a safetensors header needs 3), found deeper: nesting deeper than ${this.maxDepth}`);
     }
     this.at++;
     this.skipWhitespace();
@@ -103,7 +103,7 @@ class Parser {
       const key = this.string();
       if (entries.has(key)) {
         const first = entries.get(key)!.offset;
-        this.fail(`duplicate key '${key}' (first at byte ${first}); JSON.parse would silently keep the last`, keyOffset);
+        this.fail(`duplicate key '${key}' (first at byte ${first}): expected unique names, found a second (JSON.parse would silently keep the last)`, keyOffset);
       }
       this.skipWhitespace();
       if (this.bytes[this.at] !== 0x3a) this.fail(`expected ':' after key '${key}', found ${this.describe()}`);
@@ -150,23 +150,23 @@ class Parser {
     const start = this.at;
     let end = start + 1;
     for (;;) {
-      if (end >= this.bytes.length) this.fail('unterminated string', start);
+      if (end >= this.bytes.length) this.fail(`unterminated string: expected a closing '"', found the end of the header`, start);
       const b = this.bytes[end]!;
       if (b === kQuote) break;
-      if (b < 0x20) this.fail(`control byte 0x${b.toString(16).padStart(2, '0')} inside a string`, end);
+      if (b < 0x20) this.fail(`expected no control bytes inside a string, found 0x${b.toString(16).padStart(2, '0')}`, end);
       end += b === kBackslash ? 2 : 1;
     }
     let text: string;
     try {
       text = utf8.decode(this.bytes.subarray(start, end + 1));
     } catch {
-      return this.fail('a string is not valid UTF-8', start);
+      return this.fail('a string is not valid UTF-8: expected UTF-8 text, found invalid bytes', start);
     }
     this.at = end + 1;
     try {
       return JSON.parse(text) as string;
     } catch {
-      return this.fail(`bad escape in string ${text.slice(0, 40)}`, start);
+      return this.fail(`expected valid escapes in a string, found ${text.slice(0, 40)}`, start);
     }
   }
 
@@ -174,7 +174,7 @@ class Parser {
     const start = this.at;
     // JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
     const text = this.scan(/^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/);
-    if (text === undefined) this.fail(`malformed number`, start);
+    if (text === undefined) this.fail(`expected a JSON number, found ${this.describe()}`, start);
     return Number(text);
   }
 
@@ -189,7 +189,7 @@ class Parser {
 
   literal<T extends Json>(word: string, value: T): T {
     for (let i = 0; i < word.length; i++) {
-      if (this.bytes[this.at + i] !== word.charCodeAt(i)) this.fail(`expected '${word}'`);
+      if (this.bytes[this.at + i] !== word.charCodeAt(i)) this.fail(`expected '${word}', found ${this.describe()}`);
     }
     this.at += word.length;
     return value;

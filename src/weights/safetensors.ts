@@ -150,8 +150,8 @@ function readTensorEntry(name: string, value: Json, keyOffset: number, dataStart
 
   const dtype = field('dtype');
   if (typeof dtype !== 'string') return fail(`dtype: expected a string, found ${describe(dtype)}`);
-  if (!(dtype in kSafetensorsDtypes)) return fail(`unknown dtype '${dtype.slice(0, 40)}': expected F32 or F16`);
-  if (!(dtype in kReadableDtypes)) return fail(`unsupported dtype '${dtype}': expected F32 or F16`);
+  if (!(dtype in kSafetensorsDtypes)) return fail(`dtype: expected F32 or F16, found unknown dtype '${dtype.slice(0, 40)}'`);
+  if (!(dtype in kReadableDtypes)) return fail(`dtype: expected F32 or F16, found unsupported dtype '${dtype}'`);
   const elementSize = kReadableDtypes[dtype as ReadableDtype];
 
   const shape = field('shape');
