@@ -1,0 +1,91 @@
+/**
+ * Pictures of what the network computes: grey-level canvases for images, feature maps and
+ * 7×12 vectors, drawn one canvas pixel per value and enlarged by CSS (pixelated).
+ */
+
+/** Ink colour at full intensity (dark blue-grey); background is white. */
+const kInk = [22, 34, 64] as const;
+
+/** The range of values a picture maps from white (low) to ink (high). */
+export interface Range {
+  readonly low: number;
+  readonly high: number;
+}
+
+/** Smallest and largest value of an array (a flat array gives a range of width 1). */
+export function rangeOf(values: ArrayLike<number>): Range {
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    low = Math.min(low, values[i]!);
+    high = Math.max(high, values[i]!);
+  }
+  if (!(high > low)) return { low: Number.isFinite(low) ? low : 0, high: (Number.isFinite(low) ? low : 0) + 1 };
+  return { low, high };
+}
+
+/**
+ * Paints `values` (row-major, width × height) into `canvas`, mapping `range` to white..ink.
+ *
+ * @example
+ * paintGray(canvas, field, 28, 28, { low: 0, high: 1 });
+ */
+export function paintGray(
+  canvas: HTMLCanvasElement,
+  values: ArrayLike<number>,
+  width: number,
+  height: number,
+  range: Range,
+): void {
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+  const context = canvas.getContext('2d');
+  if (!context) return;
+  const image = context.createImageData(width, height);
+  const span = range.high - range.low || 1;
+  for (let i = 0; i < width * height; i++) {
+    const t = Math.min(1, Math.max(0, (values[i]! - range.low) / span));
+    image.data[i * 4] = Math.round(255 + (kInk[0] - 255) * t);
+    image.data[i * 4 + 1] = Math.round(255 + (kInk[1] - 255) * t);
+    image.data[i * 4 + 2] = Math.round(255 + (kInk[2] - 255) * t);
+    image.data[i * 4 + 3] = 255;
+  }
+  context.putImageData(image, 0, 0);
+}
+
+/** A new canvas element with a class, for pictures built at run time. */
+export function pictureCanvas(className: string, label?: string): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.className = className;
+  if (label) {
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', label);
+  }
+  return canvas;
+}
+
+/**
+ * A layer's feature maps ([channels, size, size]) as a grid of small pictures, all on one
+ * scale (the layer's own range), so a reader can compare maps with each other.
+ */
+export function paintFeatureMaps(grid: HTMLElement, name: string, shape: readonly number[], data: Float32Array): void {
+  const [channels = 0, height = 0, width = 0] = shape;
+  while (grid.children.length > channels) grid.lastElementChild!.remove();
+  while (grid.children.length < channels) {
+    grid.append(pictureCanvas('map', `${name} map ${grid.children.length}`));
+  }
+  const range = rangeOf(data);
+  const size = height * width;
+  for (let c = 0; c < channels; c++) {
+    paintGray(grid.children[c] as HTMLCanvasElement, data.subarray(c * size, (c + 1) * size), width, height, range);
+  }
+}
+
+/** Softmax of logits (subtracting the largest first, so no exp overflows). */
+export function softmax(logits: ArrayLike<number>): Float64Array {
+  let largest = -Infinity;
+  for (let i = 0; i < logits.length; i++) largest = Math.max(largest, logits[i]!);
+  const p = Float64Array.from({ length: logits.length }, (_, i) => Math.exp(logits[i]! - largest));
+  const total = p.reduce((s, v) => s + v, 0);
+  return p.map((v) => v / total);
+}
