@@ -1,0 +1,62 @@
+/**
+ * What a trained model's safetensors file records: its tensors, and `__metadata__` with the
+ * model, the input preprocessing and the training run (see docs/weights-format.md).
+ */
+import type { ModelWeights } from '../model/model-weights.js';
+import type { TensorToWrite } from '../weights/safetensors.js';
+import type { TrainOptions, TrainResult } from './trainer.js';
+
+/** The loss each output kind is trained with (recorded in `lenet5.train.loss`). */
+export function lossName(output: 'logits' | 'distances'): string {
+  return output === 'logits'
+    ? 'softmax cross-entropy on the logits'
+    : 'softmax cross-entropy over the negated RBF distances';
+}
+
+/**
+ * The `__metadata__` of a trained model's file.
+ *
+ * @example
+ * trainingMetadata(result, options, { command, trainImages: 60000, machine, centres })['lenet5.model']; // 'seed'
+ */
+export function trainingMetadata(
+  result: TrainResult,
+  options: TrainOptions,
+  run: { command: string; trainImages: number; machine: string; centres: string },
+): Record<string, string> {
+  const { spec, preprocessing } = result.weights;
+  const metadata: Record<string, string> = {
+    'lenet5.model': spec.id,
+    'lenet5.input.pad': String(preprocessing.pad),
+    'lenet5.input.background': String(preprocessing.background),
+    'lenet5.input.ink': String(preprocessing.ink),
+    'lenet5.train.epochs': String(options.epochs),
+    'lenet5.train.seed': String(options.seed),
+    'lenet5.train.images': String(run.trainImages),
+    'lenet5.train.augmentation': options.augment
+      ? `random affine: rotation ±${options.augment.rotation}°, scale ±${options.augment.scale * 100}% per axis, ` +
+        `shear ±${options.augment.shear}, shift ±${options.augment.shift} px (bilinear)`
+      : 'none',
+    'lenet5.train.loss': lossName(spec.output),
+    'lenet5.train.optimizer':
+      `Adam (β1 0.9, β2 0.999, ε 1e-8), batch ${options.batch}, lr ${options.lr} cosine-decayed to ` +
+      `${options.lr * options.finalLrRatio}, ${options.workers} worker threads`,
+    'lenet5.train.init': result.weights.metadata['lenet5.init'] ?? 'randomWeights',
+    'lenet5.train.test_accuracy': result.testAccuracy.toFixed(4),
+    'lenet5.train.time_s': result.seconds.toFixed(0),
+    'lenet5.train.machine': run.machine,
+    'lenet5.train.command': run.command,
+    'lenet5.train.date': new Date().toISOString(),
+  };
+  const activation = spec.layers[0]!.kind === 'conv5x5' ? spec.layers[0]!.activation : 'sigmoid';
+  if (spec.id === 'classic') {
+    metadata['lenet5.activation'] = activation;
+    metadata['lenet5.rbf.centres'] = `${run.centres}; '.' → ${activation === 'sigmoid' ? 0 : -1}, 'X' → 1`;
+  }
+  return metadata;
+}
+
+/** Every tensor of the model (trainable and fixed), with its spec shape, ready to write. */
+export function weightsFileTensors(weights: ModelWeights): Map<string, TensorToWrite> {
+  return new Map(weights.spec.tensors.map((t) => [t.name, { shape: t.shape, data: weights.tensors.get(t.name)! }]));
+}

@@ -1,0 +1,130 @@
+/**
+ * The training loop: seeded initialisation, per-epoch shuffles (and distortions), data-parallel
+ * mini-batch gradients, Adam with a cosine schedule, and a test-set evaluation after every
+ * epoch. Everything random comes from the seed, so a run can be reproduced exactly (with the
+ * same worker count: it fixes how the float32 gradient sums are grouped).
+ */
+import type { ModelWeights } from '../model/model-weights.js';
+import { randomWeights } from '../model/random.js';
+import type { ModelSpec, Preprocessing } from '../model/spec.js';
+import { Adam, cosineSchedule } from './adam.js';
+import { kAffineValues, randomAffine, type AugmentOptions } from './augment.js';
+import { parameterLayout } from './network.js';
+import { ReplicaPool } from './parallel.js';
+import type { ImageSet } from './replica.js';
+import { seededRandom, shuffle } from './rng.js';
+
+export interface TrainOptions {
+  readonly spec: ModelSpec;
+  readonly preprocessing?: Preprocessing;
+  readonly epochs: number;
+  readonly seed: number;
+  readonly batch: number;
+  /** Learning rate at the start; decays (cosine) to lr · finalLrRatio. */
+  readonly lr: number;
+  readonly finalLrRatio: number;
+  /** Random distortions of the training images, or null for none. */
+  readonly augment: AugmentOptions | null;
+  /** Worker threads (0 = train on the calling thread). */
+  readonly workers: number;
+  /** Evaluate on the test set after each epoch (default true). */
+  readonly evaluateEachEpoch?: boolean;
+  /** Called with each progress line. */
+  readonly log?: (line: string) => void;
+  /** Called after each epoch with the weights so far (checkpoints). */
+  readonly onEpoch?: (record: EpochRecord, weights: ModelWeights) => void;
+}
+
+export interface EpochRecord {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly trainAccuracy: number;
+  readonly testAccuracy: number | null;
+  readonly seconds: number;
+}
+
+export interface TrainResult {
+  readonly weights: ModelWeights;
+  /** Final test accuracy in [0, 1], measured on the CPU by the trainer. */
+  readonly testAccuracy: number;
+  readonly seconds: number;
+  readonly history: readonly EpochRecord[];
+}
+
+/**
+ * Trains a model from scratch.
+ *
+ * @example
+ * const { weights, testAccuracy } = await train(
+ *   { spec: seedModel, epochs: 1, seed: 1, batch: 32, lr: 1e-3, finalLrRatio: 0.01, augment: null, workers: 2 },
+ *   trainSet, testSet);
+ */
+export async function train(options: TrainOptions, trainSet: ImageSet, testSet: ImageSet): Promise<TrainResult> {
+  const { spec, epochs, batch, workers } = options;
+  const preprocessing = options.preprocessing ?? spec.defaultPreprocessing;
+  const initial = randomWeights(spec, options.seed, { preprocessing });
+  const layout = parameterLayout(spec);
+  const fixed = new Map(spec.tensors.filter((t) => !t.trainable).map((t) => [t.name, initial.tensors.get(t.name)!] as const));
+  const pool = ReplicaPool.create({ spec, preprocessing, fixed, train: trainSet, test: testSet, workers });
+  try {
+    for (const [name, at] of layout.offsets) pool.params.set(initial.tensors.get(name)!, at.offset);
+    const snapshot = (): ModelWeights => {
+      const tensors = new Map(initial.tensors);
+      for (const [name, at] of layout.offsets) tensors.set(name, pool.params.slice(at.offset, at.offset + at.length));
+      return { spec, preprocessing, tensors, metadata: initial.metadata };
+    };
+    const adam = new Adam(layout.size);
+    const stepsPerEpoch = Math.ceil(trainSet.count / batch);
+    const schedule = cosineSchedule(options.lr, options.lr * options.finalLrRatio, epochs * stepsPerEpoch);
+    // One stream for the data order and distortions, apart from the initialisation's.
+    const random = seededRandom(options.seed * 2654435761 + 1);
+    const history: EpochRecord[] = [];
+    const started = performance.now();
+    let testAccuracy = 0;
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const order = pool.order;
+      for (let i = 0; i < trainSet.count; i++) order[i] = i;
+      shuffle(order, random);
+      if (options.augment) {
+        for (let i = 0; i < trainSet.count; i++) randomAffine(random, options.augment, pool.affine, i * kAffineValues);
+      }
+      let lossSum = 0;
+      let correct = 0;
+      for (let from = 0; from < trainSet.count; from += batch) {
+        const to = Math.min(trainSet.count, from + batch);
+        const result = await pool.gradients(from, to, options.augment !== null);
+        lossSum += result.lossSum;
+        correct += result.correct;
+        adam.step(pool.params, pool.grads, schedule(adam.steps), 1 / (to - from));
+      }
+      const last = epoch === epochs;
+      const evaluate = last || options.evaluateEachEpoch !== false;
+      const accuracy = evaluate ? (await pool.evaluate('test')) / testSet.count : null;
+      if (accuracy !== null) testAccuracy = accuracy;
+      const seconds = (performance.now() - started) / 1000;
+      const record: EpochRecord = { epoch, loss: lossSum / trainSet.count, trainAccuracy: correct / trainSet.count, testAccuracy: accuracy, seconds };
+      history.push(record);
+      options.log?.(progressLine(record, epochs));
+      options.onEpoch?.(record, snapshot());
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return { weights: snapshot(), testAccuracy, seconds, history };
+  } finally {
+    await pool.close();
+  }
+}
+
+function progressLine(r: EpochRecord, epochs: number): string {
+  const eta = (r.seconds / r.epoch) * (epochs - r.epoch);
+  const test = r.testAccuracy === null ? '   —   ' : `${(100 * r.testAccuracy).toFixed(2)}%`;
+  return (
+    `epoch ${String(r.epoch).padStart(2)}/${epochs}  loss ${r.loss.toFixed(4)}  train ${(100 * r.trainAccuracy).toFixed(2)}%` +
+    `  test ${test}  elapsed ${formatSeconds(r.seconds)}  eta ${formatSeconds(eta)}`
+  );
+}
+
+/** 75 → '1m15s'. */
+export function formatSeconds(seconds: number): string {
+  const s = Math.round(seconds);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
