@@ -145,16 +145,28 @@ class Parser {
     return text;
   }
 
-  /** A string: find its closing quote, check its bytes, then decode it with JSON.parse (flat, safe). */
+  /**
+   * A string: find its closing quote and check its bytes. Plain ASCII (every name a model
+   * uses) is read directly; anything else is decoded as UTF-8 and unescaped by JSON.parse
+   * (a flat string literal: no recursion).
+   */
   string(): string {
     const start = this.at;
     let end = start + 1;
+    let plain = true;
     for (;;) {
       if (end >= this.bytes.length) this.fail(`unterminated string: expected a closing '"', found the end of the header`, start);
       const b = this.bytes[end]!;
       if (b === kQuote) break;
       if (b < 0x20) this.fail(`expected no control bytes inside a string, found 0x${b.toString(16).padStart(2, '0')}`, end);
+      if (b === kBackslash || b >= 0x80) plain = false;
       end += b === kBackslash ? 2 : 1;
+    }
+    if (plain) {
+      let text = '';
+      for (let i = start + 1; i < end; i++) text += String.fromCharCode(this.bytes[i]!);
+      this.at = end + 1;
+      return text;
     }
     let text: string;
     try {
@@ -170,21 +182,33 @@ class Parser {
     }
   }
 
+  /** JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
   number(): number {
     const start = this.at;
-    // JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-    const text = this.scan(/^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/);
-    if (text === undefined) this.fail(`expected a JSON number, found ${this.describe()}`, start);
+    const bytes = this.bytes;
+    if (bytes[this.at] === 0x2d) this.at++; // -
+    if (bytes[this.at] === 0x30) this.at++; // a leading 0 stands alone
+    else this.digits();
+    if (bytes[this.at] === 0x2e) {
+      this.at++;
+      this.digits();
+    }
+    if (bytes[this.at] === 0x65 || bytes[this.at] === 0x45) {
+      this.at++;
+      if (bytes[this.at] === 0x2b || bytes[this.at] === 0x2d) this.at++;
+      this.digits();
+    }
+    if (this.at - start > 400) this.fail('expected a JSON number of at most 400 characters, found a longer one', start);
+    let text = '';
+    for (let i = start; i < this.at; i++) text += String.fromCharCode(bytes[i]!);
     return Number(text);
   }
 
-  scan(pattern: RegExp): string | undefined {
-    // Numbers are short; look at a bounded window so a huge header is not copied.
-    const window = String.fromCharCode(...this.bytes.subarray(this.at, this.at + 64));
-    const match = pattern.exec(window);
-    if (!match || match[0].length === 64) return undefined;
-    this.at += match[0].length;
-    return match[0];
+  /** One or more decimal digits. */
+  digits(): void {
+    const start = this.at;
+    while (this.at < this.bytes.length && this.bytes[this.at]! >= 0x30 && this.bytes[this.at]! <= 0x39) this.at++;
+    if (this.at === start) this.fail(`expected a digit in a JSON number, found ${this.describe()}`);
   }
 
   literal<T extends Json>(word: string, value: T): T {
