@@ -105,6 +105,13 @@ test.describe('round trip', () => {
     expect(Array.from(data)).toEqual([1.5, -2.25, 3]);
   });
 
+  test('a Node Buffer at an offset inside a larger buffer reads right (Buffer.slice is a view)', () => {
+    const bytes = writeSafetensors(new Map([['w', { shape: [2], data: new Float32Array([7, -8]) }]]));
+    const buffer = Buffer.concat([Buffer.alloc(5, 0xee), Buffer.from(bytes)]).subarray(5);
+    expect(buffer.byteOffset).toBeGreaterThan(0);
+    expect(Array.from(parseSafetensors(buffer).tensors.get('w')!.data)).toEqual([7, -8]);
+  });
+
   test('F16 tensors are widened to float32 exactly (normal, subnormal, signed zero, max)', () => {
     // Half bit patterns: 1.0 = 0x3C00, −2.5 = 0xC100, smallest subnormal 2^−24 = 0x0001,
     // −0 = 0x8000, largest finite 65504 = 0x7BFF; little-endian bytes below.

@@ -23,7 +23,8 @@ const kLittleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  */
 export function readFloat32(bytes: Uint8Array): Float32Array {
   const count = bytes.length / 4;
-  if (kLittleEndianHost) return new Float32Array(bytes.slice().buffer, 0, count);
+  // new Uint8Array(typedArray) always copies; a Node Buffer's .slice() would not.
+  if (kLittleEndianHost) return new Float32Array(new Uint8Array(bytes).buffer, 0, count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   return Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
 }
