@@ -13,8 +13,8 @@ import { seedModel } from '../src/model/seed.js';
 import { kDefaultAugment } from '../src/train/augment.js';
 import { loadMnist } from '../src/train/mnist.js';
 import { formatSeconds, train } from '../src/train/trainer.js';
-import { trainingMetadata, weightsFileTensors } from '../src/train/record.js';
-import { writeSafetensors } from '../src/weights/safetensors.js';
+import { trainingMetadata } from '../src/train/record.js';
+import { saveWeights } from '../src/weights/load.js';
 
 const { values } = parseArgs({
   options: {
@@ -92,11 +92,11 @@ const result = await train(
       const partial = { weights, testAccuracy: record.testAccuracy, seconds: (performance.now() - started) / 1000, history: [] };
       const metadata = trainingMetadata(partial, options, run);
       metadata['lenet5.train.epochs'] = `${record.epoch} (checkpoint of a ${options.epochs}-epoch run)`;
-      writeFileSync(out, writeSafetensors(weightsFileTensors(weights), metadata));
+      writeFileSync(out, saveWeights(weights, metadata));
     },
   },
   trainSet,
   testSet,
 );
-writeFileSync(out, writeSafetensors(weightsFileTensors(result.weights), trainingMetadata(result, options, run)));
+writeFileSync(out, saveWeights(result.weights, trainingMetadata(result, options, run)));
 console.log(`test accuracy ${(100 * result.testAccuracy).toFixed(2)}% in ${formatSeconds(result.seconds)}; wrote ${out}`);

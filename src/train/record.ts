@@ -1,9 +1,8 @@
 /**
- * What a trained model's safetensors file records: its tensors, and `__metadata__` with the
- * model, the input preprocessing and the training run (see docs/weights-format.md).
+ * The training record a trained model's safetensors file carries in `__metadata__`
+ * (`lenet5.train.*`, and the RBF centres' source); `saveWeights` adds the model, activation
+ * and preprocessing keys (see docs/weights-format.md).
  */
-import type { ModelWeights } from '../model/model-weights.js';
-import type { TensorToWrite } from '../weights/safetensors.js';
 import type { TrainOptions, TrainResult } from './trainer.js';
 
 /** The loss each output kind is trained with (recorded in `lenet5.train.loss`). */
@@ -14,22 +13,18 @@ export function lossName(output: 'logits' | 'distances'): string {
 }
 
 /**
- * The `__metadata__` of a trained model's file.
+ * The training part of a trained model's `__metadata__`.
  *
  * @example
- * trainingMetadata(result, options, { command, trainImages: 60000, machine, centres })['lenet5.model']; // 'seed'
+ * trainingMetadata(result, options, { command, trainImages: 60000, machine, centres })['lenet5.train.loss'];
  */
 export function trainingMetadata(
   result: TrainResult,
   options: TrainOptions,
   run: { command: string; trainImages: number; machine: string; centres: string },
 ): Record<string, string> {
-  const { spec, preprocessing } = result.weights;
+  const { spec } = result.weights;
   const metadata: Record<string, string> = {
-    'lenet5.model': spec.id,
-    'lenet5.input.pad': String(preprocessing.pad),
-    'lenet5.input.background': String(preprocessing.background),
-    'lenet5.input.ink': String(preprocessing.ink),
     'lenet5.train.epochs': String(options.epochs),
     'lenet5.train.seed': String(options.seed),
     'lenet5.train.images': String(run.trainImages),
@@ -50,13 +45,7 @@ export function trainingMetadata(
   };
   const activation = spec.layers[0]!.kind === 'conv5x5' ? spec.layers[0]!.activation : 'sigmoid';
   if (spec.id === 'classic') {
-    metadata['lenet5.activation'] = activation;
     metadata['lenet5.rbf.centres'] = `${run.centres}; '.' → ${activation === 'sigmoid' ? 0 : -1}, 'X' → 1`;
   }
   return metadata;
-}
-
-/** Every tensor of the model (trainable and fixed), with its spec shape, ready to write. */
-export function weightsFileTensors(weights: ModelWeights): Map<string, TensorToWrite> {
-  return new Map(weights.spec.tensors.map((t) => [t.name, { shape: t.shape, data: weights.tensors.get(t.name)! }]));
 }
