@@ -3,6 +3,8 @@
  *
  *   npm run train -- --model classic|seed [--epochs N] [--seed S] [--out FILE] [--augment]
  *                    [--batch B] [--lr X] [--limit N] [--workers W] [--activation sigmoid|scaled-tanh]
+ *                    [--stop-after E]  (the weights after E epochs of the N-epoch schedule: each
+ *                                       epoch's checkpoint of a full run)
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '0.001' },
     'final-lr-ratio': { type: 'string', default: '0.01' },
     limit: { type: 'string' },
+    'stop-after': { type: 'string' },
     workers: { type: 'string', default: '2' },
   },
   strict: true,
@@ -64,6 +67,7 @@ const options = {
   finalLrRatio: positive('final-lr-ratio', values['final-lr-ratio']!),
   augment: values.augment ? kDefaultAugment : null,
   workers: integer('workers', values.workers!, 0),
+  ...(values['stop-after'] === undefined ? {} : { stopAfter: integer('stop-after', values['stop-after'], 1) }),
   log: (line: string) => console.log(line),
 };
 const limit = values.limit === undefined ? undefined : integer('limit', values.limit, 1);
@@ -88,10 +92,11 @@ const result = await train(
   {
     ...options,
     onEpoch: (record, weights) => {
-      if (record.epoch === options.epochs || record.testAccuracy === null) return;
+      if (record.epoch === (options.stopAfter ?? options.epochs) || record.testAccuracy === null) return;
       const partial = { weights, testAccuracy: record.testAccuracy, seconds: (performance.now() - started) / 1000, history: [] };
       const metadata = trainingMetadata(partial, options, run);
-      metadata['lenet5.train.epochs'] = `${record.epoch} (checkpoint of a ${options.epochs}-epoch run)`;
+      metadata['lenet5.train.epochs'] = `${record.epoch} of ${options.epochs}`;
+      metadata['lenet5.train.command'] = `${run.command} --stop-after ${record.epoch}`;
       writeFileSync(out, saveWeights(weights, metadata));
     },
   },

@@ -25,7 +25,7 @@ export function trainingMetadata(
 ): Record<string, string> {
   const { spec } = result.weights;
   const metadata: Record<string, string> = {
-    'lenet5.train.epochs': String(options.epochs),
+    'lenet5.train.epochs': options.stopAfter && options.stopAfter < options.epochs ? `${options.stopAfter} of ${options.epochs}` : String(options.epochs),
     'lenet5.train.seed': String(options.seed),
     'lenet5.train.images': String(run.trainImages),
     'lenet5.train.augmentation': options.augment

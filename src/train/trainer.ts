@@ -18,6 +18,11 @@ export interface TrainOptions {
   readonly spec: ModelSpec;
   readonly preprocessing?: Preprocessing;
   readonly epochs: number;
+  /**
+   * Stop after this many epochs of an `epochs`-long schedule (default: all). The weights then
+   * equal the per-epoch checkpoint a full run writes at that epoch.
+   */
+  readonly stopAfter?: number;
   readonly seed: number;
   readonly batch: number;
   /** Learning rate at the start; decays (cosine) to lr · finalLrRatio. */
@@ -81,7 +86,8 @@ export async function train(options: TrainOptions, trainSet: ImageSet, testSet: 
     const history: EpochRecord[] = [];
     const started = performance.now();
     let testAccuracy = 0;
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    const lastEpoch = Math.min(epochs, options.stopAfter ?? epochs);
+    for (let epoch = 1; epoch <= lastEpoch; epoch++) {
       const order = pool.order;
       for (let i = 0; i < trainSet.count; i++) order[i] = i;
       shuffle(order, random);
@@ -97,7 +103,7 @@ export async function train(options: TrainOptions, trainSet: ImageSet, testSet: 
         correct += result.correct;
         adam.step(pool.params, pool.grads, schedule(adam.steps), 1 / (to - from));
       }
-      const last = epoch === epochs;
+      const last = epoch === lastEpoch;
       const evaluate = last || options.evaluateEachEpoch !== false;
       const accuracy = evaluate ? (await pool.evaluate('test')) / testSet.count : null;
       if (accuracy !== null) testAccuracy = accuracy;
