@@ -38,6 +38,8 @@ export interface InferenceEngine {
   readonly weights: ModelWeights;
   /** Adapter description (vendor, architecture, device) or 'CPU reference'. */
   readonly adapterName: string;
+  /** Why WebGPU was not used, when the 'auto' backend fell back to the CPU reference. */
+  readonly fallbackReason?: string;
   /**
    * Classifies `count` raw 28×28 images (bytes 0..255, or float intensities in [0, 1]),
    * applying the model's preprocessing. Batches larger than the engine's maximum are split.
