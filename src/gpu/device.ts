@@ -1,0 +1,57 @@
+/**
+ * Getting a GPUDevice: from the caller, or from `navigator.gpu`. A missing API or adapter is a
+ * WebGPUUnavailableError (the 'auto' backend falls back to the CPU on it); a lost device and
+ * errors outside any error scope are reported, not swallowed.
+ */
+import { WebGPUUnavailableError } from '../errors.js';
+
+/** A device with a readable description of the adapter behind it. */
+export interface GpuContext {
+  readonly device: GPUDevice;
+  /** 'vendor architecture device (description)', or 'caller-supplied GPUDevice'. */
+  readonly adapterName: string;
+  /** True when this library created the device (and so destroys it). */
+  readonly ownsDevice: boolean;
+}
+
+/** Readable adapter description from GPUAdapterInfo, skipping empty fields. */
+export function describeAdapter(info: GPUAdapterInfo | undefined): string {
+  if (!info) return 'unknown adapter';
+  const parts = [info.vendor, info.architecture, info.device].filter((p) => p);
+  const text = parts.join(' ');
+  if (info.description) return text ? `${text} (${info.description})` : info.description;
+  return text || 'unknown adapter';
+}
+
+/**
+ * Requests an adapter and a device, or wraps the caller's device.
+ *
+ * @example
+ * const { device, adapterName } = await acquireDevice();
+ */
+export async function acquireDevice(device?: GPUDevice, gpu?: GPU): Promise<GpuContext> {
+  if (device) {
+    const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    return { device, adapterName: info ? describeAdapter(info) : 'caller-supplied GPUDevice', ownsDevice: false };
+  }
+  const api = gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
+  if (!api) {
+    throw new WebGPUUnavailableError(
+      'navigator.gpu is missing: this browser has no WebGPU, or the page is not a secure context (https or localhost)',
+    );
+  }
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await api.requestAdapter();
+  } catch (e) {
+    throw new WebGPUUnavailableError(`requestAdapter() failed: ${(e as Error).message}`);
+  }
+  if (!adapter) throw new WebGPUUnavailableError('requestAdapter() returned no adapter: no usable GPU');
+  let created: GPUDevice;
+  try {
+    created = await adapter.requestDevice({ label: 'lenet5.device' });
+  } catch (e) {
+    throw new WebGPUUnavailableError(`requestDevice() failed: ${(e as Error).message}`);
+  }
+  return { device: created, adapterName: describeAdapter(adapter.info), ownsDevice: true };
+}

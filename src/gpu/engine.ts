@@ -1,0 +1,180 @@
+/**
+ * The WebGPU inference engine: a Plan built once per model, run through a PlanRunner. Calls
+ * are serialised through a promise queue, so overlapping `infer` calls never share the
+ * preallocated input array or the GPU buffers mid-flight. Batches larger than maxBatch are
+ * split into maxBatch-sized runs.
+ */
+import type { Backend, InferenceEngine, InferenceResult, LayerActivation } from '../engine-api.js';
+import { DeviceLostError, EngineDestroyedError, GpuError, Lenet5Error } from '../errors.js';
+import type { ModelWeights } from '../model/model-weights.js';
+import { checkPixels, preprocess, type Pixels } from '../model/preprocess.js';
+import { kImageSize, layerOutputShape, type ModelSpec } from '../model/spec.js';
+import { classify } from '../reference/forward.js';
+import { acquireDevice, type GpuContext } from './device.js';
+import { buildLayeredPlan } from './layered-plan.js';
+import type { Plan } from './plan.js';
+import { PlanRunner } from './plan-runner.js';
+import { planBuilder, type PlanKind } from './plans.js';
+
+/** Largest batch one GPU run takes unless the caller says otherwise. */
+export const kDefaultMaxBatch = 1024;
+
+export interface WebGpuEngineOptions {
+  /** Use this device instead of requesting one (it is then not destroyed with the engine). */
+  readonly device?: GPUDevice;
+  /** Largest batch per GPU run; larger batches are split. Default 1024. */
+  readonly maxBatch?: number;
+  /** Which planner lays the model out. Default 'layered'. */
+  readonly plan?: PlanKind;
+  /** Layered plan: activations fused into each kernel (default) or as standalone kernels. */
+  readonly fuseActivations?: boolean;
+}
+
+const kPixelsPerImage = kImageSize * kImageSize;
+
+/**
+ * Runs a model on WebGPU.
+ *
+ * @example
+ * const engine = await WebGpuEngine.create(weights, { maxBatch: 256 });
+ * const { classes } = await engine.infer(bytes, 10);
+ * engine.destroy();
+ */
+export class WebGpuEngine implements InferenceEngine {
+  readonly backend: Backend = 'webgpu';
+  readonly spec: ModelSpec;
+  /** Which planner built the inference plan. */
+  readonly planKind: PlanKind;
+  private readonly input: Float32Array;
+  private readonly runner: PlanRunner;
+  private activationsRunner: Promise<PlanRunner> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private destroyed = false;
+  private lost: string | undefined;
+  private readonly onUncapturedError = (event: Event) => {
+    // Errors outside every error scope (a bug, or another user of a shared device).
+    console.error(`lenet5-webgpu: uncaptured WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+  };
+
+  private constructor(
+    private readonly context: GpuContext,
+    readonly weights: ModelWeights,
+    private readonly plan: Plan,
+    planKind: PlanKind,
+    private readonly fuseActivations: boolean,
+  ) {
+    this.spec = weights.spec;
+    this.planKind = planKind;
+    this.runner = new PlanRunner(context.device, plan);
+    this.input = new Float32Array(plan.maxBatch * plan.inputValues);
+    context.device.addEventListener('uncapturederror', this.onUncapturedError);
+    void context.device.lost.then((info) => {
+      if (!this.destroyed) this.lost = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  /** Acquires a device (unless given), builds the plan and compiles every pipeline. */
+  static async create(weights: ModelWeights, options: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
+    const kind = options.plan ?? 'layered';
+    const build = planBuilder(kind); // an unknown plan fails before a device is requested
+    const context = await acquireDevice(options.device);
+    const fuseActivations = options.fuseActivations ?? true;
+    try {
+      const plan = await build(context.device, weights, { maxBatch: options.maxBatch ?? kDefaultMaxBatch, fuseActivations });
+      return new WebGpuEngine(context, weights, plan, kind, fuseActivations);
+    } catch (e) {
+      if (context.ownsDevice) context.device.destroy();
+      throw e;
+    }
+  }
+
+  get adapterName(): string {
+    return this.context.adapterName;
+  }
+
+  /** The largest batch one GPU run takes. */
+  get maxBatch(): number {
+    return this.plan.maxBatch;
+  }
+
+  infer(pixels: Pixels, count: number): Promise<InferenceResult> {
+    return this.enqueue('infer', async () => {
+      checkPixels(pixels, count);
+      const { maxBatch, inputValues, outputValues } = this.plan;
+      const scores = new Float32Array(count * outputValues);
+      for (let start = 0; start < count; start += maxBatch) {
+        const chunk = Math.min(maxBatch, count - start);
+        const raw = pixels.subarray(start * kPixelsPerImage, (start + chunk) * kPixelsPerImage);
+        preprocess(raw, chunk, this.weights.preprocessing, this.input);
+        const out = await this.runner.run(this.input.subarray(0, chunk * inputValues), chunk);
+        scores.set(out, start * outputValues);
+      }
+      const output = this.spec.output;
+      return { count, scores, classes: classify(scores, count, output), output };
+    });
+  }
+
+  activations(pixels: Pixels): Promise<LayerActivation[]> {
+    return this.enqueue('activations', async () => {
+      checkPixels(pixels, 1);
+      const runner = await this.layerRunner();
+      const input = preprocess(pixels, 1, this.weights.preprocessing, this.input);
+      const layers = await runner.runLayers(input.subarray(0, runner.plan.inputValues), 1);
+      return this.spec.layers.map((layer) => ({
+        name: layer.name,
+        shape: layerOutputShape(layer),
+        data: layers.get(layer.name)!,
+      }));
+    });
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const { device, ownsDevice } = this.context;
+    device.removeEventListener('uncapturederror', this.onUncapturedError);
+    this.runner.destroy();
+    this.plan.destroy();
+    void this.activationsRunner?.then(
+      (runner) => {
+        runner.destroy();
+        runner.plan.destroy();
+      },
+      () => undefined,
+    );
+    if (ownsDevice) device.destroy();
+  }
+
+  /** A runner whose plan keeps every layer's output: the main one, or a 1-image layered plan. */
+  private layerRunner(): Promise<PlanRunner> {
+    if (this.plan.layerBuffers) return Promise.resolve(this.runner);
+    this.activationsRunner ??= buildLayeredPlan(this.context.device, this.spec.layers, this.weights.tensors, {
+      maxBatch: 1,
+      fuseActivations: this.fuseActivations,
+    }).then((plan) => new PlanRunner(this.context.device, plan));
+    return this.activationsRunner;
+  }
+
+  /** Runs `task` after every earlier call, failing fast once destroyed or lost. */
+  private enqueue<T>(what: string, task: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      this.checkUsable(what);
+      try {
+        return await task();
+      } catch (e) {
+        // A run cut short by destroy() or a lost device reports that, not a mapping error.
+        this.checkUsable(what);
+        if (e instanceof Lenet5Error) throw e;
+        throw new GpuError(`${what}: ${(e as Error).message}`);
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private checkUsable(what: string): void {
+    if (this.destroyed) throw new EngineDestroyedError(what);
+    if (this.lost) throw new DeviceLostError(`${what}: the GPU device was lost (${this.lost})`);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Runs a Plan: write the batch size and the input, encode every step into one command
+ * encoder, submit once, read back once. Staging buffers are made once and reused, so a run
+ * allocates nothing on the GPU. Callers serialise runs (the engine's queue): one runner's
+ * staging buffers are never shared by two runs in flight.
+ */
+import { GpuError, InputError } from '../errors.js';
+import type { LayerName } from '../model/spec.js';
+import type { Plan } from './plan.js';
+
+export class PlanRunner {
+  private readonly batchSize = new Uint32Array(1);
+  private readonly outputStaging: GPUBuffer;
+  private layerStaging: GPUBuffer | undefined;
+  private destroyed = false;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly plan: Plan,
+  ) {
+    this.outputStaging = device.createBuffer({
+      label: `${plan.kind}.output.staging`,
+      size: plan.maxBatch * plan.outputValues * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  /**
+   * Runs `count` ≤ maxBatch preprocessed inputs (count × plan.inputValues floats) and returns
+   * count × plan.outputValues outputs.
+   *
+   * @example
+   * const scores = await runner.run(input, 7);
+   */
+  async run(input: Float32Array, count: number): Promise<Float32Array> {
+    const bytes = count * this.plan.outputValues * 4;
+    const encoder = this.encode(input, count);
+    encoder.copyBufferToBuffer(this.plan.outputBuffer, 0, this.outputStaging, 0, bytes);
+    return this.submitAndRead(encoder, this.outputStaging, bytes);
+  }
+
+  /**
+   * Runs `count` inputs and returns every layer's output for them ([count, layer values]),
+   * read back in one mapping. Needs a plan with `layerBuffers`.
+   */
+  async runLayers(input: Float32Array, count: number): Promise<Map<LayerName, Float32Array>> {
+    const layers = this.plan.layerBuffers;
+    if (!layers) throw new InputError(`a '${this.plan.kind}' plan keeps no per-layer buffers`);
+    const total = [...layers.values()].reduce((sum, l) => sum + count * l.values * 4, 0);
+    if (!this.layerStaging || this.layerStaging.size < total) {
+      // Grows only: activations() for one image reuses the first one it made.
+      this.layerStaging?.destroy();
+      this.layerStaging = this.device.createBuffer({
+        label: `${this.plan.kind}.layers.staging`,
+        size: total,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+    }
+    const encoder = this.encode(input, count);
+    let offset = 0;
+    for (const { buffer, values } of layers.values()) {
+      encoder.copyBufferToBuffer(buffer, 0, this.layerStaging, offset, count * values * 4);
+      offset += count * values * 4;
+    }
+    const all = await this.submitAndRead(encoder, this.layerStaging, total);
+    const result = new Map<LayerName, Float32Array>();
+    offset = 0;
+    for (const [name, { values }] of layers) {
+      result.set(name, all.slice(offset / 4, offset / 4 + count * values));
+      offset += count * values * 4;
+    }
+    return result;
+  }
+
+  /** Destroys the staging buffers (the plan is its owner's to destroy). Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.outputStaging.destroy();
+    this.layerStaging?.destroy();
+  }
+
+  private encode(input: Float32Array, count: number): GPUCommandEncoder {
+    const { plan, device } = this;
+    if (!Number.isInteger(count) || count < 1 || count > plan.maxBatch) {
+      throw new InputError(`a run takes 1..${plan.maxBatch} images, found ${count}`);
+    }
+    if (input.length < count * plan.inputValues) {
+      throw new InputError(`expected ${count * plan.inputValues} input values, found ${input.length}`);
+    }
+    // Popped in submitAndRead: catches errors from these writes, the encoding and the submit.
+    device.pushErrorScope('validation');
+    this.batchSize[0] = count;
+    device.queue.writeBuffer(plan.batchBuffer, 0, this.batchSize);
+    device.queue.writeBuffer(plan.inputBuffer, 0, input.buffer, input.byteOffset, count * plan.inputValues * 4);
+    const encoder = device.createCommandEncoder({ label: `${plan.kind}.encoder` });
+    const pass = encoder.beginComputePass({ label: `${plan.kind}.pass` });
+    for (const step of plan.steps) {
+      pass.setPipeline(step.pipeline);
+      pass.setBindGroup(0, step.bindGroup);
+      const [x, y, z] = step.workgroups(count);
+      pass.dispatchWorkgroups(x, y, z);
+    }
+    pass.end();
+    return encoder;
+  }
+
+  private async submitAndRead(encoder: GPUCommandEncoder, staging: GPUBuffer, bytes: number): Promise<Float32Array> {
+    const { device } = this;
+    device.queue.submit([encoder.finish()]);
+    const error = device.popErrorScope(); // popped before any await: see encode()
+    let mapped: unknown;
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+    } catch (e) {
+      mapped = e;
+    }
+    const validation = await error;
+    if (validation) {
+      if (!mapped) staging.unmap();
+      throw new GpuError(`${this.plan.kind} run: ${validation.message}`);
+    }
+    if (mapped) throw mapped;
+    try {
+      return new Float32Array(staging.getMappedRange(0, bytes)).slice();
+    } finally {
+      staging.unmap();
+    }
+  }
+}

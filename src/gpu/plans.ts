@@ -1,0 +1,33 @@
+/**
+ * The planners an engine can use, by name. 'layered' (one kernel per layer) is the reference
+ * GPU path; a further planner (the fused whole-network kernel) adds its entry to `builders`.
+ */
+import { InputError } from '../errors.js';
+import type { ModelWeights } from '../model/model-weights.js';
+import { buildLayeredPlan } from './layered-plan.js';
+import type { Plan } from './plan.js';
+
+/** Names of the planners. */
+export type PlanKind = 'layered' | 'fused';
+
+export interface PlanOptions {
+  readonly maxBatch: number;
+  /** Layered plan only: activations fused into each layer's kernel (true) or standalone. */
+  readonly fuseActivations: boolean;
+}
+
+/** Builds a plan of one kind for a model on a device. */
+export type PlanBuilder = (device: GPUDevice, weights: ModelWeights, options: PlanOptions) => Promise<Plan>;
+
+const builders: Partial<Record<PlanKind, PlanBuilder>> = {
+  layered: (device, weights, options) => buildLayeredPlan(device, weights.spec.layers, weights.tensors, options),
+};
+
+/** The planner for `kind`, or an InputError listing the available ones. */
+export function planBuilder(kind: PlanKind): PlanBuilder {
+  const builder = builders[kind];
+  if (!builder) {
+    throw new InputError(`plan '${kind}' is not available; available: ${Object.keys(builders).join(', ')}`);
+  }
+  return builder;
+}

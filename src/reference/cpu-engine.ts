@@ -1,0 +1,74 @@
+/**
+ * The CPU engine: the same InferenceEngine interface over the plain TypeScript reference
+ * (float64 accumulation). It is the fallback where WebGPU is missing, and slow by design.
+ */
+import type { Backend, InferenceEngine, InferenceResult, LayerActivation } from '../engine-api.js';
+import { EngineDestroyedError } from '../errors.js';
+import type { ModelWeights } from '../model/model-weights.js';
+import { checkPixels, preprocess, type Pixels } from '../model/preprocess.js';
+import { kClasses, kImageSize, layerOutputShape, type ModelSpec } from '../model/spec.js';
+import { classify, referenceForward } from './forward.js';
+
+/** Images per reference pass: bounds the float64 intermediates and yields to the event loop. */
+const kCpuChunk = 64;
+const kPixelsPerImage = kImageSize * kImageSize;
+
+/**
+ * Runs a model with the CPU reference.
+ *
+ * @example
+ * const engine = new CpuEngine(weights);
+ * const { classes } = await engine.infer(bytes, 3);
+ */
+export class CpuEngine implements InferenceEngine {
+  readonly backend: Backend = 'cpu';
+  readonly adapterName = 'CPU reference';
+  readonly spec: ModelSpec;
+  private destroyed = false;
+
+  /**
+   * @param fallbackReason Why the WebGPU engine could not be used, when this engine stands in
+   *   for it (the 'auto' backend); undefined when the CPU was asked for.
+   */
+  constructor(
+    readonly weights: ModelWeights,
+    readonly fallbackReason?: string,
+  ) {
+    this.spec = weights.spec;
+  }
+
+  async infer(pixels: Pixels, count: number): Promise<InferenceResult> {
+    this.checkUsable('infer');
+    checkPixels(pixels, count);
+    const scores = new Float32Array(count * kClasses);
+    for (let start = 0; start < count; start += kCpuChunk) {
+      const chunk = Math.min(kCpuChunk, count - start);
+      const raw = pixels.subarray(start * kPixelsPerImage, (start + chunk) * kPixelsPerImage);
+      const input = preprocess(raw, chunk, this.weights.preprocessing);
+      scores.set(referenceForward(this.weights, input, chunk).get('OUTPUT')!, start * kClasses);
+      if (start + chunk < count) await new Promise((resolve) => setTimeout(resolve, 0));
+      this.checkUsable('infer');
+    }
+    const output = this.spec.output;
+    return { count, scores, classes: classify(scores, count, output), output };
+  }
+
+  async activations(pixels: Pixels): Promise<LayerActivation[]> {
+    this.checkUsable('activations');
+    const input = preprocess(pixels, 1, this.weights.preprocessing);
+    const layers = referenceForward(this.weights, input, 1);
+    return this.spec.layers.map((layer) => ({
+      name: layer.name,
+      shape: layerOutputShape(layer),
+      data: Float32Array.from(layers.get(layer.name)!),
+    }));
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+  }
+
+  private checkUsable(what: string): void {
+    if (this.destroyed) throw new EngineDestroyedError(what);
+  }
+}
