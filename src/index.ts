@@ -1,0 +1,117 @@
+/**
+ * lenet5-webgpu: LeNet-5 inference on hand-written WGSL compute kernels, exact against a plain
+ * TypeScript reference, which is also the fallback where WebGPU is missing.
+ *
+ * @example
+ * import { createEngine } from 'lenet5-webgpu';
+ * const engine = await createEngine('/weights/seed.safetensors');
+ * const { classes, scores } = await engine.infer(mnistBytes, 100); // 100 × 784 bytes, 0..255
+ * const layers = await engine.activations(mnistBytes.subarray(0, 784)); // C1 … OUTPUT
+ * engine.destroy();
+ */
+import type { Backend, InferenceEngine } from './engine-api.js';
+import { InputError, WebGPUUnavailableError } from './errors.js';
+import { WebGpuEngine } from './gpu/engine.js';
+import type { PlanKind } from './gpu/plans.js';
+import type { ModelWeights } from './model/model-weights.js';
+import { CpuEngine } from './reference/cpu-engine.js';
+import { loadWeights } from './weights/load.js';
+
+/** Where the weights come from: safetensors bytes, a URL to fetch them from, or weights in memory. */
+export type WeightsSource = Uint8Array | ArrayBuffer | string | URL | ModelWeights;
+
+export interface EngineOptions {
+  /** Run on this device (it is not destroyed with the engine). Default: request one. */
+  readonly device?: GPUDevice;
+  /**
+   * 'webgpu': WebGPU or a WebGPUUnavailableError. 'cpu': the CPU reference. 'auto' (default):
+   * WebGPU, else the CPU reference, whose `fallbackReason` says why.
+   */
+  readonly backend?: Backend | 'auto';
+  /** Largest batch per GPU run; larger batches are split. Default 1024. */
+  readonly maxBatch?: number;
+  /** GPU planner: 'layered' (one kernel per layer, default) or 'fused' where available. */
+  readonly plan?: PlanKind;
+  /** Layered plan: fuse activations into each kernel (default true) or run them standalone. */
+  readonly fuseActivations?: boolean;
+}
+
+/**
+ * Creates an inference engine for a weights file.
+ *
+ * @example
+ * const engine = await createEngine(bytes, { backend: 'auto' });
+ * if (engine.fallbackReason) console.warn(`running on the CPU: ${engine.fallbackReason}`);
+ * const { classes } = await engine.infer(pixels, 1);
+ */
+export async function createEngine(source: WeightsSource, options: EngineOptions = {}): Promise<InferenceEngine> {
+  const backend = options.backend ?? 'auto';
+  if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'cpu') {
+    throw new InputError(`backend must be 'webgpu', 'cpu' or 'auto', found '${String(backend)}'`);
+  }
+  const weights = await resolveWeights(source);
+  if (backend === 'cpu') return new CpuEngine(weights);
+  try {
+    return await WebGpuEngine.create(weights, options);
+  } catch (e) {
+    if (backend === 'auto' && e instanceof WebGPUUnavailableError) return new CpuEngine(weights, e.message);
+    throw e;
+  }
+}
+
+/**
+ * Validated weights from any source: bytes are parsed with `loadWeights`, a string or URL is
+ * fetched first, ModelWeights pass through.
+ *
+ * @example
+ * const weights = await resolveWeights(new URL('/weights/classic.safetensors', location.href));
+ */
+export async function resolveWeights(source: WeightsSource): Promise<ModelWeights> {
+  if (source instanceof Uint8Array) return loadWeights(source);
+  if (source instanceof ArrayBuffer) return loadWeights(new Uint8Array(source));
+  if (typeof source === 'string' || source instanceof URL) return loadWeights(await fetchBytes(source));
+  if (source && typeof source === 'object' && 'spec' in source && 'tensors' in source) return source;
+  throw new InputError(`weights source must be bytes, a URL or ModelWeights, found ${describe(source)}`);
+}
+
+async function fetchBytes(url: string | URL): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new InputError(`could not fetch weights from ${String(url)}: ${(e as Error).message}`);
+  }
+  if (!response.ok) throw new InputError(`could not fetch weights from ${String(url)}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
+  return typeof value;
+}
+
+export type { Backend, InferenceEngine, InferenceResult, LayerActivation } from './engine-api.js';
+export * from './errors.js';
+export { WebGpuEngine, kDefaultMaxBatch, type WebGpuEngineOptions } from './gpu/engine.js';
+export type { PlanKind } from './gpu/plans.js';
+export { CpuEngine } from './reference/cpu-engine.js';
+export * from './model/spec.js';
+export { classicModel, kC3ConnectionTable, type ClassicActivation } from './model/classic.js';
+export { seedModel } from './model/seed.js';
+export { tensorOf, type ModelWeights } from './model/model-weights.js';
+export { checkPixels, preprocess, type Pixels } from './model/preprocess.js';
+export { randomWeights, type RandomWeightsOptions } from './model/random.js';
+export {
+  activate,
+  activationReference,
+  conv5x5Reference,
+  denseReference,
+  rbfReference,
+  subsample2x2Reference,
+  type Floats,
+} from './reference/layers.js';
+export { classify, referenceForward, referenceLayer } from './reference/forward.js';
+export { loadWeights, saveWeights, identifyModel, kMetadataKeys } from './weights/load.js';
+export { parseSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensor, type TensorToWrite } from './weights/safetensors.js';
+export { parseIdxImages, parseIdxLabels, type IdxImages } from './data/idx.js';
