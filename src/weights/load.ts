@@ -68,9 +68,9 @@ function guessModelId(file: SafetensorsFile): string {
     if (spec.tensors.some((t) => file.tensors.has(t.name))) return spec.id;
   }
   throw new ModelMismatchError(
-    `cannot tell the model: no __metadata__['${kMetadataKeys.model}'], and none of the ${names.length} tensors ` +
-      `(${names.slice(0, 4).join(', ') || 'none'}${names.length > 4 ? ', …' : ''}) is a seed ('conv1.weight', …) ` +
-      `or classic ('c1.weight', …) tensor`,
+    `cannot tell the model: expected __metadata__['${kMetadataKeys.model}'] or a seed ('conv1.weight', …) ` +
+      `or classic ('c1.weight', …) tensor, found neither: no such metadata key, and ${names.length} other tensors ` +
+      `(${names.slice(0, 4).join(', ') || 'none'}${names.length > 4 ? ', …' : ''})`,
   );
 }
 
@@ -88,8 +88,8 @@ function checkTensors(spec: ModelSpec, file: SafetensorsFile): void {
   const unknown = [...file.tensors.keys()].filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new ModelMismatchError(
-      `model '${spec.id}' has no tensor of this name (${unknown.length} unknown: ${unknown.slice(0, 8).join(', ')}): ` +
-        `expected only ${[...known].join(', ')}`,
+      `model '${spec.id}' has no tensor of this name: expected only ${[...known].join(', ')}; ` +
+        `found ${unknown.length} unknown (${unknown.slice(0, 8).join(', ')})`,
       unknown[0],
     );
   }
