@@ -1,0 +1,254 @@
+/**
+ * The `invocation` variant of the whole-network kernel, for CPU implementations of WebGPU
+ * (SwiftShader). A CPU runs 4 invocations as the 4 SIMD lanes of one instruction stream, which
+ * sets the rules this kernel is written to:
+ *
+ * - No barriers: invocation i carries whole images, its activations in `private` arrays (laid
+ *   out lane-interleaved by the implementation, so a lane-uniform index is one vector load).
+ * - Straight-line `let` chains, not `var` accumulators (a `var` is a masked store to memory).
+ * - The conv weights, coefficients and biases are baked into the code as literals: a literal
+ *   costs nothing, while every storage-buffer load pays bounds and divergence checks. The
+ *   loops run over positions; each body is every map's kernels at one position.
+ * - The dense layers read [out/4][in][4] weight blocks from the buffer as vec4 loads, and each
+ *   load feeds kImagesPerInvocation images, so one checked load serves 4 × K multiply-adds.
+ *
+ * Mapping: T = invocations dispatched (workgroups × kLaneWorkgroupSize). Invocation i handles
+ * images i, i+T, …, i+(K−1)T; it computes at least one (image N−1 stands in for missing
+ * ones, so all lanes follow one path and loads stay vector loads) and stores only real ones.
+ * Workgroup memory: none.
+ */
+import type { FusedConvStage, FusedLayout, FusedVectorStage } from '../src/gpu/fused-layout.js';
+import { activationWgsl, batchAndIndexWgsl, wgslFloat } from './common.js';
+import type { Activation } from '../src/model/spec.js';
+
+/** Threads per workgroup of the lane variant. */
+export const kLaneWorkgroupSize = 8;
+/** Images each invocation carries (the dense layers reuse each weight load across them). */
+export const kImagesPerInvocation = 4;
+
+/**
+ * WGSL for the lane variant, with `packed` (the buffer `packFusedWeights` fills) baked in
+ * for the conv stages. Bindings as in fused-lenet.ts (binding 1, the f32 view, is unused).
+ */
+export function fusedLenetLanes(layout: FusedLayout, packed: Float32Array): string {
+  const [s1, s2] = layout.convs;
+  const padded = s1.inSize + 2 * s1.padding;
+  const K = kImagesPerInvocation;
+  const vectors = layout.vectors;
+  const last = vectors.length - 1;
+  const features = s2.outChannels * s2.poolSize * s2.poolSize;
+  return `
+${batchAndIndexWgsl(kLaneWorkgroupSize)}
+${activationFn('activateC1', s1.convActivation)}
+${activationFn('activateS2', s1.poolActivation)}
+${activationFn('activateC3', s2.convActivation)}
+${activationFn('activateS4', s2.poolActivation)}
+${vectors.map((v, i) => activationFn(`activateV${i}`, v.activation)).join('\n')}
+
+const kK = ${K}u;
+const kInputSize = ${layout.inputSize}u;
+const kPad = ${s1.padding}u;
+const kPadded = ${padded}u;
+const kClasses = ${layout.classes}u;
+
+@group(0) @binding(2) var<storage, read> wv: array<vec4f>;
+@group(0) @binding(3) var<storage, read> input: array<f32>;
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;
+
+// One image at a time through the conv stages; the dense stages take all K at once.
+var<private> img: array<f32, ${padded * padded}>;
+var<private> act1: array<f32, ${s1.outChannels * s1.poolSize * s1.poolSize}>;
+var<private> act2: array<f32, ${K * features}>;
+${vectors.slice(0, last).map((v, i) => `var<private> vec${i}: array<f32, ${K * v.paddedOut}>;`).join('\n')}
+
+/** Image n into img's interior; the zero border (private memory starts zeroed) is the padding. */
+fn loadImage(n: u32) {
+  let base = n * kInputSize * kInputSize;
+  for (var y = 0u; y < kInputSize; y++) {
+    for (var x = 0u; x < kInputSize; x++) {
+      img[(y + kPad) * kPadded + x + kPad] = input[base + y * kInputSize + x];
+    }
+  }
+}
+${stage1Wgsl(s1, padded, packed)}
+${stage2Wgsl(s2, s1.poolSize, features, packed)}
+${vectors.map((v, i) => vectorWgsl(i, v, i === 0 ? 'act2' : `vec${i - 1}`, i === 0 ? features : vectors[i - 1]!.paddedOut, i === last)).join('\n')}
+
+@compute @workgroup_size(kWorkgroupSize)
+fn main(
+  @builtin(workgroup_id) workgroup: vec3u,
+  @builtin(num_workgroups) workgroups: vec3u,
+  @builtin(local_invocation_index) local: u32,
+) {
+  let i = flatIndex(workgroup, workgroups, local);
+  let stride = workgroups.x * workgroups.y * kWorkgroupSize;
+  let count = batch.count;
+  // Images this invocation computes: at least 1, so idle lanes follow the busy ones.
+  let images = clamp((count - min(i, count) + stride - 1u) / stride, 1u, kK);
+  for (var k = 0u; k < images; k++) {
+    loadImage(min(i + k * stride, count - 1u));
+    stage1();
+    stage2(k);
+  }
+${vectors.map((_, v) => `  vector${v}(i, stride, count);`).join('\n')}
+}
+`;
+}
+
+/** `activationWgsl` under another name: each layer's activation is its own function. */
+function activationFn(name: string, activation: Activation): string {
+  return activationWgsl(activation).replace('fn activate(', `fn ${name}(`);
+}
+
+/** `let out = fma(x0, w0, fma(x1, w1, … bias))` as a chain of lets; returns the last name. */
+function chain(lines: string[], name: string, start: string, terms: Array<[string, number]>): string {
+  let prev = start;
+  terms.forEach(([x, w], t) => {
+    const next = `${name}_${t}`;
+    lines.push(`    let ${next} = fma(${x}, ${wgslFloat(w)}, ${prev});`);
+    prev = next;
+  });
+  return prev;
+}
+
+/**
+ * stage1(): every pooled output of the first conv + subsampling, from img into act1. One
+ * iteration per pooled position: the 6×6 input patch under its 2×2 window, then for each map
+ * the four conv sums, their activations and the subsampling.
+ */
+function stage1Wgsl(stage: FusedConvStage, side: number, packed: Float32Array): string {
+  const pool = stage.poolSize;
+  const lines: string[] = [];
+  for (let r = 0; r < 6; r++) {
+    for (let c = 0; c < 6; c++) lines.push(`    let p${r}_${c} = img[base + ${r * side + c}u];`);
+  }
+  stage.table.forEach((inputs, o) => {
+    if (inputs.length !== 1 || inputs[0] !== 0) throw new RangeError('stage 1 reads one input map');
+    const bias = wgslFloat(packed[stage.biasOffset + o]!);
+    const window: string[] = [];
+    for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
+      const terms: Array<[string, number]> = [];
+      for (let ky = 0; ky < 5; ky++) {
+        for (let kx = 0; kx < 5; kx++) terms.push([`p${ky + dy}_${kx + dx}`, packed[stage.weightOffset + o * 25 + ky * 5 + kx]!]);
+      }
+      window.push(`activateC1(${chain(lines, `m${o}_${dy}${dx}`, bias, terms)})`);
+    }
+    lines.push(
+      `    act1[${o * pool * pool}u + at] = activateS2(fma(${window.join(' + ')}, ` +
+        `${wgslFloat(packed[stage.coefficientOffset + o]!)}, ${wgslFloat(packed[stage.poolBiasOffset + o]!)}));`,
+    );
+  });
+  return `
+fn stage1() {
+  for (var y = 0u; y < ${pool}u; y++) {
+    for (var x = 0u; x < ${pool}u; x++) {
+    let base = 2u * y * ${side}u + 2u * x;
+    let at = y * ${pool}u + x;
+${lines.join('\n')}
+    }
+  }
+}`;
+}
+
+/**
+ * stage2(k): the second conv + subsampling, from act1 into image slot k of act2. One
+ * iteration per conv position (pooled position × window offset): the inputs' 5×5 patches,
+ * then every map's sum over its table, activated and added to the map's window sum.
+ */
+function stage2Wgsl(stage: FusedConvStage, side: number, features: number, packed: Float32Array): string {
+  const pool = stage.poolSize;
+  const maps = stage.outChannels;
+  const lines: string[] = [];
+  const used = new Set(stage.table.flat());
+  for (const c of [...used].sort((a, b) => a - b)) {
+    for (let ky = 0; ky < 5; ky++) {
+      for (let kx = 0; kx < 5; kx++) lines.push(`    let p${c}_${ky}_${kx} = act1[base + ${c * side * side + ky * side + kx}u];`);
+    }
+  }
+  let kernel = 0;
+  stage.table.forEach((inputs, o) => {
+    const terms: Array<[string, number]> = [];
+    for (const c of inputs) {
+      for (let t = 0; t < 25; t++) {
+        terms.push([`p${c}_${Math.floor(t / 5)}_${t % 5}`, packed[stage.weightOffset + kernel * 25 + t]!]);
+      }
+      kernel++;
+    }
+    const sum = chain(lines, `m${o}`, wgslFloat(packed[stage.biasOffset + o]!), terms);
+    lines.push(`    window${o} += activateC3(${sum});`);
+  });
+  const declare = Array.from({ length: maps }, (_, o) => `      var window${o} = 0.0;`).join('\n');
+  const store = Array.from(
+    { length: maps },
+    (_, o) =>
+      `      act2[k * ${features}u + ${o * pool * pool}u + at] = activateS4(fma(window${o}, ` +
+      `${wgslFloat(packed[stage.coefficientOffset + o]!)}, ${wgslFloat(packed[stage.poolBiasOffset + o]!)}));`,
+  ).join('\n');
+  return `
+fn stage2(k: u32) {
+  for (var at = 0u; at < ${pool * pool}u; at++) {
+${declare}
+    for (var w = 0u; w < 4u; w++) {
+    let base = (2u * (at / ${pool}u) + w / 2u) * ${side}u + 2u * (at % ${pool}u) + w % 2u;
+${lines.join('\n')}
+    }
+${store}
+  }
+}`;
+}
+
+/** Inputs per iteration of a dense layer's inner loop (the loop body is unrolled over them). */
+export const kDenseChunk = 8;
+
+/**
+ * vector{i}(): a dense layer (or the RBF) for all K images: outputs 4q … 4q+3 per outer
+ * iteration; the inner loop takes kDenseChunk inputs at a time, one vec4 weight load per input
+ * feeding K accumulator chains. The last layer stores the scores of the images that exist.
+ */
+function vectorWgsl(i: number, stage: FusedVectorStage, source: string, sourceStride: number, isLast: boolean): string {
+  const K = kImagesPerInvocation;
+  const n = stage.inFeatures;
+  const chunk = n % kDenseChunk === 0 ? kDenseChunk : n % 4 === 0 ? 4 : 1;
+  const rbf = stage.kind === 'rbf';
+  const lines: string[] = [];
+  const prev = Array.from({ length: K }, (_, k) => `acc${k}`);
+  for (let j = 0; j < chunk; j++) {
+    lines.push(`      let w${j} = wv[w + j + ${j}u];`);
+    for (let k = 0; k < K; k++) {
+      const x = `${source}[${k * sourceStride}u + j + ${j}u]`;
+      const next = `a${k}_${j}`;
+      lines.push(
+        rbf
+          ? `      let d${k}_${j} = vec4f(${x}) - w${j};\n      let ${next} = fma(d${k}_${j}, d${k}_${j}, ${prev[k]});`
+          : `      let ${next} = fma(w${j}, vec4f(${x}), ${prev[k]});`,
+      );
+      prev[k] = next;
+    }
+  }
+  for (let k = 0; k < K; k++) lines.push(`      acc${k} = ${prev[k]};`);
+  const finish: string[] = [];
+  for (let k = 0; k < K; k++) {
+    for (let c = 0; c < 4; c++) {
+      const value = `activateV${i}(acc${k}[${c}])`;
+      if (isLast) {
+        finish.push(
+          `    if (4u * q + ${c}u < kClasses && i + ${k}u * stride < count) { output[(i + ${k}u * stride) * kClasses + 4u * q + ${c}u] = ${value}; }`,
+        );
+      } else {
+        finish.push(`    vec${i}[${k * stage.paddedOut}u + 4u * q + ${c}u] = ${value};`);
+      }
+    }
+  }
+  const init = rbf ? 'vec4f(0.0)' : `wv[${stage.biasOffset / 4}u + q]`;
+  return `
+fn vector${i}(i: u32, stride: u32, count: u32) {
+  for (var q = 0u; q < ${stage.paddedOut / 4}u; q++) {
+    let w = ${stage.weightOffset / 4}u + q * ${n}u;
+${Array.from({ length: K }, (_, k) => `    var acc${k} = ${init};`).join('\n')}
+    for (var j = 0u; j < ${n}u; j += ${chunk}u) {
+${lines.join('\n')}
+    }
+${finish.join('\n')}
+  }
+}`;
+}

@@ -1,0 +1,153 @@
+/**
+ * The fused plan: the whole network as one dispatch (shaders/fused-lenet.ts), behind the same
+ * `Plan` seam as the layered plan, so the engine's runner writes the input, encodes the one
+ * step, submits once and reads back once. Everything is made at build time: the packed
+ * weights, the batch/input/output buffers for `maxBatch` images, the pipeline (cached per
+ * device) and its bind group. Nothing is created on the inference path.
+ *
+ * The kernel variant follows the adapter (`fusedVariantFor`): CPU implementations get the
+ * barrier-free lane kernel with the conv weights baked in; GPUs get the one-image-per-workgroup
+ * kernel with its activations in workgroup memory. The plan keeps no per-layer buffers: the
+ * engine reads activations through a layered plan.
+ */
+import { dispatchSize, kBatchUniformBytes } from '../../shaders/common.js';
+import { fusedImagesPerWorkgroup, fusedLenet, type FusedVariant } from '../../shaders/fused-lenet.js';
+import { GpuError, InputError } from '../errors.js';
+import type { ModelWeights } from '../model/model-weights.js';
+import { fusedLayout, packFusedWeights } from './fused-layout.js';
+import { cachedPipeline } from './pipeline-cache.js';
+import type { Plan } from './plan.js';
+
+export type { FusedVariant } from '../../shaders/fused-lenet.js';
+
+/** What an adapter says about itself (GPUAdapterInfo's fields the choice reads). */
+export interface AdapterDescription {
+  readonly vendor?: string;
+  readonly architecture?: string;
+  readonly description?: string;
+}
+
+/**
+ * The kernel variant for an adapter: 'invocation' on CPU implementations of WebGPU
+ * (SwiftShader, llvmpipe/lavapipe, WARP), 'workgroup' on GPUs and when nothing is known.
+ *
+ * @example
+ * fusedVariantFor(adapter.info); // 'invocation' under SwiftShader
+ */
+export function fusedVariantFor(info: AdapterDescription | undefined): FusedVariant {
+  const text = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|warp|\bcpu\b/.test(text) ? 'invocation' : 'workgroup';
+}
+
+export interface FusedPlanOptions {
+  /** Largest batch one dispatch takes (buffers are sized for it). */
+  readonly maxBatch: number;
+  /** Kernel variant; default: `fusedVariantFor(device.adapterInfo)`. */
+  readonly variant?: FusedVariant;
+}
+
+/**
+ * Builds the fused plan of a whole model on a device.
+ *
+ * @example
+ * const plan = await buildFusedPlan(device, weights, { maxBatch: 1024 });
+ * const scores = await new PlanRunner(device, plan).run(preprocessed, 7);
+ */
+export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, options: FusedPlanOptions): Promise<Plan> {
+  const { maxBatch } = options;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+    throw new InputError(`fused plan: maxBatch must be a positive integer, found ${maxBatch}`);
+  }
+  const layout = fusedLayout(weights.spec);
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const variant = options.variant ?? fusedVariantFor(info);
+  const inputValues = layout.inputSize * layout.inputSize;
+  const outputValues = layout.classes;
+  const limit = device.limits.maxStorageBufferBindingSize;
+  if (maxBatch * inputValues * 4 > limit) {
+    throw new InputError(
+      `fused plan: maxBatch ${maxBatch} needs a ${maxBatch * inputValues * 4}-byte input buffer, the device allows ${limit}`,
+    );
+  }
+  const label = `fused.${weights.spec.id}`;
+  const packed = packFusedWeights(weights, layout);
+  // The lane kernel bakes the weights into its code: the key must tell weights apart.
+  const pipeline = cachedPipeline(device, `${label}.${variant}`, {
+    kernel: 'fused-lenet',
+    options: { variant, layout, weights: variant === 'invocation' ? fingerprint(packed) : 'buffer' },
+    code: fusedLenet({ layout, variant, packed }),
+  });
+
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  const owned: GPUBuffer[] = [];
+  const buffer = (name: string, size: number, usage: GPUBufferUsageFlags) => {
+    const b = device.createBuffer({ label: `${label}.${name}`, size, usage });
+    owned.push(b);
+    return b;
+  };
+  const weightBuffer = buffer('weights', packed.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+  device.queue.writeBuffer(weightBuffer, 0, packed.buffer, packed.byteOffset, packed.byteLength);
+  const batchBuffer = buffer('batch', kBatchUniformBytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+  const inputBuffer = buffer('input', maxBatch * inputValues * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+  const outputBuffer = buffer('output', maxBatch * outputValues * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+  const validation = device.popErrorScope();
+  const oom = device.popErrorScope();
+  const destroy = () => {
+    for (const b of owned) b.destroy();
+    owned.length = 0;
+  };
+
+  let bindGroup: GPUBindGroup;
+  let compiled: GPUComputePipeline;
+  try {
+    compiled = await pipeline;
+    device.pushErrorScope('validation');
+    bindGroup = device.createBindGroup({
+      label: `${label}.${variant}.bindGroup`,
+      layout: compiled.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: batchBuffer } },
+        // The lane kernel reads only the vec4 view (its conv weights are literals).
+        ...(variant === 'workgroup' ? [{ binding: 1, resource: { buffer: weightBuffer } }] : []),
+        { binding: 2, resource: { buffer: weightBuffer } },
+        { binding: 3, resource: { buffer: inputBuffer } },
+        { binding: 4, resource: { buffer: outputBuffer } },
+      ],
+    });
+    const bindError = await device.popErrorScope();
+    const error = (await validation) ?? (await oom) ?? bindError;
+    if (error) throw new GpuError(`${label}: ${error.message}`);
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+
+  const imagesPerWorkgroup = fusedImagesPerWorkgroup(variant);
+  return {
+    kind: `fused-${variant}`,
+    maxBatch,
+    steps: [
+      {
+        label: `${label}.${variant}`,
+        pipeline: compiled,
+        bindGroup,
+        workgroups: (count: number) => dispatchSize(count, imagesPerWorkgroup),
+      },
+    ],
+    batchBuffer,
+    inputBuffer,
+    inputValues,
+    outputBuffer,
+    outputValues,
+    destroy,
+  };
+}
+
+/** FNV-1a over the packed weights' bytes: a short, stable pipeline-cache key. */
+function fingerprint(packed: Float32Array): string {
+  const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
+  let hash = 0x811c9dc5;
+  for (const b of bytes) hash = Math.imul(hash ^ b, 0x01000193) >>> 0;
+  return `${hash.toString(16)}-${packed.length}`;
+}
