@@ -4,6 +4,7 @@
  */
 import { InputError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
+import { buildFusedPlan } from './fused-plan.js';
 import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
 
@@ -21,6 +22,7 @@ export type PlanBuilder = (device: GPUDevice, weights: ModelWeights, options: Pl
 
 const builders: Partial<Record<PlanKind, PlanBuilder>> = {
   layered: (device, weights, options) => buildLayeredPlan(device, weights.spec.layers, weights.tensors, options),
+  fused: (device, weights, options) => buildFusedPlan(device, weights, { maxBatch: options.maxBatch }),
 };
 
 /** The planner for `kind`, or an InputError listing the available ones. */
