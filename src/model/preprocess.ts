@@ -9,6 +9,13 @@ export type Pixels = Uint8Array | Uint8ClampedArray | Float32Array | Float64Arra
  * [0, 1] when given as floats. Throws InputError saying what was expected and found.
  */
 export function checkPixels(pixels: Pixels, count: number): void {
+  // Types are erased at run time: an Int16Array would otherwise be read as bytes, and null
+  // or a plain array would fail later with a TypeError instead of saying what is wrong.
+  if (!(pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray || pixels instanceof Float32Array || pixels instanceof Float64Array)) {
+    throw new InputError(
+      `expected pixels as a Uint8Array or Uint8ClampedArray (0..255) or a Float32Array or Float64Array (0..1), found ${kindOf(pixels)}`,
+    );
+  }
   if (!Number.isInteger(count) || count < 1) {
     throw new InputError(`image count must be a positive integer, found ${count}`);
   }
@@ -62,4 +69,10 @@ export function preprocess(
     }
   }
   return input;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
+  return typeof value;
 }
