@@ -1,0 +1,109 @@
+/**
+ * The page's charts, drawn with Chart.js (bundled, no animation so screenshots are final):
+ * images/s against batch size per engine (log–log), one chart per model, and GPU time per
+ * kernel for each WebGPU plan.
+ */
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  Title,
+  Tooltip,
+} from 'chart.js';
+import type { BenchResult, EngineId, ModelResult } from './types.js';
+
+Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, LogarithmicScale, CategoryScale, Legend, Tooltip, Title);
+
+const kColours: Record<EngineId, string> = {
+  'webgpu-fused': '#d62728',
+  'webgpu-layered': '#1f77b4',
+  'cpu-reference': '#7f7f7f',
+  'tfjs-webgpu': '#2ca02c',
+  'tfjs-wasm': '#ff7f0e',
+};
+
+/** Replaces the charts in `container` with those of `result`; returns them (to destroy later). */
+export function drawCharts(container: HTMLElement, result: BenchResult): Chart[] {
+  container.replaceChildren();
+  const charts: Chart[] = [];
+  const adapter = `${result.meta.adapter.vendor} ${result.meta.adapter.architecture}`.trim();
+  for (const model of result.models) charts.push(sweepChart(container, model, adapter));
+  const timed = result.models.filter((m) => m.engines.some((e) => e.kernels));
+  if (timed.length > 0) charts.push(kernelChart(container, timed));
+  return charts;
+}
+
+function canvas(container: HTMLElement, id: string): HTMLCanvasElement {
+  const box = document.createElement('div');
+  box.className = 'chart';
+  const c = document.createElement('canvas');
+  c.id = id;
+  box.append(c);
+  container.append(box);
+  return c;
+}
+
+function sweepChart(container: HTMLElement, model: ModelResult, adapter: string): Chart {
+  const engines = model.engines.filter((e) => e.sweep.length > 0);
+  return new Chart(canvas(container, `sweep-${model.model}`), {
+    type: 'line',
+    data: {
+      datasets: engines.map((e) => ({
+        label: `${e.engine} (${e.detail})`,
+        data: e.sweep.map((p) => ({ x: p.batch, y: p.imagesPerSecond })),
+        borderColor: kColours[e.engine],
+        backgroundColor: kColours[e.engine],
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      plugins: { title: { display: true, text: `${model.model} model: images/s by batch size (${adapter})` } },
+      scales: {
+        x: { type: 'logarithmic', title: { display: true, text: 'batch size (images)' } },
+        y: { type: 'logarithmic', title: { display: true, text: 'images/s (upload → readback)' } },
+      },
+    },
+  });
+}
+
+function kernelChart(container: HTMLElement, models: readonly ModelResult[]): Chart {
+  const rows = models.flatMap((m) =>
+    m.engines.filter((e) => e.kernels).map((e) => ({ name: `${m.model} ${e.detail}`, kernels: e.kernels! })),
+  );
+  const labels = [...new Set(rows.flatMap((r) => r.kernels.kernels.map((k) => shortLabel(k.label))))];
+  const timer = rows[0]?.kernels.timer ?? 'wall';
+  const palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  return new Chart(canvas(container, 'kernels'), {
+    type: 'bar',
+    data: {
+      labels: rows.map((r) => `${r.name} @${r.kernels.batch}`),
+      datasets: labels.map((label, i) => ({
+        label,
+        data: rows.map((r) => r.kernels.kernels.filter((k) => shortLabel(k.label) === label).reduce((s, k) => s + k.ms, 0)),
+        backgroundColor: palette[i % palette.length],
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      indexAxis: 'y',
+      plugins: { title: { display: true, text: `GPU time per kernel, ms (${timer})` } },
+      scales: { x: { stacked: true, title: { display: true, text: 'ms per batch' } }, y: { stacked: true } },
+    },
+  });
+}
+
+/** 'C3.conv5x5' stays; 'fused.seed.invocation' becomes 'fused'. */
+function shortLabel(label: string): string {
+  return label.startsWith('fused.') ? 'fused (whole network)' : label;
+}

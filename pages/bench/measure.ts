@@ -1,0 +1,47 @@
+/**
+ * Wall-clock helpers: the median of repeated runs within a time budget, percentiles.
+ */
+
+/** The p-th percentile (0..100) of `values`, nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/**
+ * Runs `task` once to warm up, then repeatedly: at least `minRuns` times and until `budgetMs`
+ * has passed (at most `maxRuns`). Returns every run's milliseconds.
+ *
+ * @example
+ * const ms = await repeat(() => engine.infer(pixels, 64), { minRuns: 3, maxRuns: 50, budgetMs: 500 });
+ */
+export async function repeat(
+  task: () => Promise<unknown>,
+  { minRuns, maxRuns, budgetMs, warmup = 1 }: { minRuns: number; maxRuns: number; budgetMs: number; warmup?: number },
+): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await task();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < minRuns || (samples.length < maxRuns && performance.now() - start < budgetMs)) {
+    const t = performance.now();
+    await task();
+    samples.push(performance.now() - t);
+  }
+  return samples;
+}
+
+/** Seeded raw images (bytes), so every engine sees the same input. */
+export function benchPixels(count: number, seed = 1): Uint8Array {
+  const pixels = new Uint8Array(count * 784);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < pixels.length; i++) {
+    // xorshift32: cheap, and enough for benchmark input.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    pixels[i] = state & 0xff;
+  }
+  return pixels;
+}

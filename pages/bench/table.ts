@@ -1,0 +1,54 @@
+/**
+ * The results as HTML tables (one per model), every figure labelled with its adapter and timer.
+ */
+import type { BenchResult, EngineResult } from './types.js';
+
+const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+
+/** Replaces `container`'s content with the tables of `result`. */
+export function renderTable(container: HTMLElement, result: BenchResult): void {
+  const { meta } = result;
+  const head = document.createElement('p');
+  head.textContent =
+    `${meta.browser}; adapter: ${meta.adapter.vendor} ${meta.adapter.architecture} ${meta.adapter.device} ${meta.adapter.description}`.trim() +
+    `; ${meta.hardwareConcurrency} logical CPUs; kernel timer: ${meta.timestampQuery ? 'timestamp-query' : 'wall clock around onSubmittedWorkDone'}` +
+    `${meta.quick ? '; QUICK run (small batches)' : ''}.`;
+  container.replaceChildren(head);
+  for (const model of result.models) {
+    const table = document.createElement('table');
+    const batches = [...new Set(model.engines.flatMap((e) => e.sweep.map((p) => p.batch)))].sort((a, b) => a - b);
+    const caption = document.createElement('caption');
+    caption.textContent = `${model.model} model (${model.weights}; ${fmt(model.multiplyAddsPerImage)} multiply-adds per image): images/s by batch size, upload → readback`;
+    table.append(caption);
+    const header = ['engine', 'batch-1 p50 ms', 'p95 ms', ...batches.map((b) => `b=${b}`), 'best GFLOP/s', 'kernels (GPU ms)', 'check'];
+    table.append(row('th', header));
+    for (const e of model.engines) table.append(row('td', engineRow(e, batches)));
+    container.append(table);
+  }
+}
+
+function engineRow(e: EngineResult, batches: readonly number[]): string[] {
+  const at = (b: number) => e.sweep.find((p) => p.batch === b);
+  const best = Math.max(...e.sweep.map((p) => p.gflops));
+  const kernels = e.kernels ? `${fmt(e.kernels.totalMs, 2)} @${e.kernels.batch} (${e.kernels.timer})` : '';
+  const check = e.check ? `${e.check.ok ? 'ok' : 'MISMATCH'} max |Δ| ${e.check.maxAbsDiff.toExponential(1)}` : e.error ?? '';
+  return [
+    `${e.engine} (${e.detail})`,
+    fmt(e.latency.p50, 2),
+    fmt(e.latency.p95, 2),
+    ...batches.map((b) => fmt(at(b)?.imagesPerSecond ?? Number.NaN)),
+    e.sweep.length ? fmt(best, 2) : '–',
+    kernels,
+    check,
+  ];
+}
+
+function row(cell: 'th' | 'td', values: readonly string[]): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  for (const v of values) {
+    const c = document.createElement(cell);
+    c.textContent = v;
+    tr.append(c);
+  }
+  return tr;
+}
