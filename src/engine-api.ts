@@ -42,11 +42,36 @@ export interface InferenceEngine {
   readonly fallbackReason?: string;
   /**
    * Classifies `count` raw 28×28 images (bytes 0..255, or float intensities in [0, 1]),
-   * applying the model's preprocessing. Batches larger than the engine's maximum are split.
+   * applying the model's preprocessing.
+   *
+   * Any batch the pixel array can hold is accepted (1,000,000 images are 784 MB of bytes): it
+   * is run maxBatch images at a time (default 1024), each run's buffers within the device's
+   * `maxStorageBufferBindingSize` (checked when the engine is made) and its dispatches within
+   * `maxComputeWorkgroupsPerDimension` (2-D grids past 65,535 workgroups). Beyond the input,
+   * a call holds 41 bytes per image (scores and classes) plus one run's buffers.
+   *
+   * Rejects with InputError when `pixels` is not a Uint8Array, Uint8ClampedArray, Float32Array
+   * or Float64Array, its length is not count × 784, a float pixel is not finite or outside
+   * [0, 1], or `count` is not a positive integer; with DeviceLostError once the GPU device is
+   * lost (until `recover()`), and EngineDestroyedError after `destroy()`.
+   *
+   * @example
+   * const { classes } = await engine.infer(mnistBytes, 10_000); // 10,000 × 784 bytes
    */
   infer(pixels: Pixels, count: number): Promise<InferenceResult>;
   /** Every layer's output (C1 … OUTPUT) for one raw 28×28 image. */
   activations(pixels: Pixels): Promise<LayerActivation[]>;
+  /**
+   * After a DeviceLostError, continues on a new GPU device (`device`, else one requested from
+   * navigator.gpu), rebuilding the plan from the same weights: results are the same as before
+   * the loss. Resolves at once when nothing is lost (always, on the CPU engine).
+   *
+   * @example
+   * engine.infer(pixels, 1).catch(async (e) => {
+   *   if (e instanceof DeviceLostError) await engine.recover();
+   * });
+   */
+  recover(device?: GPUDevice): Promise<void>;
   /** Releases every GPU object. Idempotent; later calls reject with EngineDestroyedError. */
   destroy(): void;
 }

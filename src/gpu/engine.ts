@@ -2,10 +2,11 @@
  * The WebGPU inference engine: a Plan built once per model, run through a PlanRunner. Calls
  * are serialised through a promise queue, so overlapping `infer` calls never share the
  * preallocated input array or the GPU buffers mid-flight. Batches larger than maxBatch are
- * split into maxBatch-sized runs.
+ * split into maxBatch-sized runs. When the device is lost, calls reject with DeviceLostError
+ * until `recover()` rebuilds the plan on a new device.
  */
 import type { Backend, InferenceEngine, InferenceResult, LayerActivation } from '../engine-api.js';
-import { DeviceLostError, EngineDestroyedError, GpuError, Lenet5Error } from '../errors.js';
+import { DeviceLostError, EngineDestroyedError, GpuError, InputError, Lenet5Error } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { checkPixels, preprocess, type Pixels } from '../model/preprocess.js';
 import { kImageSize, layerOutputShape, type ModelSpec } from '../model/spec.js';
@@ -15,6 +16,12 @@ import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
 import { PlanRunner } from './plan-runner.js';
 import { planBuilder, type PlanKind } from './plans.js';
+
+/**
+ * How long a failed run waits for the device's `lost` promise: a destroyed device fails the
+ * pending mapping first and settles `lost` a moment later, and the run should report the loss.
+ */
+const kLossSettleMs = 250;
 
 /** Largest batch one GPU run takes unless the caller says otherwise. */
 export const kDefaultMaxBatch = 1024;
@@ -46,7 +53,9 @@ export class WebGpuEngine implements InferenceEngine {
   /** Which planner built the inference plan. */
   readonly planKind: PlanKind;
   private readonly input: Float32Array;
-  private readonly runner: PlanRunner;
+  private context: GpuContext;
+  private plan: Plan;
+  private runner: PlanRunner;
   private activationsRunner: Promise<PlanRunner> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
@@ -57,20 +66,18 @@ export class WebGpuEngine implements InferenceEngine {
   };
 
   private constructor(
-    private readonly context: GpuContext,
+    context: GpuContext,
     readonly weights: ModelWeights,
-    private readonly plan: Plan,
+    plan: Plan,
     planKind: PlanKind,
     private readonly fuseActivations: boolean,
   ) {
     this.spec = weights.spec;
     this.planKind = planKind;
-    this.runner = new PlanRunner(context.device, plan);
     this.input = new Float32Array(plan.maxBatch * plan.inputValues);
-    context.device.addEventListener('uncapturederror', this.onUncapturedError);
-    void context.device.lost.then((info) => {
-      if (!this.destroyed) this.lost = `${info.reason}: ${info.message}`;
-    });
+    this.context = context;
+    this.plan = plan;
+    this.runner = this.attach(context, plan);
   }
 
   /** Acquires a device (unless given), builds the plan and compiles every pipeline. */
@@ -128,9 +135,63 @@ export class WebGpuEngine implements InferenceEngine {
     });
   }
 
+  /**
+   * After the GPU device was lost (calls reject with DeviceLostError), moves the engine onto a
+   * new device: `device` if given, else one requested from navigator.gpu. The plan is rebuilt
+   * from the same weights, so results equal those before the loss. Resolves at once while the
+   * device is not lost; calls made during a recovery wait for it.
+   *
+   * @example
+   * try { await engine.infer(pixels, 1); }
+   * catch (e) { if (e instanceof DeviceLostError) await engine.recover(); }
+   */
+  recover(device?: GPUDevice): Promise<void> {
+    return this.serialise(async () => {
+      if (this.destroyed) throw new EngineDestroyedError('recover');
+      if (!this.lost) return;
+      const context = await acquireDevice(device);
+      let plan: Plan;
+      try {
+        plan = await planBuilder(this.planKind)(context.device, this.weights, {
+          maxBatch: this.plan.maxBatch,
+          fuseActivations: this.fuseActivations,
+        });
+      } catch (e) {
+        if (context.ownsDevice) context.device.destroy();
+        throw e;
+      }
+      if (this.destroyed) {
+        // destroy() ran while the new plan compiled.
+        plan.destroy();
+        if (context.ownsDevice) context.device.destroy();
+        throw new EngineDestroyedError('recover');
+      }
+      this.release();
+      this.context = context;
+      this.plan = plan;
+      this.runner = this.attach(context, plan);
+      this.lost = undefined;
+    });
+  }
+
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.release();
+  }
+
+  /** Listens to a device's errors and loss, and makes the runner for its plan. */
+  private attach(context: GpuContext, plan: Plan): PlanRunner {
+    context.device.addEventListener('uncapturederror', this.onUncapturedError);
+    void context.device.lost.then((info) => {
+      // A device replaced by recover() may report its loss late: only the current one counts.
+      if (!this.destroyed && this.context === context) this.lost = `${info.reason}: ${info.message}`;
+    });
+    return new PlanRunner(context.device, plan);
+  }
+
+  /** Releases the current device's objects (and the device, when this engine made it). */
+  private release(): void {
     const { device, ownsDevice } = this.context;
     device.removeEventListener('uncapturederror', this.onUncapturedError);
     this.runner.destroy();
@@ -142,6 +203,7 @@ export class WebGpuEngine implements InferenceEngine {
       },
       () => undefined,
     );
+    this.activationsRunner = undefined;
     if (ownsDevice) device.destroy();
   }
 
@@ -157,24 +219,33 @@ export class WebGpuEngine implements InferenceEngine {
 
   /** Runs `task` after every earlier call, failing fast once destroyed or lost. */
   private enqueue<T>(what: string, task: () => Promise<T>): Promise<T> {
-    const run = async () => {
+    return this.serialise(async () => {
       this.checkUsable(what);
       try {
         return await task();
       } catch (e) {
         // A run cut short by destroy() or a lost device reports that, not a mapping error.
+        if (!(e instanceof InputError) && !this.destroyed && !this.lost) {
+          await Promise.race([this.context.device.lost, new Promise((resolve) => setTimeout(resolve, kLossSettleMs))]);
+        }
         this.checkUsable(what);
         if (e instanceof Lenet5Error) throw e;
         throw new GpuError(`${what}: ${(e as Error).message}`);
       }
-    };
-    const result = this.queue.then(run, run);
+    });
+  }
+
+  /** Runs `task` after every earlier call (and recovery) has settled. */
+  private serialise<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task, task);
     this.queue = result.catch(() => undefined);
     return result;
   }
 
   private checkUsable(what: string): void {
     if (this.destroyed) throw new EngineDestroyedError(what);
-    if (this.lost) throw new DeviceLostError(`${what}: the GPU device was lost (${this.lost})`);
+    if (this.lost) {
+      throw new DeviceLostError(`${what}: the GPU device was lost (${this.lost}); call recover() to continue on a new device`);
+    }
   }
 }

@@ -64,6 +64,11 @@ export class CpuEngine implements InferenceEngine {
     }));
   }
 
+  /** Nothing to recover on the CPU: resolves, or rejects with EngineDestroyedError once destroyed. */
+  async recover(): Promise<void> {
+    this.checkUsable('recover');
+  }
+
   destroy(): void {
     this.destroyed = true;
   }
