@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
+import { serveMnist } from './pages/demo/serve-mnist.js';
 
 /**
  * The pages (demo, benchmark, test harness) as a multi-page static site. `base: './'` keeps
@@ -7,11 +8,13 @@ import { defineConfig } from 'vite';
  */
 export default defineConfig({
   base: './',
+  plugins: [serveMnist()],
   build: {
     outDir: 'dist/site',
     target: 'es2022',
     rollupOptions: {
       input: {
+        index: resolve(import.meta.dirname, 'index.html'),
         harness: resolve(import.meta.dirname, 'e2e/harness.html'),
       },
     },
