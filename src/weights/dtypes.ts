@@ -20,6 +20,9 @@ const kLittleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /**
  * Copies little-endian float32 bytes into a fresh Float32Array. Always a copy: the source may
  * sit at an offset that is not a multiple of 4, and the caller keeps its own buffer.
+ *
+ * @example
+ * readFloat32(new Uint8Array([0, 0, 0x80, 0x3f])); // Float32Array [1]
  */
 export function readFloat32(bytes: Uint8Array): Float32Array {
   const count = bytes.length / 4;
@@ -36,6 +39,9 @@ let halfValues: Float32Array | undefined;
  * Widens little-endian IEEE half floats to float32 (exact: every half is a float32). One table
  * lookup per element: computing each value took ~50–200 ns, so a 60k-parameter file spent
  * most of a 100 ms loading budget here on a busy CPU.
+ *
+ * @example
+ * readFloat16(new Uint8Array([0x00, 0x3c])); // Float32Array [1]
  */
 export function readFloat16(bytes: Uint8Array): Float32Array {
   const table = (halfValues ??= Float32Array.from({ length: 0x10000 }, (_, bits) => halfToFloat(bits)));
@@ -45,7 +51,12 @@ export function readFloat16(bytes: Uint8Array): Float32Array {
   return out;
 }
 
-/** One IEEE 754 binary16 value (as its 16 bits) to a number. */
+/**
+ * One IEEE 754 binary16 value (as its 16 bits) to a number.
+ *
+ * @example
+ * halfToFloat(0xc100); // -2.5
+ */
 export function halfToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
@@ -55,7 +66,12 @@ export function halfToFloat(bits: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-/** Little-endian float32 bytes of `data` (a copy). */
+/**
+ * Little-endian float32 bytes of `data` (a copy).
+ *
+ * @example
+ * float32Bytes(new Float32Array([1])); // Uint8Array [0, 0, 128, 63]
+ */
 export function float32Bytes(data: Float32Array): Uint8Array {
   if (kLittleEndianHost) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   const out = new Uint8Array(data.length * 4);

@@ -33,7 +33,13 @@ export function loadWeights(bytes: Uint8Array): ModelWeights {
   return modelWeightsFrom(parseSafetensors(bytes));
 }
 
-/** The validation half of `loadWeights`, for an already parsed file. */
+/**
+ * The validation half of `loadWeights`, for an already parsed file.
+ *
+ * @example
+ * const file = parseSafetensors(bytes);
+ * const weights = modelWeightsFrom(file); // throws ModelMismatchError on a wrong tensor
+ */
 export function modelWeightsFrom(file: SafetensorsFile): ModelWeights {
   const spec = identifyModel(file);
   checkTensors(spec, file);
@@ -41,7 +47,12 @@ export function modelWeightsFrom(file: SafetensorsFile): ModelWeights {
   return { spec, preprocessing: readPreprocessing(spec, file.metadata), tensors, metadata: file.metadata };
 }
 
-/** The model a file holds: from its metadata, else from its tensor names. */
+/**
+ * The model a file holds: from its metadata, else from its tensor names.
+ *
+ * @example
+ * identifyModel(parseSafetensors(pytorchStateDictBytes)).id; // 'seed'
+ */
 export function identifyModel(file: SafetensorsFile): ModelSpec {
   const { metadata } = file;
   const declared = metadata[kMetadataKeys.model];
