@@ -145,13 +145,17 @@ class DemoPage {
     if (this.timings.length > kTimingWindow) this.timings.shift();
     const sorted = [...this.timings].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
-    byId('timing').textContent = `${median.toFixed(2)} ms (median of last ${sorted.length}, one image)`;
+    const timing = byId('timing');
+    timing.textContent = `${median.toFixed(2)} ms`;
+    timing.title = `median of the last ${sorted.length} single-image inferences`;
   }
 
   private showEngine(): void {
     const engine = this.models.current;
     byId('backend').textContent = engine.backend === 'webgpu' ? 'WebGPU' : 'CPU reference engine';
-    byId('adapter').textContent = engine.adapterName;
+    const adapter = byId('adapter');
+    adapter.textContent = engine.adapterName;
+    adapter.title = engine.adapterName; // the full name, where a long one is cut short
     const notice = byId('no-webgpu');
     if (this.models.fallbackReason) {
       notice.hidden = false;
