@@ -129,6 +129,33 @@ test('a corrupt weights file shows the loader’s error, and the previous model 
   await drawAndExpect(page, '1');
 });
 
+test('a weights file dropped on the page loads; a dropped bad one shows the error', async ({ page }) => {
+  await openDemo(page);
+  const drop = async (name: string, bytes: Buffer) => {
+    const dataTransfer = await page.evaluateHandle(
+      ([fileName, base64]) => {
+        const transfer = new DataTransfer();
+        const data = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([data], fileName, { type: 'application/octet-stream' }));
+        return transfer;
+      },
+      [name, bytes.toString('base64')] as const,
+    );
+    await page.locator('#drop-zone').dispatchEvent('dragover', { dataTransfer });
+    await expect(page.locator('#drop-zone')).toHaveClass(/over/);
+    await page.locator('#drop-zone').dispatchEvent('drop', { dataTransfer });
+  };
+  await drop('dropped-seed.safetensors', readFileSync('weights/seed.safetensors'));
+  await expect(page.getByRole('radio', { name: 'Your file: dropped-seed.safetensors' })).toBeChecked();
+  await expect(page.locator('#drop-zone')).not.toHaveClass(/over/);
+  await drawAndExpect(page, '0');
+
+  await drop('notes.txt', Buffer.from('not a weights file'));
+  await expect(page.getByRole('alert')).toContainText('Could not load notes.txt');
+  await expect(page.getByRole('radio', { name: 'Your file: dropped-seed.safetensors' })).toBeChecked();
+  await drawAndExpect(page, '7');
+});
+
 test('clicking a real MNIST test digit classifies it', async ({ page }) => {
   await openDemo(page);
   const labels = readFileSync('public/mnist-sample-labels-idx1-ubyte').subarray(8);

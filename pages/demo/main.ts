@@ -300,7 +300,7 @@ class DemoPage {
     if (!kFullTestSet) {
       button.disabled = true;
       result.textContent =
-        'The full MNIST test set (10,000 images) is unavailable in this built site; run the page with `npm start` to use it.';
+        'The full MNIST test set (10,000 images) is unavailable in this built site; run the page with npm start to use it.';
       return;
     }
     const urls = kFullTestSet;
