@@ -5,7 +5,9 @@
  * happens in-process: Dawn reads the variable when `create()` makes a new instance. A real
  * GPU is tried first, so setting the variable never hides one.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebGPUUnavailableError } from '../src/errors.js';
 
 export const kSwiftShaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -32,6 +34,7 @@ export async function nodeGpuDevice(): Promise<NodeGpu> {
     throw new WebGPUUnavailableError(`the npm package 'webgpu' (Dawn for Node) failed to load: ${(e as Error).message}`);
   }
   Object.assign(globalThis, webgpu.globals);
+  quietWaylandProbe();
   let adapter = await instance(webgpu).requestAdapter();
   if (!adapter && !process.env['VK_ICD_FILENAMES'] && existsSync(kSwiftShaderIcd)) {
     process.env['VK_ICD_FILENAMES'] = kSwiftShaderIcd;
@@ -58,6 +61,21 @@ function instance(webgpu: typeof import('webgpu')): GPU {
   const gpu = webgpu.create([]);
   instances.push(gpu);
   return gpu;
+}
+
+/**
+ * Vulkan drivers probe Wayland and print "error: XDG_RUNTIME_DIR is invalid or not set" on a
+ * headless machine; a private runtime directory quiets them.
+ */
+function quietWaylandProbe(): void {
+  if (process.env['XDG_RUNTIME_DIR']) return;
+  const dir = join(tmpdir(), `lenet5-xdg-${process.getuid?.() ?? 'user'}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env['XDG_RUNTIME_DIR'] = dir;
+  } catch {
+    // Only cosmetic: the messages stay.
+  }
 }
 
 function describe(info: GPUAdapterInfo): string {
