@@ -3,10 +3,11 @@
  *
  *   npm run train -- --model classic|seed [--epochs N] [--seed S] [--out FILE] [--augment]
  *                    [--batch B] [--lr X] [--limit N] [--workers W] [--activation sigmoid|scaled-tanh]
+ *                    [--init FILE]     (fine-tune: start from a weights file, not random weights)
  *                    [--stop-after E]  (the weights after E epochs of the N-epoch schedule: each
  *                                       epoch's checkpoint of a full run)
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { classicModel } from '../src/model/classic.js';
@@ -16,7 +17,7 @@ import { kDefaultAugment } from '../src/train/augment.js';
 import { loadMnist } from '../src/train/mnist.js';
 import { formatSeconds, train } from '../src/train/trainer.js';
 import { trainingMetadata } from '../src/train/record.js';
-import { saveWeights } from '../src/weights/load.js';
+import { loadWeights, saveWeights } from '../src/weights/load.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     'final-lr-ratio': { type: 'string', default: '0.01' },
     limit: { type: 'string' },
     'stop-after': { type: 'string' },
+    init: { type: 'string' },
     workers: { type: 'string', default: '2' },
   },
   strict: true,
@@ -67,6 +69,7 @@ const options = {
   finalLrRatio: positive('final-lr-ratio', values['final-lr-ratio']!),
   augment: values.augment ? kDefaultAugment : null,
   workers: integer('workers', values.workers!, 0),
+  ...(values.init === undefined ? {} : { initial: loadWeights(readFileSync(values.init)) }),
   ...(values['stop-after'] === undefined ? {} : { stopAfter: integer('stop-after', values['stop-after'], 1) }),
   log: (line: string) => console.log(line),
 };

@@ -36,7 +36,9 @@ export function trainingMetadata(
     'lenet5.train.optimizer':
       `Adam (β1 0.9, β2 0.999, ε 1e-8), batch ${options.batch}, lr ${options.lr} cosine-decayed to ` +
       `${options.lr * options.finalLrRatio}, ${options.workers} worker threads`,
-    'lenet5.train.init': result.weights.metadata['lenet5.init'] ?? 'randomWeights',
+    'lenet5.train.init': options.initial
+      ? `fine-tuned from a model trained by: ${options.initial.metadata['lenet5.train.command'] ?? 'unknown command'}`
+      : (result.weights.metadata['lenet5.init'] ?? 'randomWeights'),
     'lenet5.train.test_accuracy': result.testAccuracy.toFixed(4),
     'lenet5.train.time_s': result.seconds.toFixed(0),
     'lenet5.train.machine': run.machine,

@@ -4,6 +4,7 @@
  * epoch. Everything random comes from the seed, so a run can be reproduced exactly (with the
  * same worker count: it fixes how the float32 gradient sums are grouped).
  */
+import { ModelMismatchError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { randomWeights } from '../model/random.js';
 import type { ModelSpec, Preprocessing } from '../model/spec.js';
@@ -17,6 +18,8 @@ import { seededRandom, shuffle } from './rng.js';
 export interface TrainOptions {
   readonly spec: ModelSpec;
   readonly preprocessing?: Preprocessing;
+  /** Start from these weights (fine-tuning) instead of `randomWeights(spec, seed)`. */
+  readonly initial?: ModelWeights;
   readonly epochs: number;
   /**
    * Stop after this many epochs of an `epochs`-long schedule (default: all). The weights then
@@ -67,7 +70,10 @@ export interface TrainResult {
 export async function train(options: TrainOptions, trainSet: ImageSet, testSet: ImageSet): Promise<TrainResult> {
   const { spec, epochs, batch, workers } = options;
   const preprocessing = options.preprocessing ?? spec.defaultPreprocessing;
-  const initial = randomWeights(spec, options.seed, { preprocessing });
+  const initial = options.initial ?? randomWeights(spec, options.seed, { preprocessing });
+  if (initial.spec.id !== spec.id || initial.spec.title !== spec.title) {
+    throw new ModelMismatchError(`trainer: initial weights are '${initial.spec.title}', the run trains '${spec.title}'`);
+  }
   const layout = parameterLayout(spec);
   const fixed = new Map(spec.tensors.filter((t) => !t.trainable).map((t) => [t.name, initial.tensors.get(t.name)!] as const));
   const pool = ReplicaPool.create({ spec, preprocessing, fixed, train: trainSet, test: testSet, workers });
