@@ -21,8 +21,10 @@ import type { FusedConvStage, FusedLayout, FusedVectorStage } from '../src/gpu/f
 import { activationWgsl, batchAndIndexWgsl, wgslFloat } from './common.js';
 import type { Activation } from '../src/model/spec.js';
 
-/** Threads per workgroup of the lane variant. */
-export const kLaneWorkgroupSize = 8;
+/** Threads per workgroup of the lane variant: one SIMD group of a 4-wide CPU implementation. */
+export const kLaneWorkgroupSize = 4;
+/** Small batches are spread over at least this many workgroups (CPU threads) when they can be. */
+export const kLaneMinWorkgroups = 4;
 /** Images each invocation carries (the dense layers reuse each weight load across them). */
 export const kImagesPerInvocation = 4;
 

@@ -18,8 +18,8 @@
 import { wgsl } from './wgsl.js';
 import type { Activation } from '../src/model/spec.js';
 import type { FusedConvStage, FusedLayout, FusedVectorStage } from '../src/gpu/fused-layout.js';
-import { activationWgsl, batchAndIndexWgsl } from './common.js';
-import { fusedLenetLanes, kImagesPerInvocation, kLaneWorkgroupSize } from './fused-lenet-lanes.js';
+import { activationWgsl, batchAndIndexWgsl, dispatchSize } from './common.js';
+import { fusedLenetLanes, kImagesPerInvocation, kLaneMinWorkgroups, kLaneWorkgroupSize } from './fused-lenet-lanes.js';
 
 /** Which thread mapping the kernel uses: see the header. */
 export type FusedVariant = 'invocation' | 'workgroup';
@@ -31,9 +31,21 @@ export function fusedWorkgroupSize(variant: FusedVariant): number {
   return variant === 'invocation' ? kLaneWorkgroupSize : kFusedWorkgroupThreads;
 }
 
-/** Images one workgroup handles, so the dispatch is `dispatchSize(count, fusedImagesPerWorkgroup)`. */
-export function fusedImagesPerWorkgroup(variant: FusedVariant): number {
-  return variant === 'invocation' ? kLaneWorkgroupSize * kImagesPerInvocation : 1;
+/**
+ * The workgroup grid for `count` images. `workgroup`: one workgroup per image. `invocation`:
+ * each invocation takes up to kImagesPerInvocation images, but small batches are spread over
+ * up to kLaneMinWorkgroups workgroups first (one image per invocation), so that a CPU
+ * implementation runs them on several threads instead of one.
+ *
+ * @example
+ * fusedWorkgroups('invocation', 1024); // [64, 1, 1]: 4 invocations × 4 images each
+ */
+export function fusedWorkgroups(variant: FusedVariant, count: number): [number, number, number] {
+  if (variant === 'workgroup') return dispatchSize(count, 1);
+  const packed = Math.ceil(count / (kLaneWorkgroupSize * kImagesPerInvocation));
+  const spread = Math.min(Math.ceil(count / kLaneWorkgroupSize), kLaneMinWorkgroups);
+  const groups = Math.max(packed, spread);
+  return dispatchSize(groups * kLaneWorkgroupSize, kLaneWorkgroupSize);
 }
 
 export interface FusedLenetOptions {

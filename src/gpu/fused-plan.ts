@@ -10,8 +10,8 @@
  * kernel with its activations in workgroup memory. The plan keeps no per-layer buffers: the
  * engine reads activations through a layered plan.
  */
-import { dispatchSize, kBatchUniformBytes } from '../../shaders/common.js';
-import { fusedImagesPerWorkgroup, fusedLenet, type FusedVariant } from '../../shaders/fused-lenet.js';
+import { kBatchUniformBytes } from '../../shaders/common.js';
+import { fusedLenet, fusedWorkgroups, type FusedVariant } from '../../shaders/fused-lenet.js';
 import { GpuError, InputError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { fusedLayout, packFusedWeights } from './fused-layout.js';
@@ -123,7 +123,6 @@ export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, o
     throw e;
   }
 
-  const imagesPerWorkgroup = fusedImagesPerWorkgroup(variant);
   return {
     kind: `fused-${variant}`,
     maxBatch,
@@ -132,7 +131,7 @@ export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, o
         label: `${label}.${variant}`,
         pipeline: compiled,
         bindGroup,
-        workgroups: (count: number) => dispatchSize(count, imagesPerWorkgroup),
+        workgroups: (count: number) => fusedWorkgroups(variant, count),
       },
     ],
     batchBuffer,
