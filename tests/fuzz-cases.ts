@@ -10,6 +10,7 @@ import { classicModel } from '../src/model/classic.js';
 import { randomWeights } from '../src/model/random.js';
 import { seedModel } from '../src/model/seed.js';
 import { saveWeights } from '../src/weights/load.js';
+import { kMaxHeaderBytes } from '../src/weights/safetensors.js';
 import { oracleRead } from './fuzz-oracle.js';
 
 export type Outcome = 'file' | 'model' | 'accept';
@@ -130,7 +131,8 @@ function lengthCases(base: Base): CraftedCase[] {
     { name: 'header length 2^53 + 1', bytes: file(2n ** 53n + 1n), outcome: 'file' },
     { name: 'header length 2^63', bytes: file(2n ** 63n), outcome: 'file' },
     { name: 'header length 2^64 - 1', bytes: file(2n ** 64n - 1n), outcome: 'file' },
-    { name: 'header length 100,000,001 (past the format limit)', bytes: file(100_000_001n), outcome: 'file' },
+    { name: 'header length 100,000,001 (the reference implementation\'s cap + 1)', bytes: file(100_000_001n), outcome: 'file' },
+    { name: 'header length one past the 128 KiB cap', bytes: file(BigInt(kMaxHeaderBytes + 1)), outcome: 'file' },
     { name: 'header length one short (cuts the JSON)', bytes: file(n - 1n), outcome: 'file' },
     { name: 'header length 8 long (eats data)', bytes: file(n + 8n), outcome: 'file' },
   ];
@@ -333,6 +335,42 @@ function noMetadataHeader(base: Base): Header {
   return rest;
 }
 
+/**
+ * Headers as large as the cap allows, of the shapes that cost the parser most per byte: the
+ * worst a file can cost the loader (time and memory) is one of these.
+ */
+function sizeCases(base: Base): CraftedCase[] {
+  const json = JSON.stringify(base.header);
+  const room = kMaxHeaderBytes - encoder.encode(json).length - 64;
+  const keys = (n: number) => Array.from({ length: n }, (_, i) => `"k${i}":"v"`).join(',');
+  const keyCount = Math.floor(room / `"k${room}":"v",`.length);
+  const [, end] = base.offsets('fc3.weight');
+  const tensorEntry = (i: number) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[${end},${end}]}`;
+  const tensorCount = Math.floor(room / (tensorEntry(99_999).length + 1));
+  return [
+    {
+      name: `header at the cap: one ${Math.round(room / 1024)} KiB metadata value (valid)`,
+      bytes: base.with((h) => void ((h['__metadata__'] as Record<string, string>)['lenet5.notes'] = 'x'.repeat(room))),
+      outcome: 'accept',
+    },
+    {
+      name: `header at the cap: ${keyCount.toLocaleString('en')} metadata keys (valid)`,
+      bytes: assemble(json.replace('"__metadata__":{', `"__metadata__":{${keys(keyCount)},`), base.data),
+      outcome: 'accept',
+    },
+    {
+      name: `header at the cap: a shape of ${Math.floor(room / 2).toLocaleString('en')} dimensions`,
+      bytes: assemble(replaceEntryText(base, 'conv1.bias', `{"dtype":"F32","shape":[6${',1'.repeat(Math.floor(room / 2))}],"data_offsets":${JSON.stringify(base.offsets('conv1.bias'))}}`), base.data),
+      outcome: 'model',
+    },
+    {
+      name: `header at the cap: ${tensorCount.toLocaleString('en')} extra empty tensors`,
+      bytes: assemble(`${json.slice(0, -1)},${Array.from({ length: tensorCount }, (_, i) => tensorEntry(i)).join(',')}}`, base.data),
+      outcome: 'model',
+    },
+  ];
+}
+
 /** Every crafted case, built from seeded random seed and classic models. */
 export function craftedCases(): CraftedCase[] {
   const seed = new Base(saveWeights(randomWeights(seedModel, 7)));
@@ -346,5 +384,6 @@ export function craftedCases(): CraftedCase[] {
     ...offsetCases(seed),
     ...valueCases(seed),
     ...modelCases(seed, classic),
+    ...sizeCases(seed),
   ];
 }
