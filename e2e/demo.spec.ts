@@ -10,20 +10,26 @@ import { loadWeights } from '../src/weights/load.js';
 /** A stroke as points in pad coordinates, 0..1 across and down. */
 type Stroke = ReadonlyArray<readonly [number, number]>;
 
-/** Points around an ellipse, starting at the top and going anticlockwise, as people draw a 0. */
-function ellipse(cx: number, cy: number, rx: number, ry: number, points = 36): Stroke {
-  return Array.from({ length: points + 2 }, (_, i) => {
-    const angle = -Math.PI / 2 - (2 * Math.PI * i) / points;
+/** Points along an elliptical arc, angles in degrees (0 = right, 90 = down), as a pen moves. */
+function arc(cx: number, cy: number, rx: number, ry: number, from: number, to: number, points = 16): Stroke {
+  return Array.from({ length: points + 1 }, (_, i) => {
+    const angle = ((from + ((to - from) * i) / points) * Math.PI) / 180;
     return [cx + rx * Math.cos(angle), cy + ry * Math.sin(angle)] as const;
   });
 }
 
-/** Digits as a person would draw them with a mouse. */
+/** The ten digits as a person would draw them with a mouse. */
 const kDigits: Record<string, Stroke[]> = {
-  '0': [ellipse(0.5, 0.5, 0.2, 0.32)],
+  '0': [arc(0.5, 0.5, 0.2, 0.32, -90, -460, 38)],
   '1': [[[0.52, 0.15], [0.5, 0.5], [0.48, 0.85]]],
-  '7': [[[0.28, 0.2], [0.72, 0.2], [0.58, 0.45], [0.45, 0.85]]],
+  '2': [[...arc(0.5, 0.33, 0.18, 0.15, 200, 380), [0.32, 0.82], [0.72, 0.82]]],
+  '3': [[...arc(0.48, 0.33, 0.17, 0.15, 200, 450), ...arc(0.48, 0.65, 0.19, 0.18, 270, 500)]],
   '4': [[[0.55, 0.15], [0.3, 0.6], [0.75, 0.6]], [[0.6, 0.35], [0.6, 0.88]]],
+  '5': [[[0.68, 0.18], [0.36, 0.18], [0.33, 0.46], ...arc(0.49, 0.62, 0.19, 0.19, 230, 500)]],
+  '6': [[[0.62, 0.15], ...arc(0.5, 0.64, 0.18, 0.2, 200, 560)]],
+  '7': [[[0.28, 0.2], [0.72, 0.2], [0.58, 0.45], [0.45, 0.85]]],
+  '8': [[...arc(0.5, 0.32, 0.15, 0.15, 90, 450), ...arc(0.5, 0.65, 0.18, 0.18, -90, 270)]],
+  '9': [[...arc(0.5, 0.34, 0.17, 0.17, 0, 360), [0.67, 0.34], [0.63, 0.86]]],
 };
 
 async function draw(page: Page, strokes: readonly Stroke[]): Promise<void> {
@@ -55,30 +61,53 @@ async function openDemo(page: Page): Promise<void> {
   expect(errors, 'uncaught errors on the page').toEqual([]);
 }
 
-test('drawn digits are classified by both models, live, and Clear empties the pad', async ({ page }) => {
+for (const model of ['Classic', 'Seed'] as const) {
+  test(`the ${model.toLowerCase()} model reads all ten digits drawn with the mouse`, async ({ page }) => {
+    test.setTimeout(240_000); // ten drawings on a busy 2-core machine, WebGPU on SwiftShader
+    await openDemo(page);
+    await page.getByRole('radio', { name: new RegExp(`^${model}`) }).check();
+    for (const digit of Object.keys(kDigits)) await drawAndExpect(page, digit);
+  });
+}
+
+test('predicts live while the pen is down; switching models re-classifies; Clear empties the pad', async ({ page }) => {
   await openDemo(page);
   await expect(page.locator('#backend')).toHaveText('WebGPU');
   await expect(page.getByRole('radio', { name: /^Classic/ })).toBeChecked();
   await expect(page.locator('#scores-caption')).toContainText('RBF distance');
   await expect(page.getByLabel('RBF centre of 7')).toBeVisible();
-  for (const digit of ['1', '0', '7', '4']) await drawAndExpect(page, digit);
+
+  // Live: the digit is read before the button is released.
+  const box = (await page.getByLabel('Drawing pad').boundingBox())!;
+  const [start, ...rest] = kDigits['1']![0]!;
+  await page.mouse.move(box.x + start![0] * box.width, box.y + start![1] * box.height);
+  await page.mouse.down();
+  for (const [x, y] of rest) await page.mouse.move(box.x + x * box.width, box.y + y * box.height, { steps: 6 });
+  await expect(page.getByRole('status')).toHaveText('1');
+  await page.mouse.up();
   await expect(page.locator('#timing')).toContainText('ms');
+  const winner = page.locator('.score.win .value');
+  await expect(winner).not.toContainText('%'); // a distance
 
   await page.getByRole('radio', { name: /^Seed/ }).check();
   await expect(page.locator('#scores-caption')).toContainText('Softmax probability');
   await expect(page.getByLabel('RBF centre of 7')).toBeHidden();
-  // Switching re-classifies what is on the pad with the new model.
-  await expect(page.getByRole('status')).toHaveText('4');
-  for (const digit of ['1', '0', '7']) await drawAndExpect(page, digit);
+  // The drawing on the pad is classified again, by the new model: probabilities now.
+  await expect(winner).toContainText('%');
+  await expect(page.getByRole('status')).toHaveText('1');
   const probabilities = await page.locator('.score .value').allTextContents();
   const total = probabilities.reduce((sum, text) => sum + Number.parseFloat(text), 0);
   expect(total, `softmax bars ${probabilities.join(' ')}`).toBeCloseTo(100, 0);
+  await drawAndExpect(page, '7');
 
   await page.getByRole('radio', { name: /^Classic/ }).check();
   await expect(page.locator('#scores-caption')).toContainText('RBF distance');
+  await expect(winner).not.toContainText('%');
   await expect(page.getByRole('status')).toHaveText('7');
   await page.getByRole('button', { name: 'Clear' }).click();
   await expect(page.getByRole('status')).toHaveText('–');
+  await expect(page.locator('.score.win')).toHaveCount(0);
+  expect((await page.locator('.score .value').allTextContents()).join('')).toBe('');
 });
 
 test('the network’s view and its feature maps are drawn for the current input', async ({ page }) => {
