@@ -70,7 +70,12 @@ export function digitize(ink: InkImage): Float32Array | null {
   return field;
 }
 
-/** The smallest box holding every pixel with ink, or null when there is none. */
+/**
+ * The smallest box holding every pixel with ink, or null when there is none.
+ *
+ * @example
+ * inkBox({ width: 3, height: 1, data: [0, 1, 0] }); // { left: 1, top: 0, right: 2, bottom: 1 }
+ */
 export function inkBox(ink: InkImage): InkBox | null {
   let left = ink.width;
   let top = ink.height;
@@ -89,7 +94,13 @@ export function inkBox(ink: InkImage): InkBox | null {
   return right > left ? { left, top, right, bottom } : null;
 }
 
-/** Centre of mass of the ink in the box, in source coordinates (pixel centres at +0.5). */
+/**
+ * Centre of mass of the ink in the box, in source coordinates (pixel centres at +0.5).
+ *
+ * @example
+ * const ink = { width: 3, height: 1, data: [0, 1, 0] };
+ * centreOfMass(ink, inkBox(ink)!); // { x: 1.5, y: 0.5 }
+ */
 export function centreOfMass(ink: InkImage, box: InkBox): { x: number; y: number } {
   let mass = 0;
   let sumX = 0;
@@ -121,6 +132,9 @@ export function inkFromRgba(image: { width: number; height: number; data: ArrayL
 /**
  * The field padded with `pad` background pixels on every side (the classic model's 32×32
  * input), for display.
+ *
+ * @example
+ * padField(field, 2).length; // 32 * 32
  */
 export function padField(field: Float32Array, pad: number): Float32Array {
   const size = kFieldSize + 2 * pad;

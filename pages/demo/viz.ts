@@ -12,7 +12,12 @@ export interface Range {
   readonly high: number;
 }
 
-/** Smallest and largest value of an array (a flat array gives a range of width 1). */
+/**
+ * Smallest and largest value of an array (a flat array gives a range of width 1).
+ *
+ * @example
+ * rangeOf([0.2, -1, 3]); // { low: -1, high: 3 }
+ */
 export function rangeOf(values: ArrayLike<number>): Range {
   let low = Infinity;
   let high = -Infinity;
@@ -53,7 +58,12 @@ export function paintGray(
   context.putImageData(image, 0, 0);
 }
 
-/** A new canvas element with a class, for pictures built at run time. */
+/**
+ * A new canvas element with a class, for pictures built at run time.
+ *
+ * @example
+ * grid.append(pictureCanvas('map', 'C1 map 0'));
+ */
 export function pictureCanvas(className: string, label?: string): HTMLCanvasElement {
   const canvas = document.createElement('canvas');
   canvas.className = className;
@@ -67,6 +77,9 @@ export function pictureCanvas(className: string, label?: string): HTMLCanvasElem
 /**
  * A layer's feature maps ([channels, size, size]) as a grid of small pictures, all on one
  * scale (the layer's own range), so a reader can compare maps with each other.
+ *
+ * @example
+ * paintFeatureMaps(grid, 'C1', layer.shape, layer.data); // 6 canvases of 28×28
  */
 export function paintFeatureMaps(grid: HTMLElement, name: string, shape: readonly number[], data: Float32Array): void {
   const [channels = 0, height = 0, width = 0] = shape;
@@ -81,7 +94,12 @@ export function paintFeatureMaps(grid: HTMLElement, name: string, shape: readonl
   }
 }
 
-/** Softmax of logits (subtracting the largest first, so no exp overflows). */
+/**
+ * Softmax of logits (subtracting the largest first, so no exp overflows).
+ *
+ * @example
+ * softmax([0, 0]); // Float64Array [0.5, 0.5]
+ */
 export function softmax(logits: ArrayLike<number>): Float64Array {
   let largest = -Infinity;
   for (let i = 0; i < logits.length; i++) largest = Math.max(largest, logits[i]!);
