@@ -200,53 +200,67 @@ ${store}
 }
 
 /** Inputs per iteration of a dense layer's inner loop (the loop body is unrolled over them). */
-export const kDenseChunk = 8;
+export const kDenseChunk = 4;
+/** Output blocks (of 4) a dense layer's inner loop updates together. 2 halves the input loads; 3 or more makes SwiftShader's compile time explode (minutes). */
+export const kDenseBlocks = 2;
 
 /**
- * vector{i}(): a dense layer (or the RBF) for all K images: outputs 4q … 4q+3 per outer
- * iteration; the inner loop takes kDenseChunk inputs at a time, one vec4 weight load per input
- * feeding K accumulator chains. The last layer stores the scores of the images that exist.
+ * vector{i}(): a dense layer (or the RBF) for all K images. The outer loop takes G blocks of
+ * 4 outputs; the inner loop takes kDenseChunk inputs at a time, loading each image's input
+ * once for all G blocks (a dynamically indexed private load is the costly part on a CPU) and
+ * one vec4 of weights per block and input for all K images. The last layer stores the scores
+ * of the images that exist.
  */
 function vectorWgsl(i: number, stage: FusedVectorStage, source: string, sourceStride: number, isLast: boolean): string {
   const K = kImagesPerInvocation;
   const n = stage.inFeatures;
-  const chunk = n % kDenseChunk === 0 ? kDenseChunk : n % 4 === 0 ? 4 : 1;
+  const blocks = stage.paddedOut / 4;
+  let G = Math.min(kDenseBlocks, blocks);
+  while (blocks % G !== 0) G--;
+  const chunk = n % kDenseChunk === 0 ? kDenseChunk : 1;
   const rbf = stage.kind === 'rbf';
   const lines: string[] = [];
-  const prev = Array.from({ length: K }, (_, k) => `acc${k}`);
-  for (let j = 0; j < chunk; j++) {
-    lines.push(`      let w${j} = wv[w + j + ${j}u];`);
-    for (let k = 0; k < K; k++) {
-      const x = `${source}[${k * sourceStride}u + j + ${j}u]`;
-      const next = `a${k}_${j}`;
-      lines.push(
-        rbf
-          ? `      let d${k}_${j} = vec4f(${x}) - w${j};\n      let ${next} = fma(d${k}_${j}, d${k}_${j}, ${prev[k]});`
-          : `      let ${next} = fma(w${j}, vec4f(${x}), ${prev[k]});`,
-      );
-      prev[k] = next;
-    }
-  }
-  for (let k = 0; k < K; k++) lines.push(`      acc${k} = ${prev[k]};`);
-  const finish: string[] = [];
-  for (let k = 0; k < K; k++) {
-    for (let c = 0; c < 4; c++) {
-      const value = `activateV${i}(acc${k}[${c}])`;
-      if (isLast) {
-        finish.push(
-          `    if (4u * q + ${c}u < kClasses && i + ${k}u * stride < count) { output[(i + ${k}u * stride) * kClasses + 4u * q + ${c}u] = ${value}; }`,
+  const acc = (b: number, k: number) => `acc${b}_${k}`;
+  const prev = new Map<string, string>();
+  for (let b = 0; b < G; b++) for (let k = 0; k < K; k++) prev.set(acc(b, k), acc(b, k));
+  for (let c = 0; c < chunk; c++) {
+    for (let k = 0; k < K; k++) lines.push(`      let x${k}_${c} = vec4f(${source}[${k * sourceStride}u + j + ${c}u]);`);
+    for (let b = 0; b < G; b++) {
+      lines.push(`      let w${b}_${c} = wv[w + ${b * n}u + j + ${c}u];`);
+      for (let k = 0; k < K; k++) {
+        const next = `a${b}_${k}_${c}`;
+        const before = prev.get(acc(b, k))!;
+        lines.push(
+          rbf
+            ? `      let d${b}_${k}_${c} = x${k}_${c} - w${b}_${c};\n      let ${next} = fma(d${b}_${k}_${c}, d${b}_${k}_${c}, ${before});`
+            : `      let ${next} = fma(w${b}_${c}, x${k}_${c}, ${before});`,
         );
-      } else {
-        finish.push(`    vec${i}[${k * stage.paddedOut}u + 4u * q + ${c}u] = ${value};`);
+        prev.set(acc(b, k), next);
       }
     }
   }
-  const init = rbf ? 'vec4f(0.0)' : `wv[${stage.biasOffset / 4}u + q]`;
+  for (const [name, last] of prev) lines.push(`      ${name} = ${last};`);
+  const init: string[] = [];
+  const finish: string[] = [];
+  for (let b = 0; b < G; b++) {
+    for (let k = 0; k < K; k++) {
+      init.push(`    var ${acc(b, k)} = ${rbf ? 'vec4f(0.0)' : `wv[${stage.biasOffset / 4}u + q + ${b}u]`};`);
+      for (let c = 0; c < 4; c++) {
+        const value = `activateV${i}(${acc(b, k)}[${c}])`;
+        const out = `4u * (q + ${b}u) + ${c}u`;
+        finish.push(
+          isLast
+            ? `    if (${out} < kClasses && i + ${k}u * stride < count) { output[(i + ${k}u * stride) * kClasses + ${out}] = ${value}; }`
+            : `    vec${i}[${k * stage.paddedOut}u + ${out}] = ${value};`,
+        );
+      }
+    }
+  }
   return `
 fn vector${i}(i: u32, stride: u32, count: u32) {
-  for (var q = 0u; q < ${stage.paddedOut / 4}u; q++) {
+  for (var q = 0u; q < ${blocks}u; q += ${G}u) {
     let w = ${stage.weightOffset / 4}u + q * ${n}u;
-${Array.from({ length: K }, (_, k) => `    var acc${k} = ${init};`).join('\n')}
+${init.join('\n')}
     for (var j = 0u; j < ${n}u; j += ${chunk}u) {
 ${lines.join('\n')}
     }
