@@ -64,12 +64,17 @@ async function main(): Promise<void> {
     });
     await page.goto(`http://127.0.0.1:${port}/bench.html`);
     await page.waitForFunction(() => document.body.dataset['state'] === 'idle', undefined, { timeout: 120_000 });
+    let shown = 0;
     const progress = setInterval(() => {
       void page
         .evaluate(() => document.getElementById('log')?.textContent ?? '')
-        .then((text) => process.stderr.write(`\r${text.trim().split('\n').pop()?.padEnd(60) ?? ''}`))
+        .then((text) => {
+          const lines = text.trim().split('\n').filter((l) => l);
+          for (const line of lines.slice(shown)) process.stderr.write(`${line}\n`);
+          shown = Math.max(shown, lines.length);
+        })
         .catch(() => undefined);
-    }, 2000);
+    }, 1000);
     let result: BenchResult;
     try {
       result = await page.evaluate(
@@ -78,7 +83,6 @@ async function main(): Promise<void> {
       );
     } finally {
       clearInterval(progress);
-      process.stderr.write('\n');
     }
     console.log(formatResult(result));
     if (args.json) {

@@ -25,6 +25,8 @@ const kFullBatches = [1, 4, 16, 64, 256, 1024, 4096];
 const kQuickBatches = [1, 4, 16];
 /** Images on which a framework's logits are checked against ours before it is timed. */
 const kCheckImages = 64;
+/** A sweep stops after a batch that took longer than this (ms): larger ones would take minutes. */
+const kSweepStopMs = 3000;
 /** The CPU reference is slow: it runs the small end of the sweep only. */
 const kCpuMaxBatch = 64;
 
@@ -116,6 +118,7 @@ async function timeEngine(engine: InferenceEngine, pixels: Uint8Array, batches: 
     const ms = await repeat(() => engine.infer(slice, batch), { minRuns: quick ? 2 : 3, maxRuns: 30, budgetMs: quick ? 200 : 1500 });
     sweep.push(point(batch, ms, macs));
     log(`  batch ${batch}: ${sweep[sweep.length - 1]!.imagesPerSecond.toFixed(0)} images/s`);
+    if (sweep[sweep.length - 1]!.msPerBatch > kSweepStopMs) break;
   }
   return { latency: latencyOf(latencySamples), sweep };
 }
@@ -170,6 +173,7 @@ async function timeFramework(
     for (const batch of batches) {
       const ms = await repeat(() => run(batch), { minRuns: 2, maxRuns: 20, budgetMs: quick ? 200 : 1500 });
       sweep.push(point(batch, ms, macs));
+      if (sweep[sweep.length - 1]!.msPerBatch > kSweepStopMs) break;
     }
     return { engine, detail, latency, sweep, check };
   } catch (e) {
