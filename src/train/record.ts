@@ -35,7 +35,7 @@ export function trainingMetadata(
     'lenet5.train.loss': lossName(spec.output),
     'lenet5.train.optimizer':
       `Adam (β1 0.9, β2 0.999, ε 1e-8), batch ${options.batch}, lr ${options.lr} cosine-decayed to ` +
-      `${options.lr * options.finalLrRatio}, ${options.workers} worker threads`,
+      `${Number((options.lr * options.finalLrRatio).toPrecision(6))}, ${options.workers} worker threads`,
     'lenet5.train.init': options.initial
       ? `fine-tuned from a model trained by: ${options.initial.metadata['lenet5.train.command'] ?? 'unknown command'}`
       : (result.weights.metadata['lenet5.init'] ?? 'randomWeights'),

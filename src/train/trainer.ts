@@ -79,10 +79,13 @@ export async function train(options: TrainOptions, trainSet: ImageSet, testSet: 
   const pool = ReplicaPool.create({ spec, preprocessing, fixed, train: trainSet, test: testSet, workers });
   try {
     for (const [name, at] of layout.offsets) pool.params.set(initial.tensors.get(name)!, at.offset);
+    // A fine-tuned model keeps its starting file's metadata, less the stale initialisation note.
+    const { ['lenet5.init']: _staleInit, ...inherited } = initial.metadata;
+    const startMetadata = options.initial ? inherited : initial.metadata;
     const snapshot = (): ModelWeights => {
       const tensors = new Map(initial.tensors);
       for (const [name, at] of layout.offsets) tensors.set(name, pool.params.slice(at.offset, at.offset + at.length));
-      return { spec, preprocessing, tensors, metadata: initial.metadata };
+      return { spec, preprocessing, tensors, metadata: startMetadata };
     };
     const adam = new Adam(layout.size);
     const stepsPerEpoch = Math.ceil(trainSet.count / batch);
