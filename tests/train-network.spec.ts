@@ -63,7 +63,7 @@ async function trainedParams(options: Partial<TrainOptions> & { spec: ModelSpec 
     trainSet,
     testSet,
   );
-  expect(result.history).toHaveLength(options.epochs ?? 2);
+  expect(result.history).toHaveLength(options.stopAfter ?? options.epochs ?? 2);
   return flatParams(result.weights);
 }
 
@@ -86,4 +86,41 @@ test('same seed, same weights with two worker threads (fixed reduction order)', 
   const single = await trainedParams({ spec: seedModel, workers: 0 });
   const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - single[i]!)), 0);
   expect(worst).toBeLessThan(1e-3);
+});
+
+test('--stop-after: stopping after epoch 1 of 2 gives the checkpoint a full run writes after epoch 1', async () => {
+  const spec = seedModel;
+  let checkpoint: Float32Array | null = null;
+  await train(
+    {
+      spec, epochs: 2, seed: 3, batch: 16, lr: 2e-3, finalLrRatio: 0.1, augment: null, workers: 0,
+      onEpoch: (record, weights) => {
+        if (record.epoch === 1) checkpoint = flatParams(weights);
+      },
+    },
+    trainSet,
+    testSet,
+  );
+  const stopped = await trainedParams({ spec, seed: 3, augment: null, stopAfter: 1 });
+  expect(checkpoint).not.toBeNull();
+  expect(Buffer.from(stopped.buffer).equals(Buffer.from(checkpoint!.buffer))).toBe(true);
+});
+
+test('fine-tuning starts from the given weights, and refuses weights of another model', async () => {
+  const spec = classicModel('scaled-tanh');
+  const start = randomWeights(spec, 99);
+  const result = await train(
+    { spec, epochs: 1, seed: 1, batch: 16, lr: 1e-6, finalLrRatio: 1, augment: null, workers: 0, initial: start },
+    trainSet,
+    testSet,
+  );
+  // A tiny learning rate moves every weight by at most ~lr per step (Adam's step bound).
+  const before = flatParams(start);
+  const after = flatParams(result.weights);
+  const moved = after.reduce((m, v, i) => Math.max(m, Math.abs(v - before[i]!)), 0);
+  expect(moved).toBeGreaterThan(0);
+  expect(moved).toBeLessThan(1e-4);
+  await expect(
+    train({ spec: seedModel, epochs: 1, seed: 1, batch: 16, lr: 1e-3, finalLrRatio: 1, augment: null, workers: 0, initial: start }, trainSet, testSet),
+  ).rejects.toThrow(/initial weights are 'LeNet-5 classic/);
 });
