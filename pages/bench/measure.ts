@@ -10,6 +10,9 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank]!;
 }
 
+/** A run slower than this (ms) is too slow to repeat minRuns times. */
+const kSlowRunMs = 3000;
+
 /**
  * Runs `task` once to warm up, then repeatedly: at least `minRuns` times and until `budgetMs`
  * has passed (at most `maxRuns`). Returns every run's milliseconds.
@@ -23,8 +26,8 @@ export async function repeat(
 ): Promise<number[]> {
   const warm = performance.now();
   for (let i = 0; i < warmup; i++) await task();
-  // A task slower than the whole budget is timed once more, not minRuns times.
-  const least = warmup > 0 && performance.now() - warm > budgetMs * warmup ? 1 : minRuns;
+  // A task that takes seconds per run (a framework at a large batch) is timed once more, not minRuns times.
+  const least = warmup > 0 && (performance.now() - warm) / warmup > Math.max(budgetMs, kSlowRunMs) ? 1 : minRuns;
   const samples: number[] = [];
   const start = performance.now();
   while (samples.length < least || (samples.length < maxRuns && performance.now() - start < budgetMs)) {
