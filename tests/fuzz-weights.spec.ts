@@ -20,6 +20,7 @@ import { Prng } from '../src/model/prng.js';
 import { randomWeights } from '../src/model/random.js';
 import { seedModel } from '../src/model/seed.js';
 import type { ModelWeights } from '../src/model/model-weights.js';
+import type { ModelId } from '../src/model/spec.js';
 import { loadWeights, saveWeights } from '../src/weights/load.js';
 import { asF16File, craftedCases, type Outcome } from './fuzz-cases.js';
 import { oracleRead, oracleValues, verifyAccepted } from './fuzz-oracle.js';
@@ -166,7 +167,7 @@ interface ModelFile {
 function modelFiles(): ModelFile[] {
   const shipped = readdirSync('weights').filter((f) => f.endsWith('.safetensors')).sort();
   const shippedModels = new Set(shipped.map((f) => loadWeights(new Uint8Array(readFileSync(`weights/${f}`))).spec.id));
-  const generated = (name: string, bytes: Uint8Array, id: string): ModelFile =>
+  const generated = (name: string, bytes: Uint8Array, id: ModelId): ModelFile =>
     ({ name, bytes, flips: kFlipsPerGeneratedFile, truncations: !shippedModels.has(id), elementSize: 4 });
   return [
     generated('random seed model', saveWeights(randomWeights(seedModel, 11)), 'seed'),
