@@ -64,15 +64,17 @@ function winner(scores: Float32Array, n: number, kind: 'logits' | 'distances'): 
   return { best: order[0]![1], margin: order[0]![0] - order[1]![0] };
 }
 
-for (const [model, kind] of [['seed', 'logits'], ['classic', 'distances']] as const) {
-  test(`${model}: WebGPU eval agrees with --cpu on ${kCount} MNIST images`, async () => {
+const kRuns = [['seed', 'logits', 'layered'], ['classic', 'distances', 'layered'], ['seed', 'logits', 'fused'], ['classic', 'distances', 'fused']] as const;
+for (const [model, kind, plan] of kRuns) {
+  test(`${model}: WebGPU eval (${plan} plan) agrees with --cpu on ${kCount} MNIST images`, async () => {
     const common = ['--weights', join(dir, `${model}.safetensors`), '--images', join(dir, 'images.idx3'),
       '--labels', join(dir, 'labels.idx1'), '--batch', String(kBatch)];
-    const gpu = evalCommand(...common, '--out', join(dir, `${model}.gpu.f32`));
+    const gpu = evalCommand(...common, '--plan', plan, '--out', join(dir, `${model}.${plan}.f32`));
     expect(gpu.status, gpu.stderr).toBe(0);
-    const cpu = evalCommand(...common, '--cpu', '--out', join(dir, `${model}.cpu.f32`));
+    const cpu = evalCommand(...common, '--cpu', '--out', join(dir, `${model}.${plan}.cpu.f32`));
     expect(cpu.status, cpu.stderr).toBe(0);
 
+    expect(gpu.stdout).toContain(`${plan} plan`);
     expect(gpu.stdout).toMatch(/^adapter: .+$/m);
     expect(gpu.stdout).not.toContain('adapter: CPU');
     expect(gpu.stdout).toContain(`count: ${kCount}`);
@@ -80,8 +82,8 @@ for (const [model, kind] of [['seed', 'logits'], ['classic', 'distances']] as co
     expect(gpu.stdout).toMatch(/^images\/s: \d+/m);
     console.log(`${model} webgpu:\n${gpu.stdout}${model} cpu:\n${cpu.stdout}`);
 
-    const got = outputs(join(dir, `${model}.gpu.f32`));
-    const ref = outputs(join(dir, `${model}.cpu.f32`));
+    const got = outputs(join(dir, `${model}.${plan}.f32`));
+    const ref = outputs(join(dir, `${model}.${plan}.cpu.f32`));
     expect(got.length).toBe(kCount * 10);
     expect(ref.length).toBe(kCount * 10);
     const mismatches: string[] = [];
@@ -112,6 +114,7 @@ test.describe('bad input: non-zero exit, one line on stderr, nothing hangs', () 
     ['images given as weights', () => ['--weights', images(), '--images', images()], /WeightsFileError: header length/],
     ['unknown option', () => ['--weights', 'x', '--images', 'y', '--fast'], /Unknown option '--fast'.*usage: npm run eval/],
     ['bad batch', () => ['--weights', 'x', '--images', 'y', '--batch', '0'], /--batch must be a positive integer, found '0'/],
+    ['unknown plan', () => ['--weights', 'x', '--images', 'y', '--plan', 'fast'], /--plan must be 'layered' or 'fused', found 'fast'/],
     ['no arguments', () => [], /--weights and --images are required/],
   ];
   for (const [what, args, message] of cases) {
