@@ -8,7 +8,7 @@ import * as lenet5 from '../src/index.js';
 import { activation as activationShader, kActivationWorkgroupSize } from '../shaders/activation.js';
 import { dispatchSize, kBatchUniformBytes } from '../shaders/common.js';
 import { acquireDevice, describeAdapter, type GpuContext } from '../src/gpu/device.js';
-import { buildLayeredPlan, layerTensorNames } from '../src/gpu/layered-plan.js';
+import { buildLayeredPlan } from '../src/gpu/layered-plan.js';
 import { cachedPipeline } from '../src/gpu/pipeline-cache.js';
 import type { Plan } from '../src/gpu/plan.js';
 import { PlanRunner } from '../src/gpu/plan-runner.js';
@@ -16,6 +16,7 @@ import { Prng } from '../src/model/prng.js';
 import {
   layerInputSize,
   layerOutputShape,
+  layerTensorNames,
   type Activation,
   type LayerSpec,
   type ModelSpec,

@@ -14,6 +14,7 @@ import { GpuError, InputError, ModelMismatchError } from '../errors.js';
 import {
   layerInputSize,
   layerOutputSize,
+  layerTensorNames,
   type Activation,
   type LayerName,
   type LayerSpec,
@@ -222,19 +223,6 @@ async function makeStep(device: GPUDevice, step: PendingStep, batchBuffer: GPUBu
     bindGroup,
     workgroups: (count) => dispatchSize(count * invocationsPerImage, workgroupSize),
   };
-}
-
-/** The tensors a layer reads. */
-export function layerTensorNames(layer: LayerSpec): string[] {
-  switch (layer.kind) {
-    case 'conv5x5':
-    case 'dense':
-      return [layer.weight, layer.bias];
-    case 'subsample2x2':
-      return layer.trainable ? [layer.trainable.coefficient, layer.trainable.bias] : [];
-    case 'rbf':
-      return [layer.centres];
-  }
 }
 
 /** Every buffer of a maxBatch plan must fit the device's binding limits. */

@@ -152,6 +152,19 @@ export function connectionOffsets(table: ReadonlyArray<ReadonlyArray<number>>): 
   return offsets;
 }
 
+/** The tensors a layer reads, in the order its kernels take them. */
+export function layerTensorNames(layer: LayerSpec): string[] {
+  switch (layer.kind) {
+    case 'conv5x5':
+    case 'dense':
+      return [layer.weight, layer.bias];
+    case 'subsample2x2':
+      return layer.trainable ? [layer.trainable.coefficient, layer.trainable.bias] : [];
+    case 'rbf':
+      return [layer.centres];
+  }
+}
+
 /** Count of parameters stored in a model's tensors (trainable ones only, or all). */
 export function parameterCount(spec: ModelSpec, trainableOnly = true): number {
   return spec.tensors

@@ -3,7 +3,7 @@
  * reference and the GPU planner read): parameter layout, per-image forward and backward with
  * every buffer allocated once, and gradient accumulation over a mini-batch.
  */
-import { connectionOffsets, kClasses, layerInputSize, layerOutputSize, type LayerSpec, type ModelSpec } from '../model/spec.js';
+import { connectionOffsets, kClasses, layerInputSize, layerOutputSize, layerTensorNames, type LayerSpec, type ModelSpec } from '../model/spec.js';
 import {
   activateInPlace,
   activationBackward,
@@ -99,7 +99,7 @@ export class Network {
       const ownInput = !previous || (layer.kind === 'conv5x5' && layer.padding > 0);
       const input: Float32Array = ownInput ? new Float32Array(inputLength) : previous!;
       const outputSize = layerOutputSize(layer);
-      const names = tensorNames(layer);
+      const names = layerTensorNames(layer);
       const stage: Stage = {
         layer,
         input,
@@ -183,19 +183,6 @@ export class Network {
     const layer = stage.layer;
     if (layer.kind === 'conv5x5' && layer.padding > 0) cropInto(stage, grad, previous.outputGrad);
     else previous.outputGrad.set(grad.subarray(0, previous.outputGrad.length));
-  }
-}
-
-/** The tensors a layer reads, in the order its kernels take them. */
-function tensorNames(layer: LayerSpec): string[] {
-  switch (layer.kind) {
-    case 'conv5x5':
-    case 'dense':
-      return [layer.weight, layer.bias];
-    case 'subsample2x2':
-      return layer.trainable ? [layer.trainable.coefficient, layer.trainable.bias] : [];
-    case 'rbf':
-      return [layer.centres];
   }
 }
 
