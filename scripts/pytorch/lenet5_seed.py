@@ -7,7 +7,8 @@ expects, so
     from safetensors.torch import save_file
     save_file(LeNet5Seed().state_dict(), 'seed.safetensors')
 
-writes a file the engine loads with no renaming and no metadata.
+writes a file the engine loads with no renaming and no metadata. (Without the safetensors
+library, `from safetensors_compat import save_file` writes the same bytes.)
 
 Input: [N, 1, 28, 28] float32, MNIST pixel / 255 (0 = background, 1 = ink).
 Output: [N, 10] logits; the class is the argmax.
