@@ -5,7 +5,7 @@ Needs PyTorch and numpy (on Debian: `apt-get install python3-torch`, then run De
 byte-identical writer of safetensors_compat.py saves the file (summary.json says which).
 
 Make the committed fixture (tests/fixtures/pytorch, checked by e2e/pytorch.spec.ts and
-tests/pytorch-fixture.spec.ts; about a minute on one core):
+tests/pytorch-fixture.spec.ts; about 35 s on one core):
 
     /usr/bin/python3 scripts/pytorch/export_reference.py fixture --out tests/fixtures/pytorch
 
