@@ -2,14 +2,14 @@
  * The fused whole-network plan against the CPU reference, output only (the layered plan is
  * the one that exposes activations): both kernel variants — the one this adapter gets through
  * `createEngine(…, { plan: 'fused' })`, and the other one built directly — for the seed model
- * and the classic model with either activation, on batches 1, 7 and 257. Plus: the variant
+ * and the classic model with either activation, on batches 1, 3, 7 and 257 (both shapes of the lane kernel). Plus: the variant
  * choice per adapter, and no GPU object created on the inference path after warm-up.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { expectAllWithin, openHarness } from './gpu-page.js';
 import type { Comparison } from './compare.js';
 
-const kBatches = [1, 7, 257];
+const kBatches = [1, 3, 7, 257]; // 1 and 3: the split lane kernel; 7 and 257: the packed one
 const kModels = ['seed', 'classic-sigmoid', 'classic-scaled-tanh'] as const;
 
 let page: Page;

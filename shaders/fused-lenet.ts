@@ -4,8 +4,10 @@
  * `FusedLayout` (src/gpu/fused-layout.ts), which also fixes the packed weight layout.
  *
  * Two variants, chosen per adapter (src/gpu/fused-plan.ts, `fusedVariantFor`):
- * - `invocation` (CPU implementations such as SwiftShader): fused-lenet-lanes.ts; one
- *   invocation carries whole images in private memory, no barriers, conv weights baked in.
+ * - `invocation` (CPU implementations such as SwiftShader): fused-lenet-lanes.ts, conv weights
+ *   baked in. Packed shape (large batches): one invocation carries whole images in private
+ *   memory, no barriers. Split shape (batches ≤ kSplitMaxBatch): one 4-lane workgroup per
+ *   image, the lanes sharing each layer's outputs through workgroup memory.
  * - `workgroup` (GPUs), below: one workgroup of kFusedWorkgroupThreads carries one image, its
  *   activations as tiles in workgroup memory; thread t computes outputs t, t+T, t+2T, … of
  *   each layer, with a barrier between layers. Workgroup w (flattened 2-D grid) handles image w;
@@ -19,7 +21,14 @@ import { wgsl } from './wgsl.js';
 import type { Activation } from '../src/model/spec.js';
 import type { FusedConvStage, FusedLayout, FusedVectorStage } from '../src/gpu/fused-layout.js';
 import { activationWgsl, batchAndIndexWgsl, dispatchSize } from './common.js';
-import { fusedLenetLanes, kImagesPerInvocation, kLaneMinWorkgroups, kLaneWorkgroupSize } from './fused-lenet-lanes.js';
+import {
+  fusedLenetLanes,
+  kImagesPerInvocation,
+  kLaneMinWorkgroups,
+  kLaneWorkgroupSize,
+  kPackedLanes,
+  type LaneShape,
+} from './fused-lenet-lanes.js';
 
 /** Which thread mapping the kernel uses: see the header. */
 export type FusedVariant = 'invocation' | 'workgroup';
@@ -32,16 +41,19 @@ export function fusedWorkgroupSize(variant: FusedVariant): number {
 }
 
 /**
- * The workgroup grid for `count` images. `workgroup`: one workgroup per image. `invocation`:
- * each invocation takes up to kImagesPerInvocation images, but small batches are spread over
- * up to kLaneMinWorkgroups workgroups first (one image per invocation), so that a CPU
- * implementation runs them on several threads instead of one.
+ * The workgroup grid for `count` images. `workgroup`, and `invocation` in its split shape: one
+ * workgroup per image. `invocation`, packed shape: each invocation takes up to
+ * kImagesPerInvocation images, but small batches are spread over up to kLaneMinWorkgroups
+ * workgroups first (one image per invocation), so that a CPU implementation runs them on
+ * several threads instead of one.
  *
  * @example
  * fusedWorkgroups('invocation', 1024); // [64, 1, 1]: 4 invocations × 4 images each
+ * fusedWorkgroups('invocation', 3, kSplitLanes); // [3, 1, 1]
  */
-export function fusedWorkgroups(variant: FusedVariant, count: number): [number, number, number] {
+export function fusedWorkgroups(variant: FusedVariant, count: number, shape: LaneShape = kPackedLanes): [number, number, number] {
   if (variant === 'workgroup') return dispatchSize(count, 1);
+  if (shape.split) return dispatchSize(count * kLaneWorkgroupSize, kLaneWorkgroupSize);
   const packed = Math.ceil(count / (kLaneWorkgroupSize * kImagesPerInvocation));
   const spread = Math.min(Math.ceil(count / kLaneWorkgroupSize), kLaneMinWorkgroups);
   const groups = Math.max(packed, spread);
@@ -53,6 +65,8 @@ export interface FusedLenetOptions {
   readonly variant: FusedVariant;
   /** The packed weights (`packFusedWeights`): the `invocation` variant bakes the conv stages in. */
   readonly packed: Float32Array;
+  /** `invocation` variant only: packed (default) or split shape, see fused-lenet-lanes.ts. */
+  readonly shape?: LaneShape;
 }
 
 /**
@@ -61,8 +75,8 @@ export interface FusedLenetOptions {
  * @example
  * const code = fusedLenet({ layout: fusedLayout(seedModel), variant: 'workgroup', packed });
  */
-export function fusedLenet({ layout, variant, packed }: FusedLenetOptions): string {
-  if (variant === 'invocation') return fusedLenetLanes(layout, packed);
+export function fusedLenet({ layout, variant, packed, shape }: FusedLenetOptions): string {
+  if (variant === 'invocation') return fusedLenetLanes(layout, packed, shape);
   const [s1, s2] = layout.convs;
   const space = 'workgroup';
   const padded = s1.inSize + 2 * s1.padding;

@@ -19,7 +19,9 @@ import type { KernelTimes } from './types.js';
  * const times = await kernelTimes(device, weights, 'layered', 1024, 10);
  */
 export async function kernelTimes(device: GPUDevice, weights: ModelWeights, kind: PlanKind, batch: number, runs: number): Promise<KernelTimes> {
-  const plan = await planBuilder(kind)(device, weights, { maxBatch: batch, fuseActivations: true });
+  const built = await planBuilder(kind)(device, weights, { maxBatch: batch, fuseActivations: true });
+  // Only the steps that run at this batch size (a fused plan keeps a small-batch kernel too).
+  const plan = { ...built, steps: built.steps.filter((s) => s.workgroups(batch)) };
   try {
     device.queue.writeBuffer(plan.batchBuffer, 0, new Uint32Array([batch]));
     // Any finite input will do: the kernels' cost does not depend on the values.
@@ -40,7 +42,7 @@ export async function kernelTimes(device: GPUDevice, weights: ModelWeights, kind
     const kernels = plan.steps.map((step, i) => ({ label: step.label, ms: percentile(samples[i]!, 50) }));
     return { batch, timer, kernels, totalMs: kernels.reduce((s, k) => s + k.ms, 0) };
   } finally {
-    plan.destroy();
+    built.destroy();
   }
 }
 
@@ -65,7 +67,7 @@ function timestampRun(device: GPUDevice, plan: Plan): { run: () => Promise<numbe
       });
       pass.setPipeline(step.pipeline);
       pass.setBindGroup(0, step.bindGroup);
-      pass.dispatchWorkgroups(...step.workgroups(batch));
+      pass.dispatchWorkgroups(...step.workgroups(batch)!);
       pass.end();
     });
     encoder.resolveQuerySet(querySet, 0, count, resolve, 0);
@@ -89,7 +91,7 @@ function wallRun(device: GPUDevice, plan: Plan): () => Promise<number[]> {
       const pass = encoder.beginComputePass({ label: step.label });
       pass.setPipeline(step.pipeline);
       pass.setBindGroup(0, step.bindGroup);
-      pass.dispatchWorkgroups(...step.workgroups(batch));
+      pass.dispatchWorkgroups(...step.workgroups(batch)!);
       pass.end();
       const t = performance.now();
       device.queue.submit([encoder.finish()]);

@@ -12,11 +12,12 @@
  */
 import { kBatchUniformBytes } from '../../shaders/common.js';
 import { fusedLenet, fusedWorkgroups, type FusedVariant } from '../../shaders/fused-lenet.js';
+import { kPackedLanes, kQuickLaneBatch, kSplitLanes, kSplitMaxBatch, type LaneShape } from '../../shaders/fused-lenet-lanes.js';
 import { GpuError, InputError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { fusedLayout, packFusedWeights } from './fused-layout.js';
 import { cachedPipeline } from './pipeline-cache.js';
-import type { Plan } from './plan.js';
+import type { Plan, PlanStep } from './plan.js';
 
 export type { FusedVariant } from '../../shaders/fused-lenet.js';
 
@@ -71,12 +72,22 @@ export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, o
   }
   const label = `fused.${weights.spec.id}`;
   const packed = packFusedWeights(weights, layout);
+  // CPU adapters get two lane kernels, split (batches ≤ kSplitMaxBatch) and packed (larger).
+  const kernels: Array<{ name: string; shape?: LaneShape; runs: (count: number) => boolean }> =
+    variant === 'invocation'
+      ? [
+          { name: 'invocation.split', shape: kSplitLanes, runs: (count) => count <= kSplitMaxBatch },
+          { name: 'invocation', shape: kPackedLanes, runs: (count) => count > kSplitMaxBatch },
+        ]
+      : [{ name: variant, runs: () => true }];
   // The lane kernel bakes the weights into its code: the key must tell weights apart.
-  const pipeline = cachedPipeline(device, `${label}.${variant}`, {
-    kernel: 'fused-lenet',
-    options: { variant, layout, weights: variant === 'invocation' ? fingerprint(packed) : 'buffer' },
-    code: fusedLenet({ layout, variant, packed }),
-  });
+  const pipelines = kernels.map(({ name, shape }) =>
+    cachedPipeline(device, `${label}.${name}`, {
+      kernel: 'fused-lenet',
+      options: { variant, shape: shape ?? null, layout, weights: variant === 'invocation' ? fingerprint(packed) : 'buffer' },
+      code: fusedLenet({ layout, variant, packed, shape }),
+    }),
+  );
 
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
@@ -98,23 +109,27 @@ export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, o
     owned.length = 0;
   };
 
-  let bindGroup: GPUBindGroup;
-  let compiled: GPUComputePipeline;
+  let steps: PlanStep[];
   try {
-    compiled = await pipeline;
+    const compiled = await Promise.all(pipelines);
     device.pushErrorScope('validation');
-    bindGroup = device.createBindGroup({
-      label: `${label}.${variant}.bindGroup`,
-      layout: compiled.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: batchBuffer } },
-        // The lane kernel reads only the vec4 view (its conv weights are literals).
-        ...(variant === 'workgroup' ? [{ binding: 1, resource: { buffer: weightBuffer } }] : []),
-        { binding: 2, resource: { buffer: weightBuffer } },
-        { binding: 3, resource: { buffer: inputBuffer } },
-        { binding: 4, resource: { buffer: outputBuffer } },
-      ],
-    });
+    steps = kernels.map(({ name, shape, runs }, k) => ({
+      label: `${label}.${name}`,
+      pipeline: compiled[k]!,
+      bindGroup: device.createBindGroup({
+        label: `${label}.${name}.bindGroup`,
+        layout: compiled[k]!.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: batchBuffer } },
+          // The lane kernel reads only the vec4 view (its conv weights are literals).
+          ...(variant === 'workgroup' ? [{ binding: 1, resource: { buffer: weightBuffer } }] : []),
+          { binding: 2, resource: { buffer: weightBuffer } },
+          { binding: 3, resource: { buffer: inputBuffer } },
+          { binding: 4, resource: { buffer: outputBuffer } },
+        ],
+      }),
+      workgroups: (count: number) => (runs(count) ? fusedWorkgroups(variant, count, shape) : null),
+    }));
     const bindError = await device.popErrorScope();
     const error = (await validation) ?? (await oom) ?? bindError;
     if (error) throw new GpuError(`${label}: ${error.message}`);
@@ -126,14 +141,8 @@ export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, o
   return {
     kind: `fused-${variant}`,
     maxBatch,
-    steps: [
-      {
-        label: `${label}.${variant}`,
-        pipeline: compiled,
-        bindGroup,
-        workgroups: (count: number) => fusedWorkgroups(variant, count),
-      },
-    ],
+    steps,
+    ...(variant === 'invocation' ? { nudgeMaxBatch: kQuickLaneBatch } : {}),
     batchBuffer,
     inputBuffer,
     inputValues,

@@ -12,8 +12,11 @@ export interface PlanStep {
   readonly label: string;
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
-  /** The workgroup grid for a batch of `count` images (count ≤ maxBatch). */
-  workgroups(count: number): readonly [number, number, number];
+  /**
+   * The workgroup grid for a batch of `count` images (count ≤ maxBatch), or null when this
+   * step does not run for that count (a plan may hold one kernel per range of batch sizes).
+   */
+  workgroups(count: number): readonly [number, number, number] | null;
 }
 
 /**
@@ -42,6 +45,12 @@ export interface Plan {
    * read activations).
    */
   readonly layerBuffers?: ReadonlyMap<LayerName, { readonly buffer: GPUBuffer; readonly values: number }>;
+  /**
+   * Runs of at most this many images finish within ~1 ms on this adapter (measured), so the
+   * runner nudges the GPU process to notice it sooner (plan-runner.ts, kNudgeAfterMs).
+   * Absent: never nudged.
+   */
+  readonly nudgeMaxBatch?: number;
   /** Destroys every buffer the plan created. Idempotent. */
   destroy(): void;
 }
