@@ -27,9 +27,10 @@ test('bench.html quick run (seed with tfjs, classic) reports sane figures and dr
   const classic = await page.evaluate(() => window.bench.run({ quick: true, frameworks: false, models: ['classic'] }));
   checkResult(classic, ['webgpu-fused', 'webgpu-layered', 'cpu-reference']);
 
-  // The page shows what it measured: one table per model, one sweep chart per model, the JSON.
-  await expect(page.locator('#results table')).toHaveCount(1);
-  await expect(page.locator('#results table tr')).toHaveCount(1 + 3);
+  // The page shows what it measured: the floors, one table per model, one sweep chart per model, the JSON.
+  await expect(page.locator('#results table.floors tr')).toHaveCount(1 + classic.floors!.length);
+  await expect(page.locator('#results table.model')).toHaveCount(1);
+  await expect(page.locator('#results table.model tr')).toHaveCount(1 + 3);
   await expect(page.locator('#charts canvas#sweep-classic')).toHaveCount(1);
   await expect(page.locator('#charts canvas#kernels')).toHaveCount(1);
   const json = JSON.parse((await page.locator('#json').textContent()) ?? 'null') as BenchResult;
@@ -44,6 +45,8 @@ function checkResult(result: BenchResult, engines: readonly string[]): void {
   expect(meta.batches).toEqual([1, 4, 16]);
   expect(meta.adapter.vendor + meta.adapter.architecture + meta.adapter.description, 'adapter info').not.toBe('');
   expect(meta.browser).toMatch(/Chrome/);
+  expect(result.floors!.length).toBeGreaterThan(0);
+  for (const f of result.floors!) expect(Number.isFinite(f.p50) && f.p50 >= 0 && f.p95 >= f.p50, `floor '${f.label}': ${f.p50} / ${f.p95} ms`).toBe(true);
   expect(result.models).toHaveLength(1);
   const model = result.models[0]!;
   expect(model.multiplyAddsPerImage).toBe(model.model === 'seed' ? 416_520 : 326_520);

@@ -108,6 +108,10 @@ function formatResult(result: BenchResult): string {
     `adapter: ${[meta.adapter.vendor, meta.adapter.architecture, meta.adapter.device, meta.adapter.description].filter((s) => s).join(' / ')}`,
     `CPUs: ${meta.hardwareConcurrency} logical; kernel timer: ${meta.timestampQuery ? 'timestamp-query' : 'wall clock (onSubmittedWorkDone)'}; ${meta.quick ? 'QUICK run' : 'full run'}; ${meta.date}`,
   ];
+  if (result.floors) {
+    lines.push('', 'round-trip floors (no real work; upload → readback), ms');
+    lines.push(...table([['round trip', 'p50', 'p95', 'note'], ...result.floors.map((f) => [f.label, f.p50.toFixed(2), f.p95.toFixed(2), `${f.samples} runs`])]));
+  }
   for (const model of result.models) {
     const batches = [...new Set(model.engines.flatMap((e) => e.sweep.map((p) => p.batch)))].sort((a, b) => a - b);
     const header = ['engine', 'b1 p50 ms', 'b1 p95 ms', ...batches.map((b) => `img/s b=${b}`), 'GFLOP/s max', 'GPU ms/batch', 'note'];

@@ -17,6 +17,7 @@ import {
   type ModelWeights,
 } from '../../src/index.js';
 import { classicModel } from '../../src/model/classic.js';
+import { measureFloors } from './floors.js';
 import { kernelTimes } from './kernels.js';
 import { benchPixels, percentile, repeat } from './measure.js';
 import type { BenchMeta, BenchOptions, BenchResult, EngineResult, ModelResult, SweepPoint } from './types.js';
@@ -52,9 +53,11 @@ export async function runBenchmark(device: GPUDevice, info: GPUAdapterInfo, opti
     frameworks: options.frameworks,
     batches,
   };
+  log('round-trip floors');
+  const floors = await measureFloors(device, options.quick);
   const models: ModelResult[] = [];
   for (const model of options.models) models.push(await benchModel(device, model, batches, options, log));
-  return { meta, models };
+  return { meta, floors, models };
 }
 
 async function benchModel(device: GPUDevice, model: 'seed' | 'classic', batches: readonly number[], options: BenchOptions, log: Log): Promise<ModelResult> {

@@ -14,8 +14,18 @@ export function renderTable(container: HTMLElement, result: BenchResult): void {
     `; ${meta.hardwareConcurrency} logical CPUs; kernel timer: ${meta.timestampQuery ? 'timestamp-query' : 'wall clock around onSubmittedWorkDone'}` +
     `${meta.quick ? '; QUICK run (small batches)' : ''}.`;
   container.replaceChildren(head);
+  if (result.floors) {
+    const floors = document.createElement('table');
+    floors.className = 'floors';
+    const caption = document.createElement('caption');
+    caption.textContent = 'Round-trip floors: upload → readback doing no real work (what batch-1 latency cannot beat), ms';
+    floors.append(caption, row('th', ['round trip', 'p50', 'p95', 'runs']));
+    for (const f of result.floors) floors.append(row('td', [f.label, fmt(f.p50, 2), fmt(f.p95, 2), String(f.samples)]));
+    container.append(floors);
+  }
   for (const model of result.models) {
     const table = document.createElement('table');
+    table.className = 'model';
     const batches = [...new Set(model.engines.flatMap((e) => e.sweep.map((p) => p.batch)))].sort((a, b) => a - b);
     const caption = document.createElement('caption');
     caption.textContent = `${model.model} model (${model.weights}; ${fmt(model.multiplyAddsPerImage)} multiply-adds per image): images/s by batch size, upload → readback`;

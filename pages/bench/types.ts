@@ -66,8 +66,19 @@ export interface BenchMeta {
   readonly batches: readonly number[];
 }
 
+/** A round trip that does no real work (floors.ts): what a batch-1 latency cannot beat. */
+export interface Floor {
+  readonly label: string;
+  /** Milliseconds. */
+  readonly p50: number;
+  readonly p95: number;
+  readonly samples: number;
+}
+
 export interface BenchResult {
   readonly meta: BenchMeta;
+  /** Absent in results from before floors were measured. */
+  readonly floors?: readonly Floor[];
   readonly models: readonly ModelResult[];
 }
 
