@@ -1,7 +1,8 @@
 /**
  * The fused whole-network plan against the CPU reference, output only (the layered plan is
  * the one that exposes activations): both kernel variants — the one this adapter gets through
- * `createEngine(…, { plan: 'fused' })`, and the other one built directly — for the seed model
+ * `createEngine(…, { plan: 'fused' })`, and the other one built directly, the lane kernel both
+ * with subgroups (where the adapter has them) and without — for the seed model
  * and the classic model with either activation, on batches 1, 3, 7 and 257 (both shapes of the lane kernel). Plus: the variant
  * choice per adapter, and no GPU object created on the inference path after warm-up.
  */
@@ -21,7 +22,7 @@ test.afterAll(async () => {
 });
 
 /** In the page: scores and classes of `runs` against referenceForward for each batch. */
-async function fusedCase(c: { model: string; variant: 'engine' | 'invocation' | 'workgroup'; seed: number; batches: number[] }) {
+async function fusedCase(c: { model: string; variant: 'engine' | 'invocation' | 'workgroup'; subgroups?: boolean; seed: number; batches: number[] }) {
   return page.evaluate(async (c) => {
     const { lenet5, harness } = window;
     // Vite serves the sources by path: the test reaches the plan and the comparison helpers.
@@ -54,8 +55,10 @@ async function fusedCase(c: { model: string; variant: 'engine' | 'invocation' | 
       return { reports, kind };
     }
     const adapter = await navigator.gpu.requestAdapter();
-    const device = await adapter!.requestDevice();
-    const plan = await fused.buildFusedPlan(device, weights, { maxBatch, variant: c.variant });
+    const device = await adapter!.requestDevice({ requiredFeatures: lenet5.recommendedFeatures(adapter!) });
+    const plan = await fused.buildFusedPlan(device, weights, { maxBatch, variant: c.variant, subgroups: c.subgroups });
+    const lanes = (await load('/shaders/fused-lenet-lanes.ts')) as typeof import('../shaders/fused-lenet-lanes.js');
+    const subgroupKernel = plan.steps.some((s) => s.label.endsWith('.invocation.subgroups'));
     const runner = new runnerModule.PlanRunner(device, plan);
     try {
       for (const count of c.batches) {
@@ -65,7 +68,7 @@ async function fusedCase(c: { model: string; variant: 'engine' | 'invocation' | 
         const scores = await runner.run(input, count);
         reports.push(compare.compareFloats(`${plan.kind} scores batch ${count}`, scores, reference, [10]));
       }
-      return { reports, kind: plan.kind };
+      return { reports, kind: plan.kind, subgroupKernel, subgroupsAvailable: lanes.lanesShareSubgroup(device) };
     } finally {
       runner.destroy();
       plan.destroy();
@@ -81,12 +84,19 @@ kModels.forEach((model, i) => {
     expect(reports).toHaveLength(kBatches.length * 2);
     expectAllWithin(reports);
   });
-  for (const variant of ['invocation', 'workgroup'] as const) {
-    test(`${model}: fused '${variant}' kernel matches the reference, batches ${kBatches.join(', ')}`, async () => {
-      const { reports, kind } = await fusedCase({ model, variant, seed: 50 + i, batches: kBatches });
-      expect(kind).toBe(`fused-${variant}`);
-      expect(reports).toHaveLength(kBatches.length);
-      expectAllWithin(reports);
+  const kernels = [
+    { variant: 'invocation', subgroups: true, name: `'invocation' (subgroups where the adapter has them)` },
+    { variant: 'invocation', subgroups: false, name: `'invocation' without subgroups` },
+    { variant: 'workgroup', subgroups: false, name: `'workgroup'` },
+  ] as const;
+  for (const { variant, subgroups, name } of kernels) {
+    test(`${model}: fused ${name} kernel matches the reference, batches ${kBatches.join(', ')}`, async () => {
+      const result = await fusedCase({ model, variant, subgroups, seed: 50 + i, batches: kBatches });
+      expect(result.kind).toBe(`fused-${variant}`);
+      // The subgroup kernel is built exactly when asked for and the device can run it.
+      expect(result.subgroupKernel).toBe(variant === 'invocation' && subgroups && result.subgroupsAvailable);
+      expect(result.reports).toHaveLength(kBatches.length);
+      expectAllWithin(result.reports);
     });
   }
 });

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebGPUUnavailableError } from '../src/errors.js';
+import { recommendedFeatures } from '../src/gpu/device.js';
 
 export const kSwiftShaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -45,7 +46,7 @@ export async function nodeGpuDevice(): Promise<NodeGpu> {
       `no WebGPU adapter in Node (Dawn): no Vulkan driver found; install Debian's chromium (for ${kSwiftShaderIcd}) or set VK_ICD_FILENAMES`,
     );
   }
-  const device = await adapter.requestDevice({ label: 'lenet5.eval.device' });
+  const device = await adapter.requestDevice({ label: 'lenet5.eval.device', requiredFeatures: recommendedFeatures(adapter) });
   return { device, adapterName: describe(adapter.info) };
 }
 

@@ -13,6 +13,11 @@
  *   loops run over positions; each body is every map's kernels at one position.
  * - The dense layers read [out/4][in][4] weight blocks from the buffer as vec4 loads, and each
  *   load feeds kImagesPerInvocation images, so one checked load serves 4 × K multiply-adds.
+ *   With subgroups (packed shape, `shape.subgroups`), the 4 lanes load the blocks of 4
+ *   consecutive inputs, one each, and `subgroupBroadcast` hands every lane all four: a
+ *   quarter of the weight loads (the lanes all need the same weights; SwiftShader cannot tell
+ *   that from a loop-indexed address and gathers lane by lane). About 10% of the kernel's
+ *   time at batch 1024 (docs/performance.md).
  *
  * Packed shape (large batches), mapping: T = invocations dispatched (workgroups ×
  * kLaneWorkgroupSize). Invocation i handles images i, i+T, …, i+(K−1)T; it computes at least
@@ -49,11 +54,29 @@ export interface LaneShape {
   readonly split: boolean;
   /** Images per invocation of the packed shape (ignored when split). */
   readonly images: number;
+  /**
+   * Packed shape only: share the dense layers' weight loads across the lanes with
+   * `subgroupBroadcast`. Needs the device feature 'subgroups' and subgroups of at least
+   * kLaneWorkgroupSize invocations, so that a workgroup is one subgroup (`lanesShareSubgroup`).
+   */
+  readonly subgroups: boolean;
 }
-/** The packed shape the plan uses for large batches. */
-export const kPackedLanes: LaneShape = { split: false, images: kImagesPerInvocation };
+/** The packed shape the plan uses for large batches (subgroups where the device allows). */
+export const kPackedLanes: LaneShape = { split: false, images: kImagesPerInvocation, subgroups: false };
 /** The split shape the plan uses for small batches. */
-export const kSplitLanes: LaneShape = { split: true, images: 1 };
+export const kSplitLanes: LaneShape = { split: true, images: 1, subgroups: false };
+
+/**
+ * Whether a device can run the packed shape with subgroups: it has the 'subgroups' feature
+ * and its adapter's smallest subgroup holds a whole lane workgroup.
+ *
+ * @example
+ * const shape = { ...kPackedLanes, subgroups: lanesShareSubgroup(device) };
+ */
+export function lanesShareSubgroup(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
+  return device.features.has('subgroups') && (info?.subgroupMinSize ?? 0) >= kLaneWorkgroupSize;
+}
 /** Largest batch the plan runs with the split shape (measured crossover on SwiftShader, 2 cores). */
 export const kSplitMaxBatch = 4;
 /** Largest batch whose split kernel finishes within ~1 ms (one workgroup per core). */
@@ -69,10 +92,11 @@ export function fusedLenetLanes(layout: FusedLayout, packed: Float32Array, shape
   const K = shape.split ? 1 : shape.images;
   const split = shape.split;
   const space = split ? 'workgroup' : 'private';
+  const subgroups = shape.subgroups && !split;
   const vectors = layout.vectors;
   const last = vectors.length - 1;
   const features = s2.outChannels * s2.poolSize * s2.poolSize;
-  return `
+  return `${subgroups ? 'enable subgroups;\n' : ''}
 ${batchAndIndexWgsl(kLaneWorkgroupSize)}
 ${activationFn('activateC1', s1.convActivation)}
 ${activationFn('activateS2', s1.poolActivation)}
@@ -107,19 +131,19 @@ fn loadImage(n: u32, lane: u32) {
 }
 ${stage1Wgsl(s1, padded, packed, split)}
 ${stage2Wgsl(s2, s1.poolSize, features, packed, split)}
-${vectors.map((v, i) => vectorWgsl(i, v, i === 0 ? 'act2' : `vec${i - 1}`, i === 0 ? features : vectors[i - 1]!.paddedOut, i === last, K, split)).join('\n')}
-${split ? splitMainWgsl(vectors.length) : packedMainWgsl(vectors.length)}
+${vectors.map((v, i) => vectorWgsl(i, v, i === 0 ? 'act2' : `vec${i - 1}`, i === 0 ? features : vectors[i - 1]!.paddedOut, i === last, K, split, subgroups)).join('\n')}
+${split ? splitMainWgsl(vectors.length) : packedMainWgsl(vectors.length, subgroups)}
 `;
 }
 
-/** The packed shape's entry point: K images per invocation, no barriers. */
-function packedMainWgsl(vectors: number): string {
+/** The packed shape's entry point: K images per invocation, no barriers (`sublane`: see vectorWgsl). */
+function packedMainWgsl(vectors: number, subgroups: boolean): string {
   return `
 @compute @workgroup_size(kWorkgroupSize)
 fn main(
   @builtin(workgroup_id) workgroup: vec3u,
   @builtin(num_workgroups) workgroups: vec3u,
-  @builtin(local_invocation_index) local: u32,
+  @builtin(local_invocation_index) local: u32,${subgroups ? '\n  @builtin(subgroup_invocation_id) sublane: u32,' : ''}
 ) {
   let i = flatIndex(workgroup, workgroups, local);
   let stride = workgroups.x * workgroups.y * kWorkgroupSize;
@@ -131,7 +155,7 @@ fn main(
     stage1(0u);
     stage2(k, 0u);
   }
-${Array.from({ length: vectors }, (_, v) => `  vector${v}(i, stride, count, 0u);`).join('\n')}
+${Array.from({ length: vectors }, (_, v) => `  vector${v}(i, stride, count, ${subgroups ? 'sublane' : '0u'});`).join('\n')}
 }`;
 }
 
@@ -270,15 +294,27 @@ export const kDenseBlocks = 2;
  * vector{i}(): a dense layer (or the RBF) for all K images. The outer loop takes G blocks of
  * 4 outputs; the inner loop takes kDenseChunk inputs at a time, loading each image's input
  * once for all G blocks (a dynamically indexed private load is the costly part on a CPU) and
- * one vec4 of weights per block and input for all K images. The last layer stores the scores
- * of the images that exist.
+ * one vec4 of weights per block and input for all K images. With `subgroups`, lane `lane`
+ * (its subgroup invocation id) loads the block of input j + lane, and the chunk's blocks come
+ * from subgroupBroadcast (a chunk is one input per lane). `lane` is the split shape's lane
+ * otherwise. The last layer stores the scores of the images that exist.
  */
-function vectorWgsl(i: number, stage: FusedVectorStage, source: string, sourceStride: number, isLast: boolean, K: number, split: boolean): string {
+function vectorWgsl(
+  i: number,
+  stage: FusedVectorStage,
+  source: string,
+  sourceStride: number,
+  isLast: boolean,
+  K: number,
+  split: boolean,
+  subgroups: boolean,
+): string {
   const n = stage.inFeatures;
   const blocks = stage.paddedOut / 4;
   let G = Math.min(kDenseBlocks, blocks);
   while (blocks % G !== 0) G--;
   const chunk = n % kDenseChunk === 0 ? kDenseChunk : 1;
+  const broadcast = subgroups && chunk === kLaneWorkgroupSize;
   const rbf = stage.kind === 'rbf';
   const lines: string[] = [];
   const acc = (b: number, k: number) => `acc${b}_${k}`;
@@ -287,7 +323,8 @@ function vectorWgsl(i: number, stage: FusedVectorStage, source: string, sourceSt
   for (let c = 0; c < chunk; c++) {
     for (let k = 0; k < K; k++) lines.push(`      let x${k}_${c} = vec4f(${source}[${k * sourceStride}u + j + ${c}u]);`);
     for (let b = 0; b < G; b++) {
-      lines.push(`      let w${b}_${c} = wv[w + ${b * n}u + j + ${c}u];`);
+      if (broadcast && c === 0) lines.push(`      let mine${b} = wv[w + ${b * n}u + j + lane];`);
+      lines.push(broadcast ? `      let w${b}_${c} = subgroupBroadcast(mine${b}, ${c}u);` : `      let w${b}_${c} = wv[w + ${b * n}u + j + ${c}u];`);
       for (let k = 0; k < K; k++) {
         const next = `a${b}_${k}_${c}`;
         const before = prev.get(acc(b, k))!;

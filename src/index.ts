@@ -94,6 +94,7 @@ function describe(value: unknown): string {
 export type { Backend, InferenceEngine, InferenceResult, LayerActivation } from './engine-api.js';
 export * from './errors.js';
 export { WebGpuEngine, kDefaultMaxBatch, type WebGpuEngineOptions } from './gpu/engine.js';
+export { recommendedFeatures } from './gpu/device.js';
 export type { PlanKind } from './gpu/plans.js';
 export { CpuEngine } from './reference/cpu-engine.js';
 export * from './model/spec.js';

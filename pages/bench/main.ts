@@ -2,6 +2,7 @@
  * bench.html: runs the benchmark on demand and shows the table, the charts and the JSON.
  * `window.bench.run(options)` is the same entry point for `npm run bench` and the tests.
  */
+import { recommendedFeatures } from '../../src/index.js';
 import { drawCharts } from './charts.js';
 import { runBenchmark } from './run.js';
 import { renderTable } from './table.js';
@@ -14,12 +15,12 @@ const log = (line: string) => {
 let charts: Array<{ destroy(): void }> = [];
 let last: BenchResult | undefined;
 
-/** A device with timestamp queries when the adapter has them (per-kernel GPU time). */
+/** A device with timestamp queries (per-kernel GPU time) and the engine's features, where the adapter has them. */
 async function benchDevice(): Promise<{ device: GPUDevice; info: GPUAdapterInfo }> {
   if (!navigator.gpu) throw new Error('navigator.gpu is missing: no WebGPU in this browser (or not a secure context)');
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('requestAdapter() returned no adapter');
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const requiredFeatures = [...recommendedFeatures(adapter), ...(adapter.features.has('timestamp-query') ? ['timestamp-query' as const] : [])];
   const device = await adapter.requestDevice({ label: 'bench.device', requiredFeatures });
   return { device, info: adapter.info };
 }

@@ -24,7 +24,15 @@ export function describeAdapter(info: GPUAdapterInfo | undefined): string {
 }
 
 /**
- * Requests an adapter and a device, or wraps the caller's device.
+ * Optional features the engine uses where the adapter has them: 'subgroups' lets the CPU
+ * lane kernel share its dense-layer weight loads (shaders/fused-lenet-lanes.ts). Strings, not
+ * GPUFeatureName: tfjs-core brings an older @webgpu/types whose union lacks 'subgroups'.
+ */
+export const kWantedFeatures: ReadonlySet<string> = new Set(['subgroups']);
+
+/**
+ * Requests an adapter and a device (with whichever of kWantedFeatures the adapter has), or
+ * wraps the caller's device.
  *
  * @example
  * const { device, adapterName } = await acquireDevice();
@@ -49,9 +57,21 @@ export async function acquireDevice(device?: GPUDevice, gpu?: GPU): Promise<GpuC
   if (!adapter) throw new WebGPUUnavailableError('requestAdapter() returned no adapter: no usable GPU');
   let created: GPUDevice;
   try {
-    created = await adapter.requestDevice({ label: 'lenet5.device' });
+    created = await adapter.requestDevice({ label: 'lenet5.device', requiredFeatures: recommendedFeatures(adapter) });
   } catch (e) {
     throw new WebGPUUnavailableError(`requestDevice() failed: ${(e as Error).message}`);
   }
   return { device: created, adapterName: describeAdapter(adapter.info), ownsDevice: true };
+}
+
+/**
+ * The features of kWantedFeatures that `adapter` offers: request them for a device you pass
+ * to createEngine, and the engine can use its fastest kernels.
+ *
+ * @example
+ * const device = await adapter.requestDevice({ requiredFeatures: recommendedFeatures(adapter) });
+ * const engine = await createEngine(weights, { device });
+ */
+export function recommendedFeatures(adapter: GPUAdapter): GPUFeatureName[] {
+  return [...adapter.features].filter((f) => kWantedFeatures.has(f)) as GPUFeatureName[];
 }

@@ -12,7 +12,14 @@
  */
 import { kBatchUniformBytes } from '../../shaders/common.js';
 import { fusedLenet, fusedWorkgroups, type FusedVariant } from '../../shaders/fused-lenet.js';
-import { kPackedLanes, kQuickLaneBatch, kSplitLanes, kSplitMaxBatch, type LaneShape } from '../../shaders/fused-lenet-lanes.js';
+import {
+  kPackedLanes,
+  kQuickLaneBatch,
+  kSplitLanes,
+  kSplitMaxBatch,
+  lanesShareSubgroup,
+  type LaneShape,
+} from '../../shaders/fused-lenet-lanes.js';
 import { GpuError, InputError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { fusedLayout, packFusedWeights } from './fused-layout.js';
@@ -45,6 +52,12 @@ export interface FusedPlanOptions {
   readonly maxBatch: number;
   /** Kernel variant; default: `fusedVariantFor(device.adapterInfo)`. */
   readonly variant?: FusedVariant;
+  /**
+   * `invocation` variant: false keeps the lane kernel off subgroups. Default: subgroups where
+   * the device allows them (`lanesShareSubgroup`); the device must have been requested with
+   * the 'subgroups' feature, as `acquireDevice` does.
+   */
+  readonly subgroups?: boolean;
 }
 
 /**
@@ -73,11 +86,16 @@ export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, o
   const label = `fused.${weights.spec.id}`;
   const packed = packFusedWeights(weights, layout);
   // CPU adapters get two lane kernels, split (batches ≤ kSplitMaxBatch) and packed (larger).
+  const subgroups = variant === 'invocation' && (options.subgroups ?? true) && lanesShareSubgroup(device);
   const kernels: Array<{ name: string; shape?: LaneShape; runs: (count: number) => boolean }> =
     variant === 'invocation'
       ? [
           { name: 'invocation.split', shape: kSplitLanes, runs: (count) => count <= kSplitMaxBatch },
-          { name: 'invocation', shape: kPackedLanes, runs: (count) => count > kSplitMaxBatch },
+          {
+            name: subgroups ? 'invocation.subgroups' : 'invocation',
+            shape: { ...kPackedLanes, subgroups },
+            runs: (count) => count > kSplitMaxBatch,
+          },
         ]
       : [{ name: variant, runs: () => true }];
   // The lane kernel bakes the weights into its code: the key must tell weights apart.
