@@ -5,12 +5,14 @@
  *
  * - No barriers: invocation i carries whole images, its activations in `private` arrays (laid
  *   out lane-interleaved by the implementation: a constant index is one vector load, but a
- *   computed one pays runtime offset checks costing tens of cycles, measured to be the largest
- *   cost here, so each loaded value is made to feed as many multiply-adds as possible).
+ *   loop-indexed one is a lane-by-lane gather, 7× or more the cost (`npm run probe:loads`),
+ *   so each loaded value is made to feed as many multiply-adds as possible, and values a
+ *   loop step shares with the next are kept in vars rather than loaded again).
  * - Straight-line `let` chains, not `var` accumulators (a `var` is a masked store to memory).
  * - The conv weights, coefficients and biases are baked into the code as literals: a literal
- *   costs nothing, while every storage-buffer load pays bounds and divergence checks. The
- *   loops run over positions; each body is every map's kernels at one position.
+ *   costs nothing, while every storage-buffer load is a gather too. The loops run over
+ *   positions; each body is every map's kernels at one pooled position (first conv) or at
+ *   the two conv positions of a pooling window's row (second conv).
  * - The dense layers read [out/4][in][4] weight blocks from the buffer as vec4 loads, and each
  *   load feeds kImagesPerInvocation images, so one checked load serves 4 × K multiply-adds.
  *   With subgroups (packed shape, `shape.subgroups`), the 4 lanes load the blocks of 4
@@ -22,7 +24,9 @@
  * Packed shape (large batches), mapping: T = invocations dispatched (workgroups ×
  * kLaneWorkgroupSize). Invocation i handles images i, i+T, …, i+(K−1)T; it computes at least
  * one (image N−1 stands in for missing ones, so all lanes follow one path and loads stay
- * vector loads) and stores only real ones. Workgroup memory: none.
+ * vector loads) and stores only real ones. Both conv stages slide down each column of pooled
+ * positions, carrying the rows the next step shares (stage1Wgsl, stage2Sliding): a third of
+ * the first stage's loads and a sixth of the second's. Workgroup memory: none.
  *
  * Split shape (batches ≤ kSplitMaxBatch, where the packed shape leaves lanes and cores idle:
  * its 4 lanes would all compute the one image), mapping: workgroup n carries image n, and the
@@ -192,26 +196,29 @@ function activationFn(name: string, activation: Activation): string {
 }
 
 /** `let out = fma(x0, w0, fma(x1, w1, … bias))` as a chain of lets; returns the last name. */
-function chain(lines: string[], name: string, start: string, terms: Array<[string, number]>): string {
+function chain(lines: string[], name: string, start: string, terms: Array<[string, number]>, indent = ''): string {
   let prev = start;
   terms.forEach(([x, w], t) => {
     const next = `${name}_${t}`;
-    lines.push(`    let ${next} = fma(${x}, ${wgslFloat(w)}, ${prev});`);
+    lines.push(`${indent}    let ${next} = fma(${x}, ${wgslFloat(w)}, ${prev});`);
     prev = next;
   });
   return prev;
 }
 
 /**
- * stage1(): every pooled output of the first conv + subsampling, from img into act1. One
- * iteration per pooled position: the 6×6 input patch under its 2×2 window, then for each map
- * the four conv sums, their activations and the subsampling.
+ * stage1(): every pooled output of the first conv + subsampling, from img into act1. Each
+ * loop body is one pooled position: the 6×6 input patch under its 2×2 window, then for each
+ * map the four conv sums, their activations and the subsampling. Packed shape: the loops
+ * slide down each column of pooled positions, keeping the patch's lower 4 rows in vars for
+ * the next position, so a step loads 12 values instead of 36. Split shape: lane l takes
+ * pooled positions l, l+L, … and loads whole patches.
  */
 function stage1Wgsl(stage: FusedConvStage, side: number, packed: Float32Array, split: boolean): string {
   const pool = stage.poolSize;
   const lines: string[] = [];
   for (let r = 0; r < 6; r++) {
-    for (let c = 0; c < 6; c++) lines.push(`    let p${r}_${c} = img[base + ${r * side + c}u];`);
+    for (let c = 0; c < 6; c++) lines.push(`    let p${r}_${c} = ${!split && r < 4 ? `r${r}_${c}` : `img[base + ${r * side + c}u]`};`);
   }
   stage.table.forEach((inputs, o) => {
     if (inputs.length !== 1 || inputs[0] !== 0) throw new RangeError('stage 1 reads one input map');
@@ -229,60 +236,133 @@ function stage1Wgsl(stage: FusedConvStage, side: number, packed: Float32Array, s
         `${wgslFloat(packed[stage.coefficientOffset + o]!)}, ${wgslFloat(packed[stage.poolBiasOffset + o]!)}));`,
     );
   });
-  return `
+  if (split) {
+    return `
 fn stage1(lane: u32) {
-  for (var at = ${split ? 'lane' : '0u'}; at < ${pool * pool}u; at += ${split ? 'kWorkgroupSize' : '1u'}) {
+  for (var at = lane; at < ${pool * pool}u; at += kWorkgroupSize) {
     let base = 2u * (at / ${pool}u) * ${side}u + 2u * (at % ${pool}u);
 ${lines.join('\n')}
+  }
+}`;
+  }
+  const rows = [0, 1, 2, 3].flatMap((r) => [0, 1, 2, 3, 4, 5].map((c) => [r, c] as const));
+  return `
+fn stage1(lane: u32) {
+  for (var px = 0u; px < ${pool}u; px++) {
+${rows.map(([r, c]) => `    var r${r}_${c} = img[2u * px + ${r * side + c}u];`).join('\n')}
+    for (var py = 0u; py < ${pool}u; py++) {
+    let base = 2u * py * ${side}u + 2u * px;
+    let at = py * ${pool}u + px;
+${lines.join('\n')}
+${rows.map(([r, c]) => `    r${r}_${c} = p${r + 2}_${c};`).join('\n')}
+    }
   }
 }`;
 }
 
 /**
- * stage2(k): the second conv + subsampling, from act1 into image slot k of act2. One
- * iteration per conv position (pooled position × window offset): the inputs' 5×5 patches,
- * then every map's sum over its table, activated and added to the map's window sum.
+ * stage2(k): the second conv + subsampling, from act1 into image slot k of act2: every map's
+ * sum over its table at each conv position, activated and added to its pooling window's sum.
+ * Packed shape: `stage2Sliding`. Split shape: lane l takes pooled positions l, l+L, …, one
+ * loop iteration per conv position of the window, loading the inputs' 5×5 patches.
  */
 function stage2Wgsl(stage: FusedConvStage, side: number, features: number, packed: Float32Array, split: boolean): string {
+  if (!split) return stage2Sliding(stage, side, features, packed);
   const pool = stage.poolSize;
   const maps = stage.outChannels;
   const lines: string[] = [];
-  const used = new Set(stage.table.flat());
-  for (const c of [...used].sort((a, b) => a - b)) {
+  for (const c of usedInputs(stage)) {
     for (let ky = 0; ky < 5; ky++) {
       for (let kx = 0; kx < 5; kx++) lines.push(`    let p${c}_${ky}_${kx} = act1[base + ${c * side * side + ky * side + kx}u];`);
     }
   }
-  let kernel = 0;
-  stage.table.forEach((inputs, o) => {
-    const terms: Array<[string, number]> = [];
-    for (const c of inputs) {
-      for (let t = 0; t < 25; t++) {
-        terms.push([`p${c}_${Math.floor(t / 5)}_${t % 5}`, packed[stage.weightOffset + kernel * 25 + t]!]);
-      }
-      kernel++;
-    }
-    const sum = chain(lines, `m${o}`, wgslFloat(packed[stage.biasOffset + o]!), terms);
-    lines.push(`    window${o} += activateC3(${sum});`);
-  });
+  mapSums(stage, packed, 0, lines);
   const declare = Array.from({ length: maps }, (_, o) => `      var window${o} = 0.0;`).join('\n');
-  const store = Array.from(
-    { length: maps },
-    (_, o) =>
-      `      act2[k * ${features}u + ${o * pool * pool}u + at] = activateS4(fma(window${o}, ` +
-      `${wgslFloat(packed[stage.coefficientOffset + o]!)}, ${wgslFloat(packed[stage.poolBiasOffset + o]!)}));`,
-  ).join('\n');
   return `
 fn stage2(k: u32, lane: u32) {
-  for (var at = ${split ? 'lane' : '0u'}; at < ${pool * pool}u; at += ${split ? 'kWorkgroupSize' : '1u'}) {
+  for (var at = lane; at < ${pool * pool}u; at += kWorkgroupSize) {
 ${declare}
     for (var w = 0u; w < 4u; w++) {
     let base = (2u * (at / ${pool}u) + w / 2u) * ${side}u + 2u * (at % ${pool}u) + w % 2u;
 ${lines.join('\n')}
     }
-${store}
+${poolStores(stage, packed, features, 'at', '      ')}
   }
 }`;
+}
+
+/**
+ * The packed shape's stage2: the window slides down each column of pooled positions, one conv
+ * row per step. A step's body is both conv positions of the pooling window in that row, over
+ * the inputs' 5×6 patches; the patches' upper 4 rows are vars kept from the step before, so a
+ * step loads one row (6 values per input) instead of 30. Every second row completes the
+ * windows, which are stored and reset.
+ */
+function stage2Sliding(stage: FusedConvStage, side: number, features: number, packed: Float32Array): string {
+  const pool = stage.poolSize;
+  const maps = stage.outChannels;
+  const inputs = usedInputs(stage);
+  const kept = inputs.flatMap((c) => [0, 1, 2, 3].flatMap((r) => [0, 1, 2, 3, 4, 5].map((x) => [c, r, x] as const)));
+  const at = (c: number, row: string, x: number) => `act1[${c * side * side}u + ${row} * ${side}u + 2u * px + ${x}u]`;
+  const lines: string[] = [];
+  for (const c of inputs) {
+    for (let x = 0; x < 6; x++) {
+      for (let r = 0; r < 4; r++) lines.push(`      let p${c}_${r}_${x} = r${c}_${r}_${x};`);
+      lines.push(`      let p${c}_4_${x} = ${at(c, '(y + 4u)', x)};`);
+    }
+  }
+  mapSums(stage, packed, 0, lines, '  ');
+  mapSums(stage, packed, 1, lines, '  ');
+  return `
+fn stage2(k: u32, lane: u32) {
+  for (var px = 0u; px < ${pool}u; px++) {
+${kept.map(([c, r, x]) => `    var r${c}_${r}_${x} = ${at(c, `${r}u`, x)};`).join('\n')}
+${Array.from({ length: maps }, (_, o) => `    var window${o} = 0.0;`).join('\n')}
+    for (var y = 0u; y < ${2 * pool}u; y++) {
+${lines.join('\n')}
+${kept.map(([c, r, x]) => `      r${c}_${r}_${x} = p${c}_${r + 1}_${x};`).join('\n')}
+      if (y % 2u == 1u) {
+${poolStores(stage, packed, features, `(y / 2u) * ${pool}u + px`, '        ')}
+${Array.from({ length: maps }, (_, o) => `        window${o} = 0.0;`).join('\n')}
+      }
+    }
+  }
+}`;
+}
+
+/** The input maps stage 2's table reads, ascending. */
+function usedInputs(stage: FusedConvStage): number[] {
+  return [...new Set(stage.table.flat())].sort((a, b) => a - b);
+}
+
+/**
+ * For each map: its conv sum over its table's inputs at horizontal offset dx (inputs named
+ * p{c}_{ky}_{kx + dx}), activated and added to window{o}.
+ */
+function mapSums(stage: FusedConvStage, packed: Float32Array, dx: number, lines: string[], indent = ''): void {
+  let kernel = 0;
+  stage.table.forEach((inputs, o) => {
+    const terms: Array<[string, number]> = [];
+    for (const c of inputs) {
+      for (let t = 0; t < 25; t++) {
+        terms.push([`p${c}_${Math.floor(t / 5)}_${(t % 5) + dx}`, packed[stage.weightOffset + kernel * 25 + t]!]);
+      }
+      kernel++;
+    }
+    const sum = chain(lines, `m${o}_${dx}`, wgslFloat(packed[stage.biasOffset + o]!), terms, indent);
+    lines.push(`${indent}    window${o} += activateC3(${sum});`);
+  });
+}
+
+/** Every map's window, subsampled and activated, into act2 at pooled position `at`. */
+function poolStores(stage: FusedConvStage, packed: Float32Array, features: number, at: string, indent: string): string {
+  const pool = stage.poolSize;
+  return Array.from(
+    { length: stage.outChannels },
+    (_, o) =>
+      `${indent}act2[k * ${features}u + ${o * pool * pool}u + ${at}] = activateS4(fma(window${o}, ` +
+      `${wgslFloat(packed[stage.coefficientOffset + o]!)}, ${wgslFloat(packed[stage.poolBiasOffset + o]!)}));`,
+  ).join('\n');
 }
 
 /** Inputs per iteration of a dense layer's inner loop (the loop body is unrolled over them). */
