@@ -1,0 +1,144 @@
+/**
+ * npm run probe:loads [-- --rounds N]
+ *
+ * Measures what one load costs a WGSL kernel on this machine's WebGPU adapter (in Node,
+ * through Dawn; SwiftShader where there is no GPU), the fact the CPU lane kernel
+ * (shaders/fused-lenet-lanes.ts) is shaped around. Each probe runs the same loop of 32 loads
+ * per iteration and sums them; only the index differs:
+ *
+ * - `constant index`: a[t], a private array read at literal offsets;
+ * - `loop index, private`: a[j + t], j a loop variable (each lane's own array);
+ * - `loop index, storage`: r[j + t], the same address in every lane (like a shared weight);
+ * - `no load`: the arithmetic alone, subtracted from the others.
+ *
+ * Prints, per probe, the median and fastest wall time and the cost of one 4-lane load in
+ * nanoseconds of one core (wall × cores ÷ loads). On SwiftShader a loop-indexed load is a
+ * per-lane gather whatever the addresses turn out to be, so it costs many times a literal one.
+ *
+ * @example
+ * npm run probe:loads
+ */
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { nodeGpuDevice } from './node-webgpu.js';
+
+/** Loads per loop iteration (the loop body is unrolled over them). */
+const kLoadsPerIteration = 32;
+const kIterations = 256;
+const kArrayLength = 1024;
+const kWorkgroupSize = 4;
+const kWorkgroups = 512;
+
+interface Probe {
+  readonly name: string;
+  /** WGSL for the value of load t; `j` is the loop variable. */
+  readonly load: (t: number) => string;
+  /** Declarations and set-up the probe needs. */
+  readonly setup?: string;
+}
+
+const kProbes: readonly Probe[] = [
+  { name: 'no load', load: (t) => `f32(j + ${t}u)` },
+  { name: 'constant index', load: (t) => `a[${t}u] + f32(j)`, setup: fillPrivate() },
+  { name: 'loop index, private', load: (t) => `a[j + ${t}u]`, setup: fillPrivate() },
+  { name: 'loop index, storage', load: (t) => `r[j + ${t}u]` },
+];
+
+function fillPrivate(): string {
+  return `for (var i = 0u; i < ${kArrayLength}u; i++) { a[i] = f32(i + g.x); }`;
+}
+
+/** The probe's kernel: kIterations iterations of kLoadsPerIteration loads and their sum. */
+function probeWgsl(probe: Probe): string {
+  const values = Array.from({ length: kLoadsPerIteration }, (_, t) => `    let v${t} = ${probe.load(t)};`);
+  // Summed as a tree: a chain of dependent adds would time the adds' latency, not the loads.
+  let sums = Array.from({ length: kLoadsPerIteration }, (_, t) => `v${t}`);
+  while (sums.length > 1) sums = sums.flatMap((s, i) => (i % 2 === 1 ? [] : i + 1 < sums.length ? [`(${s} + ${sums[i + 1]})`] : [s]));
+  return `
+@group(0) @binding(0) var<storage, read> r: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+var<private> a: array<f32, ${kArrayLength}>;
+
+@compute @workgroup_size(${kWorkgroupSize})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  ${probe.setup ?? ''}
+  var acc = 0.0;
+  for (var it = 0u; it < ${kIterations}u; it++) {
+    let j = (it * 7u) % ${kArrayLength - kLoadsPerIteration}u;
+${values.join('\n')}
+    acc += ${sums[0]};
+  }
+  out[g.x] = acc;
+}`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' } } });
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a positive integer, found '${values.rounds}'`);
+  const { device, adapterName } = await nodeGpuDevice();
+  const shared = device.createBuffer({ label: 'probe.r', size: kArrayLength * 4, usage: GPUBufferUsage.STORAGE });
+  const out = device.createBuffer({ label: 'probe.out', size: kWorkgroups * kWorkgroupSize * 4, usage: GPUBufferUsage.STORAGE });
+  const layout = device.createBindGroupLayout({
+    label: 'probe.layout',
+    entries: [
+      { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+      { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
+    ],
+  });
+  const bindGroup = device.createBindGroup({
+    label: 'probe.bindGroup',
+    layout,
+    entries: [
+      { binding: 0, resource: { buffer: shared } },
+      { binding: 1, resource: { buffer: out } },
+    ],
+  });
+  const runs = await Promise.all(
+    kProbes.map(async (probe) => {
+      const pipeline = await device.createComputePipelineAsync({
+        label: `probe.${probe.name}`,
+        layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module: device.createShaderModule({ code: probeWgsl(probe) }), entryPoint: 'main' },
+      });
+      return { probe, pipeline, times: [] as number[] };
+    }),
+  );
+  const run = async (pipeline: GPUComputePipeline) => {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(kWorkgroups);
+    pass.end();
+    const start = performance.now();
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return performance.now() - start;
+  };
+  for (const r of runs) await run(r.pipeline); // warm-up
+  // Interleaved rounds, so drift in the machine's speed falls on every probe alike.
+  for (let round = 0; round < rounds; round++) for (const r of runs) r.times.push(await run(r.pipeline));
+
+  const cores = availableParallelism();
+  const simdLoads = ((kWorkgroups * kWorkgroupSize) / 4) * kIterations * kLoadsPerIteration;
+  const fastest = (times: number[]) => Math.min(...times);
+  const baseline = fastest(runs[0]!.times);
+  console.log(`adapter: ${adapterName}; ${cores} cores; ${simdLoads} 4-lane loads per probe; ${rounds} rounds`);
+  for (const { probe, times } of runs) {
+    const sorted = [...times].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    const perLoad = ((fastest(times) - baseline) * 1e6 * cores) / simdLoads;
+    const cost = probe === kProbes[0] ? '(baseline)' : `${perLoad.toFixed(2)} ns per 4-lane load`;
+    console.log(`${probe.name.padEnd(22)} median ${median.toFixed(2).padStart(7)} ms  fastest ${fastest(times).toFixed(2).padStart(7)} ms  ${cost}`);
+  }
+  device.destroy();
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`probe:loads: ${(e as Error).message}`);
+    process.exit(1);
+  },
+);
