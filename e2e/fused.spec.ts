@@ -57,7 +57,6 @@ async function fusedCase(c: { model: string; variant: 'engine' | 'invocation' | 
     const adapter = await navigator.gpu.requestAdapter();
     const device = await adapter!.requestDevice({ requiredFeatures: lenet5.recommendedFeatures(adapter!) });
     const plan = await fused.buildFusedPlan(device, weights, { maxBatch, variant: c.variant, subgroups: c.subgroups });
-    const lanes = (await load('/shaders/fused-lenet-lanes.ts')) as typeof import('../shaders/fused-lenet-lanes.js');
     const subgroupKernel = plan.steps.some((s) => s.label.endsWith('.invocation.subgroups'));
     const runner = new runnerModule.PlanRunner(device, plan);
     try {
@@ -68,7 +67,7 @@ async function fusedCase(c: { model: string; variant: 'engine' | 'invocation' | 
         const scores = await runner.run(input, count);
         reports.push(compare.compareFloats(`${plan.kind} scores batch ${count}`, scores, reference, [10]));
       }
-      return { reports, kind: plan.kind, subgroupKernel, subgroupsAvailable: lanes.lanesShareSubgroup(device) };
+      return { reports, kind: plan.kind, subgroupKernel, subgroupsAvailable: fused.lanesShareSubgroup(device) };
     } finally {
       runner.destroy();
       plan.destroy();

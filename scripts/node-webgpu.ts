@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebGPUUnavailableError } from '../src/errors.js';
-import { recommendedFeatures } from '../src/gpu/device.js';
+import { describeAdapter, recommendedFeatures } from '../src/gpu/device.js';
 
 export const kSwiftShaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -47,7 +47,7 @@ export async function nodeGpuDevice(): Promise<NodeGpu> {
     );
   }
   const device = await adapter.requestDevice({ label: 'lenet5.eval.device', requiredFeatures: recommendedFeatures(adapter) });
-  return { device, adapterName: describe(adapter.info) };
+  return { device, adapterName: describeAdapter(adapter.info) };
 }
 
 /**
@@ -77,9 +77,4 @@ function quietWaylandProbe(): void {
   } catch {
     // Only cosmetic: the messages stay.
   }
-}
-
-function describe(info: GPUAdapterInfo): string {
-  const text = [info.vendor, info.architecture, info.device].filter((p) => p).join(' ');
-  return info.description ? `${text} (${info.description})` : text || 'unknown adapter';
 }

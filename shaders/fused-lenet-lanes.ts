@@ -61,7 +61,8 @@ export interface LaneShape {
   /**
    * Packed shape only: share the dense layers' weight loads across the lanes with
    * `subgroupBroadcast`. Needs the device feature 'subgroups' and subgroups of at least
-   * kLaneWorkgroupSize invocations, so that a workgroup is one subgroup (`lanesShareSubgroup`).
+   * kLaneWorkgroupSize invocations, so that a workgroup is one subgroup (src/gpu/fused-plan.ts,
+   * `lanesShareSubgroup`, decides).
    */
   readonly subgroups: boolean;
 }
@@ -69,18 +70,6 @@ export interface LaneShape {
 export const kPackedLanes: LaneShape = { split: false, images: kImagesPerInvocation, subgroups: false };
 /** The split shape the plan uses for small batches. */
 export const kSplitLanes: LaneShape = { split: true, images: 1, subgroups: false };
-
-/**
- * Whether a device can run the packed shape with subgroups: it has the 'subgroups' feature
- * and its adapter's smallest subgroup holds a whole lane workgroup.
- *
- * @example
- * const shape = { ...kPackedLanes, subgroups: lanesShareSubgroup(device) };
- */
-export function lanesShareSubgroup(device: GPUDevice): boolean {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
-  return device.features.has('subgroups') && (info?.subgroupMinSize ?? 0) >= kLaneWorkgroupSize;
-}
 /** Largest batch the plan runs with the split shape (measured crossover on SwiftShader, 2 cores). */
 export const kSplitMaxBatch = 4;
 /** Largest batch whose split kernel finishes within ~1 ms (one workgroup per core). */

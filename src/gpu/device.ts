@@ -28,7 +28,7 @@ export function describeAdapter(info: GPUAdapterInfo | undefined): string {
  * lane kernel share its dense-layer weight loads (shaders/fused-lenet-lanes.ts). Strings, not
  * GPUFeatureName: tfjs-core brings an older @webgpu/types whose union lacks 'subgroups'.
  */
-export const kWantedFeatures: ReadonlySet<string> = new Set(['subgroups']);
+const kWantedFeatures: ReadonlySet<string> = new Set(['subgroups']);
 
 /**
  * Requests an adapter and a device (with whichever of kWantedFeatures the adapter has), or

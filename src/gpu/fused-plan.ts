@@ -16,8 +16,8 @@ import {
   kPackedLanes,
   kQuickLaneBatch,
   kSplitLanes,
+  kLaneWorkgroupSize,
   kSplitMaxBatch,
-  lanesShareSubgroup,
   type LaneShape,
 } from '../../shaders/fused-lenet-lanes.js';
 import { GpuError, InputError } from '../errors.js';
@@ -45,6 +45,18 @@ export interface AdapterDescription {
 export function fusedVariantFor(info: AdapterDescription | undefined): FusedVariant {
   const text = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`.toLowerCase();
   return /swiftshader|llvmpipe|lavapipe|warp|\bcpu\b/.test(text) ? 'invocation' : 'workgroup';
+}
+
+/**
+ * Whether a device can run the packed shape with subgroups: it has the 'subgroups' feature
+ * and its adapter's smallest subgroup holds a whole lane workgroup.
+ *
+ * @example
+ * const shape = { ...kPackedLanes, subgroups: lanesShareSubgroup(device) };
+ */
+export function lanesShareSubgroup(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
+  return device.features.has('subgroups') && (info?.subgroupMinSize ?? 0) >= kLaneWorkgroupSize;
 }
 
 export interface FusedPlanOptions {
