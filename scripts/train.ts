@@ -10,14 +10,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { classicModel } from '../src/model/classic.js';
+import { classicModel, seedModel } from '../src/model/presets.js';
 import { kRbfBitmapsSource } from '../src/model/rbf-bitmaps.js';
-import { seedModel } from '../src/model/seed.js';
 import { kDefaultAugment } from '../src/train/augment.js';
 import { loadMnist } from '../src/train/mnist.js';
 import { formatSeconds, train } from '../src/train/trainer.js';
 import { trainingMetadata } from '../src/train/record.js';
-import { loadWeights, saveWeights } from '../src/weights/load.js';
+import { loadWeights, saveWeights } from '../src/formats/load.js';
 
 const { values } = parseArgs({
   options: {

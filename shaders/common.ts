@@ -55,8 +55,8 @@ fn flatIndex(workgroup: vec3u, workgroups: vec3u, local: u32) -> u32 {
 }
 
 /**
- * `fn activate(a: f32) -> f32` for one activation. The tanh is written out with exp of a
- * non-positive argument, so it cannot overflow to inf/inf for large |a| on any implementation,
+ * `fn activate(a: f32) -> f32` for one activation. Both tanhs are written out with exp of a
+ * non-positive argument (WGSL's own `tanh` may compute inf/inf), so it cannot overflow to inf/inf for large |a| on any implementation,
  * and takes its sign with `select`: with `sign(a) *` the classic model's fused kernel ran
  * 1.36× slower on SwiftShader (docs/performance.md).
  */
@@ -67,6 +67,12 @@ fn activate(a: f32) -> f32 {
   return a;
 #elif ${activation === 'sigmoid'}
   return 1.0 / (1.0 + exp(-a));
+#elif ${activation === 'relu'}
+  return max(a, 0.0);
+#elif ${activation === 'tanh'}
+  let e = exp(-2.0 * abs(a));
+  let magnitude = (1.0 - e) / (1.0 + e);
+  return select(-magnitude, magnitude, a >= 0.0);
 #elif ${activation === 'scaled-tanh'}
   let e = exp(-2.0 * abs(${wgslFloat(kScaledTanhS)} * a));
   let magnitude = ${wgslFloat(kScaledTanhA)} * (1.0 - e) / (1.0 + e);

@@ -1,15 +1,15 @@
-import type { ModelWeights } from './model/model-weights.js';
+import type { ModelInfo, ModelWeights } from './model/model-weights.js';
 import type { Pixels } from './model/preprocess.js';
-import type { LayerName, ModelSpec } from './model/spec.js';
+import type { LayerName, ModelSpec, OutputKind } from './model/spec.js';
 
 /** What `infer` returns: 10 scores per image and the predicted digit of each. */
 export interface InferenceResult {
   readonly count: number;
-  /** count × 10, row-major: logits (seed) or RBF distances (classic). */
+  /** count × 10, row-major: logits, RBF distances or (log-)probabilities, as `output` says. */
   readonly scores: Float32Array;
-  /** count predicted digits: argmax of logits, argmin of distances. */
+  /** count predicted digits: argmin of distances, else argmax. */
   readonly classes: Uint8Array;
-  readonly output: 'logits' | 'distances';
+  readonly output: OutputKind;
 }
 
 /** One layer's output for one image, for visualisation. */
@@ -36,6 +36,8 @@ export interface InferenceEngine {
   readonly backend: Backend;
   readonly spec: ModelSpec;
   readonly weights: ModelWeights;
+  /** The model: its architecture in one line, how it was identified, its preprocessing. */
+  readonly model: ModelInfo;
   /** Adapter description (vendor, architecture, device) or 'CPU reference'. */
   readonly adapterName: string;
   /** Why WebGPU was not used, when the 'auto' backend fell back to the CPU reference. */
@@ -59,7 +61,7 @@ export interface InferenceEngine {
    * const { classes } = await engine.infer(mnistBytes, 10_000); // 10,000 × 784 bytes
    */
   infer(pixels: Pixels, count: number): Promise<InferenceResult>;
-  /** Every layer's output (C1 … OUTPUT) for one raw 28×28 image. */
+  /** Every layer's output, first to last (`model.layers`), for one raw 28×28 image. */
   activations(pixels: Pixels): Promise<LayerActivation[]>;
   /**
    * After a DeviceLostError, continues on a new GPU device (`device`, else one requested from

@@ -15,12 +15,12 @@ import { WebGpuEngine } from './gpu/engine.js';
 import type { PlanKind } from './gpu/plans.js';
 import type { ModelWeights } from './model/model-weights.js';
 import { CpuEngine } from './reference/cpu-engine.js';
-import { loadWeights } from './weights/load.js';
+import { loadWeights, type LoadOptions } from './formats/load.js';
 
-/** Where the weights come from: safetensors bytes, a URL to fetch them from, or weights in memory. */
+/** Where the weights come from: file bytes (safetensors, .pth, ONNX), a URL to fetch them from, or weights in memory. */
 export type WeightsSource = Uint8Array | ArrayBuffer | string | URL | ModelWeights;
 
-export interface EngineOptions {
+export interface EngineOptions extends LoadOptions {
   /** Run on this device (it is not destroyed with the engine). Default: request one. */
   readonly device?: GPUDevice;
   /**
@@ -49,7 +49,7 @@ export async function createEngine(source: WeightsSource, options: EngineOptions
   if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'cpu') {
     throw new InputError(`backend must be 'webgpu', 'cpu' or 'auto', found '${String(backend)}'`);
   }
-  const weights = await resolveWeights(source);
+  const weights = await resolveWeights(source, options);
   if (backend === 'cpu') return new CpuEngine(weights);
   try {
     return await WebGpuEngine.create(weights, options);
@@ -60,16 +60,21 @@ export async function createEngine(source: WeightsSource, options: EngineOptions
 }
 
 /**
- * Validated weights from any source: bytes are parsed with `loadWeights`, a string or URL is
- * fetched first, ModelWeights pass through.
+ * Validated weights from any source: bytes (safetensors, PyTorch .pth, ONNX; sniffed from the
+ * bytes) are read with `loadWeights`, a string or URL is fetched first, ModelWeights pass
+ * through.
  *
  * @example
- * const weights = await resolveWeights(new URL('/weights/classic.safetensors', location.href));
+ * const weights = await resolveWeights(new URL('/models/lenet.pth', location.href), { architecture: 'pytorch-tutorial' });
  */
-export async function resolveWeights(source: WeightsSource): Promise<ModelWeights> {
-  if (source instanceof Uint8Array) return loadWeights(source);
-  if (source instanceof ArrayBuffer) return loadWeights(new Uint8Array(source));
-  if (typeof source === 'string' || source instanceof URL) return loadWeights(await fetchBytes(source));
+export async function resolveWeights(source: WeightsSource, options: LoadOptions = {}): Promise<ModelWeights> {
+  const load: LoadOptions = {
+    ...(options.architecture !== undefined ? { architecture: options.architecture } : {}),
+    ...(options.preprocessing !== undefined ? { preprocessing: options.preprocessing } : {}),
+  };
+  if (source instanceof Uint8Array) return loadWeights(source, load);
+  if (source instanceof ArrayBuffer) return loadWeights(new Uint8Array(source), load);
+  if (typeof source === 'string' || source instanceof URL) return loadWeights(await fetchBytes(source), load);
   if (source && typeof source === 'object' && 'spec' in source && 'tensors' in source) return source;
   throw new InputError(`weights source must be bytes, a URL or ModelWeights, found ${describe(source)}`);
 }
@@ -98,9 +103,8 @@ export { recommendedFeatures } from './gpu/device.js';
 export type { PlanKind } from './gpu/plans.js';
 export { CpuEngine } from './reference/cpu-engine.js';
 export * from './model/spec.js';
-export { classicModel, kC3ConnectionTable, type ClassicActivation } from './model/classic.js';
-export { seedModel } from './model/seed.js';
-export { tensorOf, type ModelWeights } from './model/model-weights.js';
+export { classicModel, kC3ConnectionTable, seedModel, type ClassicActivation } from './model/presets.js';
+export { modelInfo, tensorOf, type ModelInfo, type ModelOrigin, type ModelWeights } from './model/model-weights.js';
 export { checkPixels, preprocess, type Pixels } from './model/preprocess.js';
 export { randomWeights, type RandomWeightsOptions } from './model/random.js';
 export {
@@ -109,10 +113,29 @@ export {
   conv5x5Reference,
   denseReference,
   rbfReference,
+  softmaxReference,
   subsample2x2Reference,
   type Floats,
 } from './reference/layers.js';
 export { classify, referenceForward, referenceLayer } from './reference/forward.js';
-export { loadWeights, saveWeights, identifyModel, kMetadataKeys } from './weights/load.js';
+export {
+  loadWeights,
+  modelWeightsFrom,
+  readWeightsFile,
+  saveWeights,
+  kMetadataKeys,
+  type LoadOptions,
+  type PreprocessingOption,
+} from './formats/load.js';
+export type { RawTensor, WeightsFileContents, WeightsFormat } from './formats/types.js';
+export {
+  architectureJsonOf,
+  buildArchitecture,
+  describeArchitecture,
+  parseArchitecture,
+  type ArchitectureJson,
+  type LayerJson,
+} from './model/architecture.js';
+export { kPresetNames, presetJson, presetModel } from './model/presets.js';
 export { parseSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensor, type TensorToWrite } from './weights/safetensors.js';
 export { parseIdxImages, parseIdxLabels, type IdxImages } from './data/idx.js';

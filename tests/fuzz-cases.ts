@@ -6,10 +6,9 @@
  * Built from a real seed-model file (header as an object, data as bytes) so that each case
  * breaks exactly one thing.
  */
-import { classicModel } from '../src/model/classic.js';
+import { classicModel, seedModel } from '../src/model/presets.js';
 import { randomWeights } from '../src/model/random.js';
-import { seedModel } from '../src/model/seed.js';
-import { saveWeights } from '../src/weights/load.js';
+import { saveWeights } from '../src/formats/load.js';
 import { kMaxHeaderBytes } from '../src/weights/safetensors.js';
 import { oracleRead } from './fuzz-oracle.js';
 

@@ -15,13 +15,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ModelMismatchError, WeightsFileError } from '../src/errors.js';
-import { classicModel } from '../src/model/classic.js';
+import { classicModel, seedModel } from '../src/model/presets.js';
 import { Prng } from '../src/model/prng.js';
 import { randomWeights } from '../src/model/random.js';
-import { seedModel } from '../src/model/seed.js';
 import type { ModelWeights } from '../src/model/model-weights.js';
 import type { ModelId } from '../src/model/spec.js';
-import { loadWeights, saveWeights } from '../src/weights/load.js';
+import { loadWeights, saveWeights } from '../src/formats/load.js';
 import { asF16File, craftedCases, type Outcome } from './fuzz-cases.js';
 import { oracleRead, oracleValues, verifyAccepted } from './fuzz-oracle.js';
 

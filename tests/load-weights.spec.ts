@@ -4,11 +4,10 @@
  */
 import { expect, test } from '@playwright/test';
 import { ModelMismatchError, WeightsFileError } from '../src/errors.js';
-import { classicModel } from '../src/model/classic.js';
+import { classicModel, seedModel } from '../src/model/presets.js';
 import { randomWeights } from '../src/model/random.js';
-import { seedModel } from '../src/model/seed.js';
 import type { ModelSpec } from '../src/model/spec.js';
-import { loadWeights, saveWeights } from '../src/weights/load.js';
+import { loadWeights, saveWeights } from '../src/formats/load.js';
 import { parseSafetensors, writeSafetensors, type TensorToWrite } from '../src/weights/safetensors.js';
 
 /** The tensors of `spec` from seeded random weights, as the writer takes them. */

@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
 import { preprocess } from '../src/model/preprocess.js';
-import { seedModel } from '../src/model/seed.js';
+import { seedModel } from '../src/model/presets.js';
 import { referenceForward } from '../src/reference/forward.js';
-import { loadWeights } from '../src/weights/load.js';
+import { loadWeights } from '../src/formats/load.js';
 import { parseSafetensors, writeSafetensors } from '../src/weights/safetensors.js';
 import {
   compareWithPyTorch,

@@ -3,11 +3,10 @@
  * bounds per tensor, RBF centres in the activation's range.
  */
 import { expect, test } from '@playwright/test';
-import { classicModel } from '../src/model/classic.js';
+import { classicModel, seedModel } from '../src/model/presets.js';
 import { Prng } from '../src/model/prng.js';
 import { randomWeights } from '../src/model/random.js';
 import { rbfCentres } from '../src/model/rbf-bitmaps.js';
-import { seedModel } from '../src/model/seed.js';
 
 test('Prng is mulberry32: matches an independent BigInt rendering of the algorithm', () => {
   // Math.imul and >>> tricks are easy to get subtly wrong; BigInt arithmetic mod 2^32 is not.

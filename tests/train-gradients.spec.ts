@@ -5,9 +5,8 @@
  * tolerance of 2e-3 + 1e-2·|gradient| (float32 rounding in L is ~1e-6; truncation ~h²).
  */
 import { expect, test } from '@playwright/test';
-import { classicModel, kC3ConnectionTable } from '../src/model/classic.js';
+import { classicModel, kC3ConnectionTable, seedModel } from '../src/model/presets.js';
 import { randomWeights } from '../src/model/random.js';
-import { seedModel } from '../src/model/seed.js';
 import { connectionOffsets, type Activation, type ModelSpec } from '../src/model/spec.js';
 import { denseTable } from '../src/reference/layers.js';
 import {

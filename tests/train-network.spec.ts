@@ -4,11 +4,10 @@
  * work on the calling thread or split over worker threads.
  */
 import { expect, test } from '@playwright/test';
-import { classicModel } from '../src/model/classic.js';
+import { classicModel, seedModel } from '../src/model/presets.js';
 import type { ModelWeights } from '../src/model/model-weights.js';
 import { preprocess } from '../src/model/preprocess.js';
 import { randomWeights } from '../src/model/random.js';
-import { seedModel } from '../src/model/seed.js';
 import type { ModelSpec } from '../src/model/spec.js';
 import { referenceForward } from '../src/reference/forward.js';
 import { kDefaultAugment } from '../src/train/augment.js';

@@ -7,7 +7,7 @@
  */
 import type { Backend, InferenceEngine, InferenceResult, LayerActivation } from '../engine-api.js';
 import { DeviceLostError, EngineDestroyedError, GpuError, InputError, Lenet5Error } from '../errors.js';
-import type { ModelWeights } from '../model/model-weights.js';
+import { modelInfo, type ModelInfo, type ModelWeights } from '../model/model-weights.js';
 import { checkPixels, preprocess, type Pixels } from '../model/preprocess.js';
 import { kImageSize, layerOutputShape, type ModelSpec } from '../model/spec.js';
 import { classify } from '../reference/forward.js';
@@ -15,7 +15,7 @@ import { acquireDevice, type GpuContext } from './device.js';
 import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
 import { PlanRunner } from './plan-runner.js';
-import { planBuilder, type PlanKind } from './plans.js';
+import { planBuilder, planDeclines, type PlanKind } from './plans.js';
 
 /**
  * How long a failed run waits for the device's `lost` promise: a destroyed device fails the
@@ -50,8 +50,11 @@ const kPixelsPerImage = kImageSize * kImageSize;
 export class WebGpuEngine implements InferenceEngine {
   readonly backend: Backend = 'webgpu';
   readonly spec: ModelSpec;
+  readonly model: ModelInfo;
   /** Which planner built the inference plan. */
   readonly planKind: PlanKind;
+  /** Why the plan asked for was not used (the fused plan declined this model), if so. */
+  readonly planFallbackReason: string | undefined;
   private readonly input: Float32Array;
   private context: GpuContext;
   private plan: Plan;
@@ -71,9 +74,12 @@ export class WebGpuEngine implements InferenceEngine {
     plan: Plan,
     planKind: PlanKind,
     private readonly fuseActivations: boolean,
+    planFallbackReason?: string,
   ) {
     this.spec = weights.spec;
+    this.model = modelInfo(weights);
     this.planKind = planKind;
+    this.planFallbackReason = planFallbackReason;
     this.input = new Float32Array(plan.maxBatch * plan.inputValues);
     this.context = context;
     this.plan = plan;
@@ -82,13 +88,16 @@ export class WebGpuEngine implements InferenceEngine {
 
   /** Acquires a device (unless given), builds the plan and compiles every pipeline. */
   static async create(weights: ModelWeights, options: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
-    const kind = options.plan ?? 'layered';
-    const build = planBuilder(kind); // an unknown plan fails before a device is requested
+    const asked = options.plan ?? 'layered';
+    planBuilder(asked); // an unknown plan fails before a device is requested
+    // A planner that cannot run this model well says why; the layered plan runs every member.
+    const declined = planDeclines(asked, weights.spec);
+    const kind: PlanKind = declined ? 'layered' : asked;
     const context = await acquireDevice(options.device);
     const fuseActivations = options.fuseActivations ?? true;
     try {
-      const plan = await build(context.device, weights, { maxBatch: options.maxBatch ?? kDefaultMaxBatch, fuseActivations });
-      return new WebGpuEngine(context, weights, plan, kind, fuseActivations);
+      const plan = await planBuilder(kind)(context.device, weights, { maxBatch: options.maxBatch ?? kDefaultMaxBatch, fuseActivations });
+      return new WebGpuEngine(context, weights, plan, kind, fuseActivations, declined);
     } catch (e) {
       if (context.ownsDevice) context.device.destroy();
       throw e;

@@ -26,6 +26,12 @@ import {
   type Subsample2x2Layer,
 } from '../model/spec.js';
 
+/**
+ * Most 5×5 kernels one conv stage may have: the lane kernel bakes the conv weights into its
+ * code, and SwiftShader's compile time grows with it (LeNet-5's stages have 6 and 96).
+ */
+export const kMaxFusedKernels = 128;
+
 /** A conv layer followed by its subsampling, fused into one stage. */
 export interface FusedConvStage {
   readonly inChannels: number;
@@ -91,8 +97,14 @@ export function fusedLayout(spec: ModelSpec): FusedLayout {
     if (p.channels !== c.outChannels || p.inSize !== c.outSize || c.outSize % 2 !== 0) {
       throw new ModelMismatchError(`fused plan: ${p.name} does not subsample ${c.name}'s ${c.outChannels}@${c.outSize}²`);
     }
+    if (p.mode === 'max') throw new ModelMismatchError(`fused plan: ${p.name} is max pooling, which the fused kernel does not compute`);
     const table = c.connectionTable ?? denseTable(c.inChannels, c.outChannels);
     const kernels = table.reduce((s, t) => s + t.length, 0);
+    if (kernels > kMaxFusedKernels) {
+      throw new ModelMismatchError(
+        `fused plan: ${c.name} has ${kernels} 5×5 kernels; the fused kernel bakes at most ${kMaxFusedKernels} per conv into its code (LeNet-5 has 6 and 96)`,
+      );
+    }
     return {
       inChannels: c.inChannels,
       outChannels: c.outChannels,

@@ -20,7 +20,8 @@ import {
   kSplitMaxBatch,
   type LaneShape,
 } from '../../shaders/fused-lenet-lanes.js';
-import { GpuError, InputError } from '../errors.js';
+import { GpuError, InputError, ModelMismatchError } from '../errors.js';
+import type { ModelSpec } from '../model/spec.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { fusedLayout, packFusedWeights } from './fused-layout.js';
 import { cachedPipeline } from './pipeline-cache.js';
@@ -57,6 +58,23 @@ export function fusedVariantFor(info: AdapterDescription | undefined): FusedVari
 export function lanesShareSubgroup(device: GPUDevice): boolean {
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
   return device.features.has('subgroups') && (info?.subgroupMinSize ?? 0) >= kLaneWorkgroupSize;
+}
+
+/**
+ * Why the fused kernel will not run a model, or undefined when it will: the model must be
+ * conv → pool → conv → pool → dense… (→ RBF), which `fusedLayout` checks.
+ *
+ * @example
+ * fusedDeclineReason(seedModel); // undefined
+ */
+export function fusedDeclineReason(spec: ModelSpec): string | undefined {
+  try {
+    fusedLayout(spec);
+    return undefined;
+  } catch (e) {
+    if (e instanceof ModelMismatchError) return e.message;
+    throw e;
+  }
 }
 
 export interface FusedPlanOptions {

@@ -9,9 +9,11 @@ import { dispatchSize, kBatchUniformBytes } from '../../shaders/common.js';
 import { conv5x5, kConv5x5WorkgroupSize } from '../../shaders/conv5x5.js';
 import { dense, kDenseWorkgroupSize } from '../../shaders/dense.js';
 import { kRbfWorkgroupSize, rbf } from '../../shaders/rbf.js';
+import { kSoftmaxWorkgroupSize, softmax } from '../../shaders/softmax.js';
 import { kSubsample2x2WorkgroupSize, subsample2x2 } from '../../shaders/subsample2x2.js';
 import { GpuError, InputError, ModelMismatchError } from '../errors.js';
 import {
+  layerActivation,
   layerInputSize,
   layerOutputSize,
   layerTensorNames,
@@ -96,7 +98,7 @@ export async function buildLayeredPlan(
   let current = inputBuffer;
   for (const layer of layers) {
     const values = layerOutputSize(layer);
-    const act: Activation = layer.kind === 'rbf' ? 'none' : layer.activation;
+    const act: Activation = layerActivation(layer);
     const separate = !options.fuseActivations && act !== 'none';
     const output = buffer(`${layer.name}.output`, maxBatch * values, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
     const kernelOutput = separate ? buffer(`${layer.name}.preactivation`, maxBatch * values, GPUBufferUsage.STORAGE) : output;
@@ -173,7 +175,7 @@ function layerStep(
       };
     }
     case 'subsample2x2': {
-      const options = { channels: layer.channels, inSize: layer.inSize, trainable: !!layer.trainable, activation };
+      const options = { channels: layer.channels, inSize: layer.inSize, mode: layer.mode, activation };
       const trainable = layer.trainable ? [tensor(layer.trainable.coefficient), tensor(layer.trainable.bias)] : [];
       return {
         label: `${layer.name}.subsample2x2`,
@@ -201,6 +203,16 @@ function layerStep(
         bindings: [input, tensor(layer.centres), output],
         invocationsPerImage,
         workgroupSize: kRbfWorkgroupSize,
+      };
+    }
+    case 'softmax': {
+      const options = { features: layer.features, log: layer.log };
+      return {
+        label: `${layer.name}.softmax`,
+        source: { kernel: 'softmax', options, code: softmax(options) },
+        bindings: [input, output],
+        invocationsPerImage: 1,
+        workgroupSize: kSoftmaxWorkgroupSize,
       };
     }
   }

@@ -4,7 +4,8 @@
  */
 import { InputError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
-import { buildFusedPlan } from './fused-plan.js';
+import type { ModelSpec } from '../model/spec.js';
+import { buildFusedPlan, fusedDeclineReason } from './fused-plan.js';
 import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
 
@@ -24,6 +25,17 @@ const builders: Partial<Record<PlanKind, PlanBuilder>> = {
   layered: (device, weights, options) => buildLayeredPlan(device, weights.spec.layers, weights.tensors, options),
   fused: (device, weights, options) => buildFusedPlan(device, weights, { maxBatch: options.maxBatch }),
 };
+
+/**
+ * Why the planner `kind` will not run this model (the fused kernel covers part of the family),
+ * or undefined when it will. The engine then uses the layered plan, which runs every member.
+ *
+ * @example
+ * planDeclines('fused', caffeLenetSpec); // 'the fused kernel bakes at most … conv weights; …'
+ */
+export function planDeclines(kind: PlanKind, spec: ModelSpec): string | undefined {
+  return kind === 'fused' ? fusedDeclineReason(spec) : undefined;
+}
 
 /** The planner for `kind`, or an InputError listing the available ones. */
 export function planBuilder(kind: PlanKind): PlanBuilder {

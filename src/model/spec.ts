@@ -8,14 +8,20 @@
  */
 
 /** Element-wise activation applied after a layer (fused into its kernel where possible). */
-export type Activation = 'none' | 'sigmoid' | 'scaled-tanh';
+export type Activation = 'none' | 'sigmoid' | 'tanh' | 'relu' | 'scaled-tanh';
+
+/** Every activation, in the order documents list them. */
+export const kActivations: readonly Activation[] = ['none', 'sigmoid', 'tanh', 'relu', 'scaled-tanh'];
 
 /** The paper's scaled tanh: f(a) = A·tanh(S·a). */
 export const kScaledTanhA = 1.7159;
 export const kScaledTanhS = 2 / 3;
 
-/** Uniform layer names for both models, so pages can show C1…F6 whatever the model. */
-export type LayerName = 'C1' | 'S2' | 'C3' | 'S4' | 'C5' | 'F6' | 'OUTPUT';
+/**
+ * A layer's name: from the file (`conv1`, `fc2`, …), or the paper's C1 … OUTPUT for the
+ * paper's model. Unique within a model.
+ */
+export type LayerName = string;
 
 export interface Conv5x5Layer {
   readonly kind: 'conv5x5';
@@ -35,17 +41,21 @@ export interface Conv5x5Layer {
   readonly bias: string;
 }
 
+/**
+ * How a 2×2 window becomes one value: its mean, its maximum, or the paper's trainable
+ * subsampling (window sum × coefficient[c] + bias[c]).
+ */
+export type PoolMode = 'average' | 'max' | 'trainable';
+
 export interface Subsample2x2Layer {
   readonly kind: 'subsample2x2';
   readonly name: LayerName;
   readonly channels: number;
   readonly inSize: number;
-  /** inSize / 2. */
+  /** floor(inSize / 2): a trailing odd row and column are dropped, as PyTorch does. */
   readonly outSize: number;
-  /**
-   * The paper's trainable subsampling: sum of the 2×2 window × coefficient[c] + bias[c].
-   * Absent: plain average pooling (coefficient 1/4, bias 0).
-   */
+  readonly mode: PoolMode;
+  /** The trainable mode's tensors (present exactly when mode is 'trainable'). */
   readonly trainable?: { readonly coefficient: string; readonly bias: string };
   readonly activation: Activation;
 }
@@ -70,7 +80,15 @@ export interface RbfLayer {
   readonly centres: string;
 }
 
-export type LayerSpec = Conv5x5Layer | Subsample2x2Layer | DenseLayer | RbfLayer;
+/** The output as probabilities (softmax) or log-probabilities (log-softmax) over `features`. */
+export interface SoftmaxLayer {
+  readonly kind: 'softmax';
+  readonly name: LayerName;
+  readonly features: number;
+  readonly log: boolean;
+}
+
+export type LayerSpec = Conv5x5Layer | Subsample2x2Layer | DenseLayer | RbfLayer | SoftmaxLayer;
 
 export interface TensorSpec {
   readonly name: string;
@@ -89,18 +107,25 @@ export interface Preprocessing {
   readonly ink: number;
 }
 
+/** The models the trainer and the shipped files know by name. */
 export type ModelId = 'classic' | 'seed';
 
+/**
+ * What the scores mean. 'logits', 'probabilities', 'log-probabilities': class = argmax.
+ * 'distances' (RBF output): class = argmin.
+ */
+export type OutputKind = 'logits' | 'distances' | 'probabilities' | 'log-probabilities';
+
 export interface ModelSpec {
-  readonly id: ModelId;
+  /** A preset's name ('seed', 'classic', 'pytorch-tutorial', …), or 'custom'. */
+  readonly id: string;
   readonly title: string;
   /** Side of the square single-channel input the first layer reads. */
   readonly inputSize: number;
   readonly layers: readonly LayerSpec[];
   /** Every tensor the weights file must hold, in a canonical order. */
   readonly tensors: readonly TensorSpec[];
-  /** 'logits': class = argmax. 'distances': class = argmin. */
-  readonly output: 'logits' | 'distances';
+  readonly output: OutputKind;
   readonly defaultPreprocessing: Preprocessing;
 }
 
@@ -120,6 +145,8 @@ export function layerOutputShape(layer: LayerSpec): number[] {
       return [layer.outFeatures];
     case 'rbf':
       return [layer.classes];
+    case 'softmax':
+      return [layer.features];
   }
 }
 
@@ -138,6 +165,8 @@ export function layerInputSize(layer: LayerSpec): number {
     case 'dense':
     case 'rbf':
       return layer.inFeatures;
+    case 'softmax':
+      return layer.features;
   }
 }
 
@@ -162,6 +191,8 @@ export function layerTensorNames(layer: LayerSpec): string[] {
       return layer.trainable ? [layer.trainable.coefficient, layer.trainable.bias] : [];
     case 'rbf':
       return [layer.centres];
+    case 'softmax':
+      return [];
   }
 }
 
@@ -182,10 +213,21 @@ export function multiplyAdds(layer: LayerSpec): number {
       return kernels * 25 * layer.outSize * layer.outSize;
     }
     case 'subsample2x2':
+    case 'softmax':
       return 0;
     case 'dense':
       return layer.inFeatures * layer.outFeatures;
     case 'rbf':
       return layer.inFeatures * layer.classes;
   }
+}
+
+/** The activation a layer applies to its output ('none' for the RBF and softmax). */
+export function layerActivation(layer: LayerSpec): Activation {
+  return layer.kind === 'rbf' || layer.kind === 'softmax' ? 'none' : layer.activation;
+}
+
+/** Whether the class is the smallest score (RBF distances) rather than the largest. */
+export function classIsSmallest(output: OutputKind): boolean {
+  return output === 'distances';
 }

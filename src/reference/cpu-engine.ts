@@ -4,7 +4,7 @@
  */
 import type { Backend, InferenceEngine, InferenceResult, LayerActivation } from '../engine-api.js';
 import { EngineDestroyedError } from '../errors.js';
-import type { ModelWeights } from '../model/model-weights.js';
+import { modelInfo, type ModelInfo, type ModelWeights } from '../model/model-weights.js';
 import { checkPixels, preprocess, type Pixels } from '../model/preprocess.js';
 import { kClasses, kImageSize, layerOutputShape, type ModelSpec } from '../model/spec.js';
 import { classify, referenceForward } from './forward.js';
@@ -24,6 +24,7 @@ export class CpuEngine implements InferenceEngine {
   readonly backend: Backend = 'cpu';
   readonly adapterName = 'CPU reference';
   readonly spec: ModelSpec;
+  readonly model: ModelInfo;
   private destroyed = false;
 
   /**
@@ -35,6 +36,7 @@ export class CpuEngine implements InferenceEngine {
     readonly fallbackReason?: string,
   ) {
     this.spec = weights.spec;
+    this.model = modelInfo(weights);
   }
 
   async infer(pixels: Pixels, count: number): Promise<InferenceResult> {
@@ -45,7 +47,7 @@ export class CpuEngine implements InferenceEngine {
       const chunk = Math.min(kCpuChunk, count - start);
       const raw = pixels.subarray(start * kPixelsPerImage, (start + chunk) * kPixelsPerImage);
       const input = preprocess(raw, chunk, this.weights.preprocessing);
-      scores.set(referenceForward(this.weights, input, chunk).get('OUTPUT')!, start * kClasses);
+      scores.set(referenceForward(this.weights, input, chunk).get(this.spec.layers.at(-1)!.name)!, start * kClasses);
       if (start + chunk < count) await new Promise((resolve) => setTimeout(resolve, 0));
       this.checkUsable('infer');
     }

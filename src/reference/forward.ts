@@ -1,9 +1,10 @@
 import { tensorOf, type ModelWeights } from '../model/model-weights.js';
-import type { LayerName, LayerSpec } from '../model/spec.js';
+import { classIsSmallest, type LayerName, type LayerSpec, type OutputKind } from '../model/spec.js';
 import {
   conv5x5Reference,
   denseReference,
   rbfReference,
+  softmaxReference,
   subsample2x2Reference,
   type Floats,
 } from './layers.js';
@@ -22,16 +23,18 @@ export function referenceLayer(weights: ModelWeights, layer: LayerSpec, input: F
       return denseReference(layer, input, count, t(layer.weight), t(layer.bias));
     case 'rbf':
       return rbfReference(layer, input, count, t(layer.centres));
+    case 'softmax':
+      return softmaxReference(layer, input, count);
   }
 }
 
 /**
  * Runs a whole model on preprocessed input ([count, inputSize, inputSize]) and returns every
- * layer's activations, C1 … OUTPUT, in float64.
+ * layer's activations, first to last, in float64.
  *
  * @example
  * const acts = referenceForward(weights, preprocess(pixels, 1, weights.preprocessing), 1);
- * acts.get('OUTPUT'); // 10 logits or distances
+ * acts.get(weights.spec.layers.at(-1)!.name); // 10 scores
  */
 export function referenceForward(weights: ModelWeights, input: Floats, count: number): Map<LayerName, Float64Array> {
   const activations = new Map<LayerName, Float64Array>();
@@ -43,8 +46,12 @@ export function referenceForward(weights: ModelWeights, input: Floats, count: nu
   return activations;
 }
 
-/** Index of the winning class in each row of 10 scores: argmax for logits, argmin for distances. */
-export function classify(scores: Floats, count: number, output: 'logits' | 'distances'): Uint8Array {
+/**
+ * Index of the winning class in each row of scores: argmin for RBF distances, argmax for
+ * logits and (log-)probabilities.
+ */
+export function classify(scores: Floats, count: number, output: OutputKind): Uint8Array {
+  const smallest = classIsSmallest(output);
   const classes = new Uint8Array(count);
   const classCount = scores.length / count;
   for (let n = 0; n < count; n++) {
@@ -52,7 +59,7 @@ export function classify(scores: Floats, count: number, output: 'logits' | 'dist
     for (let k = 1; k < classCount; k++) {
       const s = scores[n * classCount + k]!;
       const b = scores[n * classCount + best]!;
-      if (output === 'logits' ? s > b : s < b) best = k;
+      if (smallest ? s < b : s > b) best = k;
     }
     classes[n] = best;
   }

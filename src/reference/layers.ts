@@ -11,6 +11,7 @@ import {
   type Conv5x5Layer,
   type DenseLayer,
   type RbfLayer,
+  type SoftmaxLayer,
   type Subsample2x2Layer,
 } from '../model/spec.js';
 
@@ -24,12 +25,16 @@ export function activate(activation: Activation, a: number): number {
       return a;
     case 'sigmoid':
       return 1 / (1 + Math.exp(-a));
+    case 'tanh':
+      return Math.tanh(a);
+    case 'relu':
+      return Math.max(0, a);
     case 'scaled-tanh':
       return kScaledTanhA * Math.tanh(kScaledTanhS * a);
   }
 }
 
-/** Element-wise activation over a whole array (the standalone `sigmoid` kernel's reference). */
+/** Element-wise activation over a whole array (the standalone activation kernel's reference). */
 export function activationReference(activation: Activation, input: Floats): Float64Array {
   return Float64Array.from(input, (a) => activate(activation, a));
 }
@@ -79,8 +84,9 @@ export function denseTable(inChannels: number, outChannels: number): number[][] 
 }
 
 /**
- * 2×2 subsampling, stride 2: average pooling, or the paper's trainable form
- * (window sum × coefficient[c] + bias[c]), then the activation.
+ * 2×2 pooling, stride 2 (a trailing odd row and column dropped): the window's mean, its
+ * maximum, or the paper's trainable form (window sum × coefficient[c] + bias[c]), then the
+ * activation. `coefficient` and `bias` are read in the trainable mode only.
  */
 export function subsample2x2Reference(
   layer: Subsample2x2Layer,
@@ -89,21 +95,40 @@ export function subsample2x2Reference(
   coefficient?: Floats,
   bias?: Floats,
 ): Float64Array {
-  const { channels, inSize, outSize } = layer;
+  const { channels, inSize, outSize, mode } = layer;
+  if (mode === 'trainable' && (!coefficient || !bias)) throw new RangeError(`${layer.name}: trainable subsampling needs its coefficient and bias`);
   const out = new Float64Array(count * channels * outSize * outSize);
   for (let n = 0; n < count; n++) {
     for (let c = 0; c < channels; c++) {
-      const scale = coefficient ? coefficient[c]! : 0.25;
-      const shift = bias ? bias[c]! : 0;
       for (let y = 0; y < outSize; y++) {
         for (let x = 0; x < outSize; x++) {
           const at = (dy: number, dx: number) =>
             input[((n * channels + c) * inSize + 2 * y + dy) * inSize + 2 * x + dx]!;
-          const sum = at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1);
-          out[((n * channels + c) * outSize + y) * outSize + x] = activate(layer.activation, sum * scale + shift);
+          const window = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)];
+          const sum = window[0]! + window[1]! + window[2]! + window[3]!;
+          const pooled =
+            mode === 'max' ? Math.max(...window) : mode === 'average' ? sum / 4 : sum * coefficient![c]! + bias![c]!;
+          out[((n * channels + c) * outSize + y) * outSize + x] = activate(layer.activation, pooled);
         }
       }
     }
+  }
+  return out;
+}
+
+/**
+ * Softmax over each image's `features` scores (or its log, computed as x − max − log Σ e^(x − max)).
+ */
+export function softmaxReference(layer: SoftmaxLayer, input: Floats, count: number): Float64Array {
+  const { features } = layer;
+  const out = new Float64Array(count * features);
+  for (let n = 0; n < count; n++) {
+    const row = Array.from(input.subarray(n * features, (n + 1) * features));
+    const max = Math.max(...row);
+    const total = row.reduce((s, x) => s + Math.exp(x - max), 0);
+    row.forEach((x, k) => {
+      out[n * features + k] = layer.log ? x - max - Math.log(total) : Math.exp(x - max) / total;
+    });
   }
   return out;
 }

@@ -229,6 +229,12 @@ export function activateInPlace(activation: Activation, values: Float32Array, le
     case 'sigmoid':
       for (let i = 0; i < length; i++) values[i] = 1 / (1 + Math.exp(-values[i]!));
       return;
+    case 'tanh':
+      for (let i = 0; i < length; i++) values[i] = Math.tanh(values[i]!);
+      return;
+    case 'relu':
+      for (let i = 0; i < length; i++) values[i] = Math.max(0, values[i]!);
+      return;
     case 'scaled-tanh':
       for (let i = 0; i < length; i++) values[i] = kScaledTanhA * Math.tanh(kScaledTanhS * values[i]!);
       return;
@@ -237,7 +243,7 @@ export function activateInPlace(activation: Activation, values: Float32Array, le
 
 /**
  * dPre = dOut · f′, with f′ written in terms of the activation's OUTPUT (what the forward
- * pass kept): sigmoid y(1 − y), scaled tanh S·(A − y²/A).
+ * pass kept): sigmoid y(1 − y), tanh 1 − y², ReLU [y > 0], scaled tanh S·(A − y²/A).
  */
 export function activationBackward(activation: Activation, output: Float32Array, dOut: Float32Array, dPre: Float32Array, length: number): void {
   switch (activation) {
@@ -249,6 +255,15 @@ export function activationBackward(activation: Activation, output: Float32Array,
         const y = output[i]!;
         dPre[i] = dOut[i]! * y * (1 - y);
       }
+      return;
+    case 'tanh':
+      for (let i = 0; i < length; i++) {
+        const y = output[i]!;
+        dPre[i] = dOut[i]! * (1 - y * y);
+      }
+      return;
+    case 'relu':
+      for (let i = 0; i < length; i++) dPre[i] = output[i]! > 0 ? dOut[i]! : 0;
       return;
     case 'scaled-tanh':
       for (let i = 0; i < length; i++) {

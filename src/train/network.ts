@@ -3,7 +3,8 @@
  * reference and the GPU planner read): parameter layout, per-image forward and backward with
  * every buffer allocated once, and gradient accumulation over a mini-batch.
  */
-import { connectionOffsets, kClasses, layerInputSize, layerOutputSize, layerTensorNames, type LayerSpec, type ModelSpec } from '../model/spec.js';
+import { InputError } from '../errors.js';
+import { connectionOffsets, kClasses, layerActivation, layerInputSize, layerOutputSize, layerTensorNames, type LayerSpec, type ModelSpec } from '../model/spec.js';
 import {
   activateInPlace,
   activationBackward,
@@ -82,6 +83,8 @@ export class Network {
     /** Also compute the gradient at the network's input (tests only). */
     withInputGrad = false,
   ) {
+    const cannot = spec.layers.find((l) => l.kind === 'softmax' || (l.kind === 'subsample2x2' && l.mode === 'max'));
+    if (cannot) throw untrainable(cannot);
     const layout = parameterLayout(spec);
     const view = (vector: Float32Array, name: string): Float32Array => {
       const at = layout.offsets.get(name);
@@ -230,13 +233,15 @@ function runForward(stage: Stage): void {
     case 'rbf':
       rbfForward(layer.inFeatures, layer.classes, input, params[0]!, output);
       return;
+    case 'softmax':
+      throw untrainable(layer);
   }
   activateInPlace(layer.activation, output, output.length);
 }
 
 function runBackward(stage: Stage): void {
   const { layer, input, output, outputGrad: dPre, params, grads, inputGrad } = stage;
-  if (layer.kind !== 'rbf') activationBackward(layer.activation, output, dPre, dPre, dPre.length);
+  activationBackward(layerActivation(layer), output, dPre, dPre, dPre.length);
   switch (layer.kind) {
     case 'conv5x5':
       convBackward(stage.geometry!, input, params[0]!, dPre, grads[0]!, grads[1]!, inputGrad);
@@ -250,5 +255,15 @@ function runBackward(stage: Stage): void {
     case 'rbf':
       rbfBackward(layer.inFeatures, layer.classes, input, params[0]!, dPre, inputGrad!);
       return;
+    case 'softmax':
+      throw untrainable(layer);
   }
+}
+
+/** The trainer's layers: no backward pass for max pooling, and the loss is its own softmax. */
+function untrainable(layer: LayerSpec): InputError {
+  return new InputError(
+    `the trainer cannot train layer '${layer.name}' (${layer.kind === 'softmax' ? 'a softmax output: the loss applies its own' : 'max pooling'}); ` +
+      `it trains conv, average or trainable pooling, dense and RBF layers`,
+  );
 }

@@ -3,13 +3,14 @@
  * (`lenet5.train.*`, and the RBF centres' source); `saveWeights` adds the model, activation
  * and preprocessing keys (see docs/weights-format.md).
  */
+import type { OutputKind } from '../model/spec.js';
 import type { TrainOptions, TrainResult } from './trainer.js';
 
 /** The loss each output kind is trained with (recorded in `lenet5.train.loss`). */
-export function lossName(output: 'logits' | 'distances'): string {
-  return output === 'logits'
-    ? 'softmax cross-entropy on the logits'
-    : 'softmax cross-entropy over the negated RBF distances';
+export function lossName(output: OutputKind): string {
+  return output === 'distances'
+    ? 'softmax cross-entropy over the negated RBF distances'
+    : 'softmax cross-entropy on the logits';
 }
 
 /**

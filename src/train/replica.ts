@@ -4,7 +4,7 @@
  * The main thread owns the parameters and the optimiser; replicas only read them.
  */
 import { preprocess } from '../model/preprocess.js';
-import { kImageSize, type ModelSpec, type Preprocessing } from '../model/spec.js';
+import { classIsSmallest, kImageSize, type ModelSpec, type OutputKind, type Preprocessing } from '../model/spec.js';
 import { kAffineValues, warpImage } from './augment.js';
 import { Network } from './network.js';
 
@@ -85,10 +85,11 @@ export class Replica {
 }
 
 /** Argmax of logits, argmin of distances. */
-export function predict(scores: Float32Array, output: 'logits' | 'distances'): number {
+export function predict(scores: Float32Array, output: OutputKind): number {
+  const smallest = classIsSmallest(output);
   let best = 0;
   for (let k = 1; k < scores.length; k++) {
-    if (output === 'logits' ? scores[k]! > scores[best]! : scores[k]! < scores[best]!) best = k;
+    if (smallest ? scores[k]! < scores[best]! : scores[k]! > scores[best]!) best = k;
   }
   return best;
 }

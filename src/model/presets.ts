@@ -1,0 +1,135 @@
+/**
+ * Named members of the LeNet family: the two models this repository trains (seed, classic)
+ * and well-known LeNets people hold as PyTorch state_dicts, which carry no architecture. A
+ * preset is a JSON description (src/model/architecture.ts) with the tensor names its source
+ * uses, so `torch.save(model.state_dict(), path)` of that module loads with no renaming.
+ */
+import { buildArchitecture, type ArchitectureJson } from './architecture.js';
+import type { Activation, ModelSpec } from './spec.js';
+
+/**
+ * LeNet-5's C3 connection table (the paper's Table I): for each C3 map, the S2 maps that feed
+ * it. 60 kernels in all.
+ */
+export const kC3ConnectionTable: ReadonlyArray<ReadonlyArray<number>> = [
+  [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [0, 4, 5], [0, 1, 5],
+  [0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [0, 3, 4, 5], [0, 1, 4, 5], [0, 1, 2, 5],
+  [0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5],
+  [0, 1, 2, 3, 4, 5],
+];
+
+/** Activations the classic model may use; the file's metadata says which. */
+export type ClassicActivation = Exclude<Activation, 'none'>;
+
+/** The seed variant: the PyTorch module in LENET5.md (scripts/pytorch/lenet5_seed.py). */
+const seedJson: ArchitectureJson = {
+  name: 'LeNet-5 seed variant (PyTorch rendering)',
+  inputSize: 28,
+  preprocessing: { pad: 0, background: 0, ink: 1 },
+  layers: [
+    { type: 'conv', name: 'conv1', outChannels: 6, padding: 2, activation: 'sigmoid' },
+    { type: 'pool', name: 'pool1', mode: 'average' },
+    { type: 'conv', name: 'conv2', outChannels: 16, activation: 'sigmoid' },
+    { type: 'pool', name: 'pool2', mode: 'average' },
+    { type: 'dense', name: 'fc1', outFeatures: 120, activation: 'sigmoid' },
+    { type: 'dense', name: 'fc2', outFeatures: 84, activation: 'sigmoid' },
+    { type: 'dense', name: 'fc3', outFeatures: 10 },
+  ],
+};
+
+/** The paper's LeNet-5 (LeCun et al. 1998), layers named C1 … OUTPUT as in the paper. */
+function classicJson(activation: ClassicActivation): ArchitectureJson {
+  return {
+    name: `LeNet-5 classic (LeCun et al. 1998, ${activation})`,
+    inputSize: 32,
+    preprocessing: { pad: 2, background: -0.1, ink: 1.175 },
+    layers: [
+      { type: 'conv', name: 'C1', outChannels: 6, activation, weight: 'c1.weight', bias: 'c1.bias' },
+      { type: 'pool', name: 'S2', mode: 'trainable', activation, coefficient: 's2.coefficient', bias: 's2.bias' },
+      { type: 'conv', name: 'C3', outChannels: 16, table: kC3ConnectionTable, activation, weight: 'c3.weight', bias: 'c3.bias' },
+      { type: 'pool', name: 'S4', mode: 'trainable', activation, coefficient: 's4.coefficient', bias: 's4.bias' },
+      { type: 'dense', name: 'C5', outFeatures: 120, activation, weight: 'c5.weight', bias: 'c5.bias', weightShape: [120, 16, 5, 5] },
+      { type: 'dense', name: 'F6', outFeatures: 84, activation, weight: 'f6.weight', bias: 'f6.bias' },
+      { type: 'rbf', name: 'OUTPUT', classes: 10, centres: 'output.centres' },
+    ],
+  };
+}
+
+/** PyTorch's "Neural Networks" tutorial `Net`: ReLU, max pooling, a 32×32 input. */
+const pytorchTutorialJson: ArchitectureJson = {
+  name: "PyTorch tutorial's Net (ReLU, max pooling)",
+  inputSize: 32,
+  layers: [
+    { type: 'conv', name: 'conv1', outChannels: 6, activation: 'relu' },
+    { type: 'pool', name: 'pool1', mode: 'max' },
+    { type: 'conv', name: 'conv2', outChannels: 16, activation: 'relu' },
+    { type: 'pool', name: 'pool2', mode: 'max' },
+    { type: 'dense', name: 'fc1', outFeatures: 120, activation: 'relu' },
+    { type: 'dense', name: 'fc2', outFeatures: 84, activation: 'relu' },
+    { type: 'dense', name: 'fc3', outFeatures: 10 },
+  ],
+};
+
+/** Caffe's MNIST LeNet: 20 and 50 maps, max pooling, a 500-unit ReLU layer, no conv activation. */
+const caffeLenetJson: ArchitectureJson = {
+  name: "Caffe's MNIST LeNet (20/50 maps, max pooling, 500 ReLU)",
+  inputSize: 28,
+  layers: [
+    { type: 'conv', name: 'conv1', outChannels: 20 },
+    { type: 'pool', name: 'pool1', mode: 'max' },
+    { type: 'conv', name: 'conv2', outChannels: 50 },
+    { type: 'pool', name: 'pool2', mode: 'max' },
+    { type: 'dense', name: 'ip1', outFeatures: 500, activation: 'relu' },
+    { type: 'dense', name: 'ip2', outFeatures: 10 },
+  ],
+};
+
+/** Every preset by name; state_dicts are matched against them in this order. */
+const kPresetJson: Readonly<Record<string, ArchitectureJson>> = {
+  seed: seedJson,
+  'pytorch-tutorial': pytorchTutorialJson,
+  classic: classicJson('sigmoid'),
+  'classic-scaled-tanh': classicJson('scaled-tanh'),
+  'caffe-lenet': caffeLenetJson,
+};
+
+/** The presets' names, in matching order. */
+export const kPresetNames: readonly string[] = Object.keys(kPresetJson);
+
+/**
+ * The spec of a preset, or undefined for an unknown name.
+ *
+ * @example
+ * presetModel('pytorch-tutorial')?.inputSize; // 32
+ */
+export function presetModel(name: string): ModelSpec | undefined {
+  const json = Object.hasOwn(kPresetJson, name) ? kPresetJson[name] : undefined;
+  return json ? buildArchitecture(json, name) : undefined;
+}
+
+/** The description of a preset (for docs and for `--arch` help). */
+export function presetJson(name: string): ArchitectureJson | undefined {
+  return Object.hasOwn(kPresetJson, name) ? kPresetJson[name] : undefined;
+}
+
+/**
+ * The seed variant: sigmoid(conv1) → avgpool → sigmoid(conv2) → avgpool → sigmoid(fc1) →
+ * sigmoid(fc2) → fc3. Tensor names are its `state_dict()` keys.
+ *
+ * @example
+ * seedModel.tensors[0]; // { name: 'conv1.weight', shape: [6, 1, 5, 5], trainable: true }
+ */
+export const seedModel: ModelSpec = buildArchitecture(seedJson, 'seed');
+
+/**
+ * The paper's LeNet-5 on a 32×32 input: C1, trainable S2, sparse C3, trainable S4, C5, F6 and
+ * the Euclidean RBF output (class = smallest distance). Every layer up to F6 is followed by
+ * the activation. Tensor names are documented in docs/weights-format.md.
+ *
+ * @example
+ * const spec = classicModel('sigmoid');
+ * parameterCount(spec); // 60000 trainable (+ 840 fixed RBF centres)
+ */
+export function classicModel(activation: ClassicActivation = 'sigmoid'): ModelSpec {
+  return buildArchitecture(classicJson(activation), 'classic');
+}
