@@ -20,7 +20,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { nodeGpuDevice } from './node-webgpu.js';
+import { nodeGpuDevice } from '../src/node/dawn.js';
 
 /** Loads per loop iteration (the loop body is unrolled over them). */
 const kLoadsPerIteration = 32;
