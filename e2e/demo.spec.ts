@@ -235,11 +235,17 @@ test('without WebGPU the page says so and still predicts on the CPU reference en
   await context.close();
 });
 
-test('screenshots of the page, on a laptop and on a phone', async ({ browser }) => {
-  for (const [path, viewport] of [
-    ['docs/screenshot.png', { width: 1280, height: 900 }],
-    ['docs/screenshot-phone.png', { width: 390, height: 844 }],
+/**
+ * The README's screenshots are rewritten only with UPDATE_SCREENSHOTS=1; otherwise they go to
+ * the test's output folder (test-results/, ignored by git), so a test run leaves the tree clean.
+ */
+test('screenshots of the page, on a laptop and on a phone', async ({ browser }, testInfo) => {
+  const update = process.env['UPDATE_SCREENSHOTS'] === '1';
+  for (const [file, viewport] of [
+    ['screenshot.png', { width: 1280, height: 900 }],
+    ['screenshot-phone.png', { width: 390, height: 844 }],
   ] as const) {
+    const path = update ? `docs/${file}` : testInfo.outputPath(file);
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
     const page = await context.newPage();
     await openDemo(page);
