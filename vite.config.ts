@@ -3,8 +3,9 @@ import { defineConfig } from 'vite';
 import { serveMnist } from './pages/demo/serve-mnist.js';
 
 /**
- * The pages (demo, benchmark, test harness) as a multi-page static site. `base: './'` keeps
- * every URL relative, so the built site works from any sub-path.
+ * The pages as a multi-page static site: the demo and the benchmark. The test harness
+ * (e2e/harness.html) is served by the dev server the tests start, and left out of the build.
+ * `base: './'` keeps every URL relative, so the built site works from any sub-path.
  */
 export default defineConfig({
   base: './',
@@ -16,7 +17,6 @@ export default defineConfig({
       input: {
         index: resolve(import.meta.dirname, 'index.html'),
         bench: resolve(import.meta.dirname, 'bench.html'),
-        harness: resolve(import.meta.dirname, 'e2e/harness.html'),
       },
     },
   },
