@@ -49,15 +49,15 @@ async function referenceScores(weightsFile: string, count: number): Promise<Floa
     import('tsx/esm/api').then(async (tsx) => {
       tsx.register();
       const { readFileSync } = await import('node:fs');
-      const { loadWeights } = await import(${JSON.stringify(`${root}src/weights/load.ts`)});
+      const { loadWeights } = await import(${JSON.stringify(`${root}src/formats/load.ts`)});
       const { parseIdxImages } = await import(${JSON.stringify(`${root}src/data/idx.ts`)});
       const { preprocess } = await import(${JSON.stringify(`${root}src/model/preprocess.ts`)});
-      const { referenceForward } = await import(${JSON.stringify(`${root}src/reference/forward.ts`)});
+      const { referenceOutput } = await import(${JSON.stringify(`${root}src/reference/forward.ts`)});
       const weights = loadWeights(readFileSync(workerData.weightsFile));
       const images = parseIdxImages(readFileSync(workerData.imagesFile));
       const [from, to] = workerData.slice;
       const pixels = images.pixels.subarray(from * 784, to * 784);
-      const scores = referenceForward(weights, preprocess(pixels, to - from, weights.preprocessing), to - from).get('OUTPUT');
+      const scores = referenceOutput(weights, preprocess(pixels, to - from, weights.preprocessing), to - from);
       parentPort.postMessage(scores);
     });`;
   const parts = await Promise.all(

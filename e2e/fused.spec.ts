@@ -41,7 +41,7 @@ async function fusedCase(c: { model: string; variant: 'engine' | 'invocation' | 
       try {
         for (const count of c.batches) {
           const pixels = harness.randomPixels(rng, count, count % 2 === 0);
-          const reference = lenet5.referenceForward(weights, lenet5.preprocess(pixels, count, weights.preprocessing), count).get('OUTPUT')!;
+          const reference = lenet5.referenceOutput(weights, lenet5.preprocess(pixels, count, weights.preprocessing), count);
           const result = await engine.infer(pixels, count);
           reports.push(compare.compareFloats(`engine scores batch ${count}`, result.scores, reference, [10]));
           reports.push(
@@ -63,7 +63,7 @@ async function fusedCase(c: { model: string; variant: 'engine' | 'invocation' | 
       for (const count of c.batches) {
         const pixels = harness.randomPixels(rng, count);
         const input = lenet5.preprocess(pixels, count, weights.preprocessing);
-        const reference = lenet5.referenceForward(weights, input, count).get('OUTPUT')!;
+        const reference = lenet5.referenceOutput(weights, input, count);
         const scores = await runner.run(input, count);
         reports.push(compare.compareFloats(`${plan.kind} scores batch ${count}`, scores, reference, [10]));
       }

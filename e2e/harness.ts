@@ -209,7 +209,7 @@ async function modelCase(c: ModelCase): Promise<Comparison[]> {
         reports.push(compareFloats(`${layer.name} batch ${count}`, layers.get(layer.name)!, reference.get(layer.name)!, layerOutputShape(layer)));
       }
       const result = await engine.infer(pixels, count);
-      const scores = reference.get('OUTPUT')!;
+      const scores = reference.get(spec.layers[spec.layers.length - 1]!.name)!;
       reports.push(compareFloats(`infer scores batch ${count}`, result.scores, scores, [10]));
       reports.push(compareClasses(`infer classes batch ${count}`, result.classes, lenet5.classify(scores, count, spec.output), scores, 10));
     }
@@ -234,7 +234,7 @@ async function splitCase(c: { model: ModelName; maxBatch: number; count: number;
   const engine = await lenet5.createEngine(weights, { backend: 'webgpu', maxBatch: c.maxBatch });
   try {
     const result = await engine.infer(pixels, c.count);
-    const scores = lenet5.referenceForward(weights, lenet5.preprocess(pixels, c.count, weights.preprocessing), c.count).get('OUTPUT')!;
+    const scores = lenet5.referenceOutput(weights, lenet5.preprocess(pixels, c.count, weights.preprocessing), c.count);
     const label = `${c.count} images, maxBatch ${c.maxBatch}`;
     return [
       compareFloats(`${label} scores`, result.scores, scores, [10]),

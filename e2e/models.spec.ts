@@ -52,7 +52,7 @@ test('overlapping infer calls are serialised and each gets its own answer', asyn
     try {
       const results = await Promise.all(batches.map((b) => engine.infer(b.pixels, b.n)));
       return batches.map((b, k) => {
-        const expected = lenet5.referenceForward(weights, lenet5.preprocess(b.pixels, b.n, weights.preprocessing), b.n).get('OUTPUT')!;
+        const expected = lenet5.referenceOutput(weights, lenet5.preprocess(b.pixels, b.n, weights.preprocessing), b.n);
         const got = results[k]!.scores;
         let worst = 0;
         for (let j = 0; j < expected.length; j++) worst = Math.max(worst, Math.abs(got[j]! - expected[j]!) / (1e-5 + 1e-4 * Math.abs(expected[j]!)));
@@ -133,7 +133,7 @@ test("backend 'auto' falls back to the CPU engine, with the reason, where naviga
       const engine = await lenet5.createEngine(weights, { backend: 'auto' });
       const pixels = harness.randomPixels(new harness.Prng(9), 3);
       const result = await engine.infer(pixels, 3);
-      const expected = lenet5.referenceForward(weights, lenet5.preprocess(pixels, 3, weights.preprocessing), 3).get('OUTPUT')!;
+      const expected = lenet5.referenceOutput(weights, lenet5.preprocess(pixels, 3, weights.preprocessing), 3);
       const activations = await engine.activations(pixels.subarray(0, 784));
       engine.destroy();
       return {

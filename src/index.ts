@@ -117,7 +117,7 @@ export {
   subsample2x2Reference,
   type Floats,
 } from './reference/layers.js';
-export { classify, referenceForward, referenceLayer } from './reference/forward.js';
+export { classify, referenceForward, referenceLayer, referenceOutput } from './reference/forward.js';
 export {
   loadWeights,
   modelWeightsFrom,

@@ -1,5 +1,5 @@
 /**
- * loadWeights / saveWeights (src/weights/load.ts): which model a file holds, its
+ * loadWeights / saveWeights (src/formats/load.ts): which model a file holds, its
  * preprocessing, and every tensor checked against the model's spec.
  */
 import { expect, test } from '@playwright/test';
@@ -26,10 +26,13 @@ function thrown(action: () => unknown): Error {
 }
 
 test.describe('which model a file holds', () => {
-  test('a PyTorch state_dict file (no __metadata__) is the seed model with default preprocessing', () => {
+  test('a PyTorch state_dict file (no __metadata__) is assumed to be the seed model, saying so and naming the other preset its tensors fit', () => {
     const tensors = tensorsOf(seedModel);
     const weights = loadWeights(writeSafetensors(tensors));
     expect(weights.spec.id).toBe('seed');
+    expect(weights.origin).toMatchObject({ format: 'safetensors', architectureFrom: 'tensors', alsoFits: ['pytorch-tutorial'] });
+    expect(weights.origin?.note).toContain("its tensors fit the 'seed' preset, assumed (they fit 'pytorch-tutorial' as well)");
+    expect(weights.origin?.note).toContain('pass its architecture');
     expect(weights.preprocessing).toEqual({ pad: 0, background: 0, ink: 1 });
     expect([...weights.tensors.keys()]).toEqual(seedModel.tensors.map((t) => t.name));
     for (const [name, { data }] of tensors) expect(Array.from(weights.tensors.get(name)!)).toEqual(Array.from(data));
@@ -67,6 +70,9 @@ test.describe('which model a file holds', () => {
       expect(loaded.preprocessing).toEqual(original.preprocessing);
       expect(loaded.metadata['lenet5.train.epochs']).toBe('3');
       expect(loaded.metadata['lenet5.model']).toBe(spec.id);
+      expect(loaded.origin?.architectureFrom).toBe('file');
+      expect(loaded.spec.layers).toEqual(spec.layers);
+      expect(loaded.spec.tensors).toEqual(spec.tensors);
       for (const t of spec.tensors) {
         expect(Array.from(loaded.tensors.get(t.name)!), t.name).toEqual(Array.from(original.tensors.get(t.name)!));
       }
@@ -142,14 +148,15 @@ test.describe('mismatches are ModelMismatchError naming the tensor, expected and
   test('tensors of no known model', () => {
     const e = thrown(() => loadWeights(writeSafetensors(new Map([['encoder.w', { shape: [1], data: new Float32Array(1) }]]))));
     expect(e).toBeInstanceOf(ModelMismatchError);
-    expect(e.message).toContain('cannot tell the model');
-    expect(e.message).toContain('encoder.w');
+    expect(e.message).toContain('its tensors fit no preset (seed, pytorch-tutorial, classic, classic-scaled-tanh, caffe-lenet)');
+    expect(e.message).toContain('Found encoder.w [1]');
+    expect(e.message).toContain('Pass the architecture as a JSON description');
   });
 });
 
 test.describe('bad metadata is a WeightsFileError naming the key, expected and found', () => {
   const cases: Array<[string, Record<string, string>, string]> = [
-    ['unknown model', { 'lenet5.model': 'alexnet' }, "__metadata__['lenet5.model']: expected 'classic' or 'seed', found 'alexnet'"],
+    ['unknown model', { 'lenet5.model': 'alexnet' }, "__metadata__['lenet5.model']: expected a preset name (seed, pytorch-tutorial, classic, classic-scaled-tanh, caffe-lenet), or a 'lenet5.architecture' description, found 'alexnet'"],
     ['unknown activation', { 'lenet5.model': 'classic', 'lenet5.activation': 'relu' }, "expected 'sigmoid' or 'scaled-tanh', found 'relu'"],
     ['seed with another activation', { 'lenet5.model': 'seed', 'lenet5.activation': 'scaled-tanh' }, "expected 'sigmoid' (the seed model's only activation)"],
     ['non-numeric background', { 'lenet5.input.background': 'white' }, "__metadata__['lenet5.input.background']: expected a finite decimal number, found 'white'"],

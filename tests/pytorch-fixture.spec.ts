@@ -11,7 +11,7 @@ import { expect, test } from '@playwright/test';
 import { parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
 import { preprocess } from '../src/model/preprocess.js';
 import { seedModel } from '../src/model/presets.js';
-import { referenceForward } from '../src/reference/forward.js';
+import { referenceOutput } from '../src/reference/forward.js';
 import { loadWeights } from '../src/formats/load.js';
 import { parseSafetensors, writeSafetensors } from '../src/weights/safetensors.js';
 import {
@@ -76,7 +76,7 @@ for (const c of [trained, shipped]) {
     const images = parseIdxImages(readFileSync(kImagesFile));
     const labels = parseIdxLabels(readFileSync(kLabelsFile));
     const pixels = images.pixels.subarray(0, kReferenceImages * 784);
-    const scores = referenceForward(weights, preprocess(pixels, kReferenceImages, weights.preprocessing), kReferenceImages).get('OUTPUT')!;
+    const scores = referenceOutput(weights, preprocess(pixels, kReferenceImages, weights.preprocessing), kReferenceImages);
     const result = compareWithPyTorch(scores, readPyTorchLogits(c, kReferenceImages), labels);
     console.log(`CPU reference vs PyTorch, ${c.key}: ${result.summary}`);
     expect(result.failures, result.summary).toEqual([]);

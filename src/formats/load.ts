@@ -104,7 +104,7 @@ function decideArchitecture(contents: WeightsFileContents, options: LoadOptions)
   if (asked) return { spec: asked, origin: { format, architectureFrom: 'option' } };
   const legacy = legacyModel(metadata);
   if (legacy) return { spec: legacy, origin: { format, architectureFrom: 'file' } };
-  const fits = kPresetNames.filter((name) => tensorsFit(presetModel(name)!, contents.tensors));
+  const fits = kPresetNames.filter((name) => !tensorProblem(presetModel(name)!, contents.tensors));
   const chosen = fits[0];
   if (!chosen) throw noPresetFits(contents.tensors);
   const others = fits.slice(1);
@@ -184,15 +184,6 @@ function summary(spec: ModelSpec): string {
   return spec.layers.map((l) => `${l.name}:${l.kind}`).join(' ');
 }
 
-/** Whether the tensors are exactly the spec's, by name and shape. */
-function tensorsFit(spec: ModelSpec, tensors: ReadonlyMap<string, RawTensor>): boolean {
-  if (tensors.size !== spec.tensors.length) return false;
-  return spec.tensors.every((t) => {
-    const found = tensors.get(t.name);
-    return !!found && shapeFits(spec, t.name, t.shape, found.shape);
-  });
-}
-
 /** A dense weight may be stored [out, in] or [out, c, h, w]; every other shape must match. */
 function shapeFits(spec: ModelSpec, name: string, expected: readonly number[], found: readonly number[]): boolean {
   if (found.length === expected.length && found.every((d, i) => d === expected[i])) return true;
@@ -204,45 +195,72 @@ function shapeFits(spec: ModelSpec, name: string, expected: readonly number[], f
   return denseShapeFits(found, layer.outFeatures, layer.inFeatures, map);
 }
 
+/**
+ * The error for tensors that fit no preset: what is wrong against the nearest preset (the one
+ * sharing most tensor names), and every tensor found.
+ */
 function noPresetFits(tensors: ReadonlyMap<string, RawTensor>): ModelMismatchError {
   const found = [...tensors].map(([name, t]) => `${name} [${t.shape.join(', ')}]`);
   const shown = found.slice(0, 12).join(', ') + (found.length > 12 ? `, … (${found.length} in all)` : '');
+  const shared = (name: string) => presetModel(name)!.tensors.filter((t) => tensors.has(t.name)).length;
+  const nearest = [...kPresetNames].sort((a, b) => shared(b) - shared(a))[0]!;
+  const problem = shared(nearest) > 0 ? tensorProblem(presetModel(nearest)!, tensors) : undefined;
   return new ModelMismatchError(
-    `the file does not say which network it holds, and its tensors fit no preset (${kPresetNames.join(', ')}): ` +
-      `found ${found.length === 0 ? 'no tensors' : shown}. Pass the architecture as a JSON description (docs/formats.md).`,
+    `the file does not say which network it holds, and its tensors fit no preset (${kPresetNames.join(', ')})` +
+      (problem ? `; against the nearest, ${problem.message}` : '') +
+      `. Found ${found.length === 0 ? 'no tensors' : shown}. Pass the architecture as a JSON description (docs/formats.md).`,
+    problem?.tensor,
   );
 }
 
-/** Every tensor of the spec, present with its shape and finite values; nothing else. */
-function checkTensors(spec: ModelSpec, tensors: ReadonlyMap<string, RawTensor>): Map<string, Float32Array> {
+/** What is wrong with the tensors for a spec: the first problem, with the tensor it is in. */
+interface TensorProblem {
+  readonly message: string;
+  readonly tensor?: string;
+}
+
+/** Names and shapes against the spec: missing, unknown, or misshapen tensors. */
+function tensorProblem(spec: ModelSpec, tensors: ReadonlyMap<string, RawTensor>): TensorProblem | undefined {
   const missing = spec.tensors.filter((t) => !tensors.has(t.name));
   if (missing.length > 0) {
     const all = missing.map((t) => t.name).join(', ');
-    throw new ModelMismatchError(
-      `model '${spec.id}' needs ${spec.tensors.length} tensors; ${missing.length} missing (${all}): ` +
+    return {
+      message:
+        `model '${spec.id}' needs ${spec.tensors.length} tensors; ${missing.length} missing (${all}): ` +
         `expected shape [${missing[0]!.shape.join(', ')}], found no tensor` +
         (tensors.size > 0 ? `; the file has ${[...tensors.keys()].slice(0, 8).join(', ')}${tensors.size > 8 ? ', …' : ''}` : ''),
-      missing[0]!.name,
-    );
+      tensor: missing[0]!.name,
+    };
   }
   const known = new Set(spec.tensors.map((t) => t.name));
   const unknown = [...tensors.keys()].filter((name) => !known.has(name));
   if (unknown.length > 0) {
-    throw new ModelMismatchError(
-      `model '${spec.id}' has no tensor of this name: expected only ${[...known].join(', ')}; ` +
+    return {
+      message:
+        `model '${spec.id}' has no tensor of this name: expected only ${[...known].join(', ')}; ` +
         `found ${unknown.length} unknown (${unknown.slice(0, 8).join(', ')})`,
-      unknown[0],
-    );
+      tensor: unknown[0]!,
+    };
   }
-  const checked = new Map<string, Float32Array>();
   for (const expected of spec.tensors) {
     const found = tensors.get(expected.name)!;
     if (!shapeFits(spec, expected.name, expected.shape, found.shape)) {
-      throw new ModelMismatchError(
-        `wrong shape for model '${spec.id}': expected [${expected.shape.join(', ')}], found [${found.shape.join(', ')}]`,
-        expected.name,
-      );
+      return {
+        message: `wrong shape for model '${spec.id}': expected [${expected.shape.join(', ')}], found [${found.shape.join(', ')}]`,
+        tensor: expected.name,
+      };
     }
+  }
+  return undefined;
+}
+
+/** Every tensor of the spec, present with its shape and finite values; nothing else. */
+function checkTensors(spec: ModelSpec, tensors: ReadonlyMap<string, RawTensor>): Map<string, Float32Array> {
+  const problem = tensorProblem(spec, tensors);
+  if (problem) throw new ModelMismatchError(problem.message, problem.tensor);
+  const checked = new Map<string, Float32Array>();
+  for (const expected of spec.tensors) {
+    const found = tensors.get(expected.name)!;
     const bad = found.data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new WeightsFileError(`value ${bad} is ${found.data[bad]}: weights must be finite`, { tensor: expected.name });
     checked.set(expected.name, found.data);
@@ -272,12 +290,20 @@ function decidePreprocessing(
       `the network's input is ${spec.inputSize}×${spec.inputSize}: a 28×28 image reaches it only by padding an equal whole number of pixels on every side (28, 30, 32, …)`,
     );
   }
+  const fromOption = (key: keyof Preprocessing) => !!option && key in option && (option as Partial<Preprocessing>)[key] !== undefined;
+  const where = (key: keyof Preprocessing, metadataKey: string) =>
+    fromOption(key) ? `preprocessing.${key}` : `__metadata__['${metadataKey}']`;
+  const shown = (key: keyof Preprocessing, metadataKey: string) =>
+    fromOption(key) || metadata[metadataKey] === undefined ? String(chosen[key]) : `'${metadata[metadataKey]}'`;
   if (chosen.pad !== expectedPad) {
-    const where = option && 'pad' in option && option.pad !== undefined ? 'preprocessing.pad' : `__metadata__['${kMetadataKeys.pad}']`;
-    throw new WeightsFileError(`${where}: expected ${expectedPad} (28×28 images into a ${spec.inputSize}×${spec.inputSize} input), found ${chosen.pad}`);
+    throw new WeightsFileError(
+      `${where('pad', kMetadataKeys.pad)}: expected ${expectedPad} (28×28 images into a ${spec.inputSize}×${spec.inputSize} input), found ${shown('pad', kMetadataKeys.pad)}`,
+    );
   }
   if (chosen.ink === chosen.background) {
-    throw new WeightsFileError(`preprocessing: ink must differ from the background (${chosen.background}), found ${chosen.ink}`);
+    throw new WeightsFileError(
+      `${where('ink', kMetadataKeys.ink)}: expected a value different from the background (${chosen.background}), found ${shown('ink', kMetadataKeys.ink)}`,
+    );
   }
   return chosen;
 }

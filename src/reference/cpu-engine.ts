@@ -7,7 +7,7 @@ import { EngineDestroyedError } from '../errors.js';
 import { modelInfo, type ModelInfo, type ModelWeights } from '../model/model-weights.js';
 import { checkPixels, preprocess, type Pixels } from '../model/preprocess.js';
 import { kClasses, kImageSize, layerOutputShape, type ModelSpec } from '../model/spec.js';
-import { classify, referenceForward } from './forward.js';
+import { classify, referenceForward, referenceOutput } from './forward.js';
 
 /** Images per reference pass: bounds the float64 intermediates and yields to the event loop. */
 const kCpuChunk = 64;
@@ -47,7 +47,7 @@ export class CpuEngine implements InferenceEngine {
       const chunk = Math.min(kCpuChunk, count - start);
       const raw = pixels.subarray(start * kPixelsPerImage, (start + chunk) * kPixelsPerImage);
       const input = preprocess(raw, chunk, this.weights.preprocessing);
-      scores.set(referenceForward(this.weights, input, chunk).get(this.spec.layers.at(-1)!.name)!, start * kClasses);
+      scores.set(referenceOutput(this.weights, input, chunk), start * kClasses);
       if (start + chunk < count) await new Promise((resolve) => setTimeout(resolve, 0));
       this.checkUsable('infer');
     }

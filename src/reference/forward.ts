@@ -47,6 +47,17 @@ export function referenceForward(weights: ModelWeights, input: Floats, count: nu
 }
 
 /**
+ * The whole model's output (its last layer's) on preprocessed input, float64.
+ *
+ * @example
+ * const scores = referenceOutput(weights, preprocess(pixels, 3, weights.preprocessing), 3); // 3 × 10
+ */
+export function referenceOutput(weights: ModelWeights, input: Floats, count: number): Float64Array {
+  const activations = referenceForward(weights, input, count);
+  return activations.get(weights.spec.layers[weights.spec.layers.length - 1]!.name)!;
+}
+
+/**
  * Index of the winning class in each row of scores: argmin for RBF distances, argmax for
  * logits and (log-)probabilities.
  */

@@ -1,0 +1,121 @@
+/**
+ * LeNet-family models as their users save them, through the WebGPU engine in headless
+ * Chromium, against real PyTorch (1.13; tests/fixtures/family, made by
+ * scripts/pytorch/make_family_fixtures.py, no PyTorch needed here): PyTorch `.pth` state_dicts
+ * (`torch.save(model.state_dict(), path)`), ONNX exports (`torch.onnx.export`, opsets 9–17) and
+ * a safetensors file, for the seed model, PyTorch's tutorial Net, a tanh LeNet, Caffe's MNIST
+ * LeNet and a log-softmax net. Every output within |engine − PyTorch| ≤ 1e-5 + 1e-4·|PyTorch|
+ * and the same class wherever PyTorch's top-two margin exceeds 1e-4, on the first 1,000 MNIST
+ * test images, for each plan the engine runs the model with (the fused plan declines some
+ * members; the engine then runs the layered plan and says why).
+ *
+ * The page fetches the file and calls the public API (`createEngine(bytes, { architecture })`)
+ * exactly as an application would: the format is sniffed from the bytes.
+ */
+import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { parseIdxLabels } from '../src/data/idx.js';
+import type { PlanKind } from '../src/gpu/plans.js';
+import { compareWithPyTorch, kImagesFile, kLabelsFile } from '../tests/pytorch-fixture.js';
+import { openHarness } from './gpu-page.js';
+
+const kDir = 'tests/fixtures/family';
+const kImages = 1000;
+
+interface FamilyCase {
+  readonly file: string;
+  /** Which PyTorch logits file holds its outputs (`<logits>.logits.f32`). */
+  readonly logits: string;
+  /** The architecture option, for files that do not say (state_dicts). */
+  readonly architecture?: string;
+  /** What engine.model.summary must say (the architecture as read). */
+  readonly summary: string;
+  /** Plans to run: the fused plan where it covers the model. */
+  readonly plans: readonly PlanKind[];
+}
+
+const kSeedSummary = '28×28 → conv 1→6 5×5 pad 2, sigmoid → avg pool → conv 6→16 5×5, sigmoid → avg pool → dense 400→120, sigmoid → dense 120→84, sigmoid → dense 84→10 ⇒ logits';
+const kTutorialSummary = '32×32 → conv 1→6 5×5, relu → max pool → conv 6→16 5×5, relu → max pool → dense 400→120, relu → dense 120→84, relu → dense 84→10 ⇒ logits';
+const kCaffeSummary = '28×28 → conv 1→20 5×5 → max pool → conv 20→50 5×5 → max pool → dense 800→500, relu → dense 500→10 ⇒ logits';
+const kTanhSummary = '28×28 → conv 1→6 5×5 pad 2, tanh → avg pool → conv 6→16 5×5, tanh → avg pool → dense 400→120, tanh → dense 120→84, tanh → dense 84→10 ⇒ logits';
+
+const kCases: readonly FamilyCase[] = [
+  { file: 'seed.pth', logits: 'seed', summary: kSeedSummary, plans: ['layered', 'fused'] },
+  { file: 'seed.onnx', logits: 'seed', summary: kSeedSummary, plans: ['layered', 'fused'] },
+  { file: 'pytorch-tutorial.pth', logits: 'pytorch-tutorial', architecture: 'pytorch-tutorial', summary: kTutorialSummary, plans: ['layered', 'fused'] },
+  { file: 'pytorch-tutorial.onnx', logits: 'pytorch-tutorial', summary: kTutorialSummary, plans: ['layered', 'fused'] },
+  { file: 'pytorch-tutorial.safetensors', logits: 'pytorch-tutorial', architecture: 'pytorch-tutorial', summary: kTutorialSummary, plans: ['layered'] },
+  { file: 'lenet-tanh.onnx', logits: 'lenet-tanh', summary: kTanhSummary, plans: ['layered', 'fused'] },
+  { file: 'caffe-lenet.onnx', logits: 'caffe-lenet', summary: kCaffeSummary, plans: ['layered'] },
+  { file: 'caffe-lenet.pth', logits: 'caffe-lenet', architecture: 'caffe-lenet', summary: kCaffeSummary, plans: ['layered'] },
+];
+
+interface PageRun {
+  backend: string;
+  plan: string;
+  planFallbackReason: string | undefined;
+  summary: string;
+  format: string | undefined;
+  scores: number[];
+  seconds: number;
+}
+
+for (const c of kCases) {
+  for (const plan of c.plans) {
+    test(`${c.file}${c.architecture ? ` (architecture '${c.architecture}')` : ''}, ${plan} plan: outputs equal PyTorch's on ${kImages.toLocaleString('en')} MNIST test images`, async ({ browser }) => {
+      test.setTimeout(180_000);
+      const expected = new Float32Array(readFileSync(`${kDir}/${c.logits}.logits.f32`).buffer.slice(0)).subarray(0, kImages * 10);
+      const labels = parseIdxLabels(readFileSync(kLabelsFile)).subarray(0, kImages);
+      const page = await openHarness(browser);
+      const run: PageRun = await page.evaluate(
+        async ({ url, imagesUrl, architecture, plan, images }) => {
+          const { createEngine, parseIdxImages, WebGpuEngine } = window.lenet5;
+          const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+          const file = parseIdxImages(new Uint8Array(await (await fetch(imagesUrl)).arrayBuffer()));
+          const engine = await createEngine(bytes, { backend: 'webgpu', plan, maxBatch: images, ...(architecture ? { architecture } : {}) });
+          const started = performance.now();
+          try {
+            const result = await engine.infer(file.pixels.subarray(0, images * 784), images);
+            return {
+              backend: engine.backend,
+              plan: engine instanceof WebGpuEngine ? engine.planKind : 'cpu',
+              planFallbackReason: engine instanceof WebGpuEngine ? engine.planFallbackReason : undefined,
+              summary: engine.model.summary,
+              format: engine.model.origin?.format,
+              scores: Array.from(result.scores),
+              seconds: (performance.now() - started) / 1000,
+            };
+          } finally {
+            engine.destroy();
+          }
+        },
+        { url: `/${kDir}/${c.file}`, imagesUrl: `/${kImagesFile}`, architecture: c.architecture, plan, images: kImages },
+      );
+      await page.close();
+      expect(run.backend).toBe('webgpu');
+      expect(run.summary).toBe(c.summary);
+      expect(run.format).toBe(c.file.split('.').pop() === 'pth' ? 'pth' : c.file.split('.').pop());
+      expect(run.plan, `plan fallback: ${run.planFallbackReason ?? 'none'}`).toBe(plan);
+      const result = compareWithPyTorch(run.scores, expected, labels);
+      console.log(`${c.file}, ${plan} plan, ${run.seconds.toFixed(1)} s: ${result.summary}`);
+      expect(result.failures, `WebGPU (${plan} plan) vs PyTorch: ${result.summary}\n${result.failures.join('\n')}`).toEqual([]);
+    });
+  }
+}
+
+test("a model the fused plan does not cover (Caffe's LeNet) runs on the layered plan, and the engine says why", async ({ browser }) => {
+  const page = await openHarness(browser);
+  const run = await page.evaluate(async (url) => {
+    const { createEngine, WebGpuEngine } = window.lenet5;
+    const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    const engine = await createEngine(bytes, { backend: 'webgpu', plan: 'fused' });
+    try {
+      return engine instanceof WebGpuEngine ? { plan: engine.planKind, reason: engine.planFallbackReason } : { plan: 'cpu', reason: undefined };
+    } finally {
+      engine.destroy();
+    }
+  }, `/${kDir}/caffe-lenet.onnx`);
+  await page.close();
+  expect(run.plan).toBe('layered');
+  expect(run.reason).toMatch(/fused plan: conv2 has 1000 5×5 kernels/);
+});
