@@ -6,6 +6,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { classicModel, kC3ConnectionTable, seedModel } from '../src/model/presets.js';
+import { Prng } from '../src/model/prng.js';
 import { randomWeights } from '../src/model/random.js';
 import { connectionOffsets, type Activation, type ModelSpec } from '../src/model/spec.js';
 import { denseTable } from '../src/reference/layers.js';
@@ -24,15 +25,14 @@ import {
   type ConvGeometry,
 } from '../src/train/layers.js';
 import { Network, parameterLayout } from '../src/train/network.js';
-import { seededRandom, uniform } from '../src/train/rng.js';
 
 const kStep = 1e-2;
 const kAtol = 2e-3;
 const kRtol = 1e-2;
 
 function randomArray(length: number, seed: number, low = -1, high = 1): Float32Array {
-  const random = seededRandom(seed);
-  return Float32Array.from({ length }, () => uniform(random, low, high));
+  const random = new Prng(seed);
+  return Float32Array.from({ length }, () => random.uniform(low, high));
 }
 
 /** Σ r_i·out_i in float64. */

@@ -5,7 +5,7 @@
  * many workers apply them.
  */
 import { kImageSize } from '../model/spec.js';
-import { uniform, type Random } from './rng.js';
+import type { Prng } from '../model/prng.js';
 
 /** Values per distortion: the 2×3 matrix taking output pixel coordinates to source ones. */
 export const kAffineValues = 6;
@@ -29,15 +29,15 @@ export const kDefaultAugment: AugmentOptions = { rotation: 10, scale: 0.1, shear
  * Draws one distortion into `out` at `offset` (kAffineValues numbers).
  *
  * @example
- * const m = new Float32Array(6); randomAffine(seededRandom(1), kDefaultAugment, m, 0);
+ * const m = new Float32Array(6); randomAffine(new Prng(1), kDefaultAugment, m, 0);
  */
-export function randomAffine(random: Random, options: AugmentOptions, out: Float32Array, offset: number): void {
-  const angle = (uniform(random, -options.rotation, options.rotation) * Math.PI) / 180;
-  const sx = 1 + uniform(random, -options.scale, options.scale);
-  const sy = 1 + uniform(random, -options.scale, options.scale);
-  const shear = uniform(random, -options.shear, options.shear);
-  const dx = uniform(random, -options.shift, options.shift);
-  const dy = uniform(random, -options.shift, options.shift);
+export function randomAffine(random: Prng, options: AugmentOptions, out: Float32Array, offset: number): void {
+  const angle = (random.uniform(-options.rotation, options.rotation) * Math.PI) / 180;
+  const sx = 1 + random.uniform(-options.scale, options.scale);
+  const sy = 1 + random.uniform(-options.scale, options.scale);
+  const shear = random.uniform(-options.shear, options.shear);
+  const dx = random.uniform(-options.shift, options.shift);
+  const dy = random.uniform(-options.shift, options.shift);
   // Forward map: p' = R·Shear·S·(p − centre) + centre + d; we store its inverse, since warping
   // asks, for each output pixel, where it comes from.
   const cos = Math.cos(angle);

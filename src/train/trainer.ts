@@ -6,6 +6,7 @@
  */
 import { ModelMismatchError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
+import { Prng } from '../model/prng.js';
 import { randomWeights } from '../model/random.js';
 import type { ModelSpec, Preprocessing } from '../model/spec.js';
 import { Adam, cosineSchedule } from './adam.js';
@@ -13,7 +14,6 @@ import { kAffineValues, randomAffine, type AugmentOptions } from './augment.js';
 import { parameterLayout } from './network.js';
 import { ReplicaPool } from './parallel.js';
 import type { ImageSet } from './replica.js';
-import { seededRandom, shuffle } from './rng.js';
 
 export interface TrainOptions {
   readonly spec: ModelSpec;
@@ -91,7 +91,7 @@ export async function train(options: TrainOptions, trainSet: ImageSet, testSet: 
     const stepsPerEpoch = Math.ceil(trainSet.count / batch);
     const schedule = cosineSchedule(options.lr, options.lr * options.finalLrRatio, epochs * stepsPerEpoch);
     // One stream for the data order and distortions, apart from the initialisation's.
-    const random = seededRandom(options.seed * 2654435761 + 1);
+    const random = new Prng(options.seed * 2654435761 + 1);
     const history: EpochRecord[] = [];
     const started = performance.now();
     let testAccuracy = 0;
@@ -99,7 +99,7 @@ export async function train(options: TrainOptions, trainSet: ImageSet, testSet: 
     for (let epoch = 1; epoch <= lastEpoch; epoch++) {
       const order = pool.order;
       for (let i = 0; i < trainSet.count; i++) order[i] = i;
-      shuffle(order, random);
+      random.shuffle(order);
       if (options.augment) {
         for (let i = 0; i < trainSet.count; i++) randomAffine(random, options.augment, pool.affine, i * kAffineValues);
       }
