@@ -131,7 +131,7 @@ class GraphMapper {
     const inputs = this.graph.inputs.filter((v) => !this.values.has(v.name));
     if (inputs.length !== 1) {
       const names = inputs.map((v) => `'${clip(v.name)}'`).join(', ');
-      throw new ModelMismatchError(`the graph must have one input (the image batch) besides its initializers, found ${inputs.length}${names ? `: ${names}` : ''}`);
+      throw new ModelMismatchError(`expected the graph to have one input (the image batch) besides its initializers, found ${inputs.length}${names ? `: ${names}` : ''}`);
     }
     const input = inputs[0]!;
     const what = `graph input '${clip(input.name)}'`;
@@ -160,16 +160,16 @@ class GraphMapper {
     if (this.scaledTanh !== 0) this.partialScaledTanh(undefined);
     const outputs = this.graph.outputs;
     if (outputs.length !== 1) {
-      throw new ModelMismatchError(`the graph must have one output (the class scores), found ${outputs.length}: ${outputs.map((o) => `'${clip(o.name)}'`).join(', ')}`);
+      throw new ModelMismatchError(`expected the graph to have one output (the class scores), found ${outputs.length}: ${outputs.map((o) => `'${clip(o.name)}'`).join(', ')}`);
     }
     const output = outputs[0]!.name;
     if (output !== this.data) {
       const value = this.values.get(output);
       const found = value === undefined ? 'a tensor no node produces' : value.kind === 'data' ? 'an earlier tensor of the chain (the graph branches)' : 'a constant or shape computation';
-      throw new ModelMismatchError(`the graph's output '${clip(output)}' must be the end of the chain of layers ('${clip(this.data)}'), found ${found}`);
+      throw new ModelMismatchError(`expected the graph's output '${clip(output)}' to be the end of the chain of layers ('${clip(this.data)}'), found ${found}`);
     }
     if (!this.layers.some((l) => l.type === 'conv' || l.type === 'dense')) {
-      throw new ModelMismatchError('the graph has no Conv, Gemm or MatMul layer: expected a LeNet (convolutions, then dense layers)');
+      throw new ModelMismatchError('expected a LeNet (convolutions, then dense layers), found no Conv, Gemm or MatMul layer in the graph');
     }
     return { architecture: { inputSize: this.inputSize, layers: this.layers }, tensors: this.tensors };
   }
@@ -178,20 +178,20 @@ class GraphMapper {
 
   private step(node: OnnxNode): void {
     if (node.domain !== '' && node.domain !== 'ai.onnx') {
-      throw this.unsupported(node, `is in the operator domain '${clip(node.domain)}'; the engine runs only standard ONNX (ai.onnx) operators`);
+      throw this.unsupported(node, `the operator domain '${clip(node.domain)}' (the engine runs only standard ai.onnx operators)`);
     }
     const inputs = node.inputs.map((name, i) => (name === '' ? undefined : this.read(node, i)));
     const dataInputs = node.inputs.filter((name, i) => inputs[i]?.kind === 'data' && !(node.opType === 'Shape' && i === 0));
     if (dataInputs.some((name) => name !== this.data)) {
-      throw this.mismatch(node, `reads '${clip(dataInputs.find((n) => n !== this.data)!)}', an earlier tensor of the chain: the graph branches (a LeNet is a single chain of layers)`);
+      throw this.mismatch(node, `expected a single chain of layers (a LeNet), found a branch: the node reads '${clip(dataInputs.find((n) => n !== this.data)!)}', an earlier tensor of the chain`);
     }
-    if (dataInputs.length > 1) throw this.mismatch(node, `reads the chain's tensor '${clip(this.data)}' twice: expected one use`);
+    if (dataInputs.length > 1) throw this.mismatch(node, `expected the chain's tensor '${clip(this.data)}' read once, found it read ${dataInputs.length} times`);
     if (node.outputs.length === 0 || node.outputs[0] === '') {
       throw new WeightsFileError(`${describeNode(node)}: expected at least one output, found none`, { byteOffset: node.byteOffset });
     }
     for (const name of node.outputs) {
       if (name !== '' && this.values.has(name)) {
-        throw new WeightsFileError(`${describeNode(node)}: output '${clip(name)}' is already produced by an earlier node or initializer: expected each tensor defined once`, { byteOffset: node.byteOffset });
+        throw new WeightsFileError(`${describeNode(node)}: expected each tensor defined once, found output '${clip(name)}' already defined by an earlier node or initializer`, { byteOffset: node.byteOffset });
       }
     }
     if (dataInputs.length === 1) this.chainStep(node);
@@ -203,11 +203,11 @@ class GraphMapper {
     const value = this.values.get(name);
     if (value === undefined) {
       throw new WeightsFileError(
-        `${describeNode(node)}: input ${index} '${clip(name)}' is not produced by an earlier node, nor an initializer or the graph input: expected the nodes in topological order`,
+        `${describeNode(node)}: expected input ${index} '${clip(name)}' to be an initializer, the graph input or an earlier node's output (nodes in topological order), found none of these`,
         { byteOffset: node.byteOffset },
       );
     }
-    if (value.kind === 'unusable') throw this.mismatch(node, `reads '${clip(name)}', ${value.why}`);
+    if (value.kind === 'unusable') throw this.mismatch(node, `expected to read only tensors the engine computes, found '${clip(name)}', ${value.why}`);
     return value;
   }
 
@@ -217,7 +217,7 @@ class GraphMapper {
       this.partialScaledTanh(node);
     }
     if (this.ended && !['Identity', 'Dropout'].includes(node.opType)) {
-      throw this.mismatch(node, `follows the final ${this.ended.opType} (${describeNode(this.ended)}): expected nothing after it`);
+      throw this.mismatch(node, `expected nothing after the final ${this.ended.opType} (${describeNode(this.ended)}), found this node`);
     }
     const dense = this.openDense;
     this.openDense = undefined;
@@ -248,7 +248,7 @@ class GraphMapper {
         this.attributes(node, {});
         return this.advance(node, this.shape());
       default:
-        throw this.unsupported(node, 'is not an operator the engine runs');
+        throw this.unsupported(node, 'an operator the engine does not run');
     }
   }
 
@@ -272,14 +272,14 @@ class GraphMapper {
   private map4(node: OnnxNode): { channels: number; size: number } {
     const shape = this.shape();
     if (shape.length !== 4 || this.layers.some((l) => l.type === 'dense')) {
-      throw this.mismatch(node, `expects a feature map [batch, C, H, W], found ${this.layers.some((l) => l.type === 'dense') ? 'the output of a dense layer' : `a tensor of shape ${shapeText(shape)}`}`);
+      throw this.mismatch(node, `expected a feature map [batch, C, H, W], found ${this.layers.some((l) => l.type === 'dense') ? 'the output of a dense layer' : `a tensor of shape ${shapeText(shape)}`}`);
     }
     return { channels: shape[1] as number, size: shape[2] as number };
   }
 
   private vector(node: OnnxNode): number {
     const shape = this.shape();
-    if (shape.length !== 2) throw this.mismatch(node, `expects a flattened [batch, features] tensor, found shape ${shapeText(shape)} (a Flatten or Reshape must come first)`);
+    if (shape.length !== 2) throw this.mismatch(node, `expected a flattened [batch, features] tensor, found shape ${shapeText(shape)} (a Flatten or Reshape must come first)`);
     return shape[1] as number;
   }
 
@@ -288,8 +288,9 @@ class GraphMapper {
   private conv(node: OnnxNode): void {
     const attrs = this.attributes(node, { kernel_shape: 'ints', strides: 'ints', dilations: 'ints', group: 'int', pads: 'ints', auto_pad: 'string' });
     const { channels, size } = this.map4(node);
-    if (node.inputs.length < 2 || node.inputs.length > 3) throw this.mismatch(node, `expects inputs (X, W) or (X, W, B), found ${node.inputs.length} inputs`);
+    if (node.inputs.length < 2 || node.inputs.length > 3) throw this.mismatch(node, `expected inputs (X, W) or (X, W, B), found ${node.inputs.length} inputs`);
     const weight = this.constant(node, 1, 'weight');
+    tensorElementCount(weight); // dims checked (non-negative, no overflow) before they are compared
     const dims = weight.dims;
     if (dims.length !== 4 || dims[2] !== 5 || dims[3] !== 5) {
       throw this.mismatch(node, `weight '${clip(weight.name)}': expected a 5×5 kernel, shape [out, ${channels}, 5, 5], found [${dims.join(', ')}]`);
@@ -337,17 +338,17 @@ class GraphMapper {
 
   private activation(node: OnnxNode, activation: Activation): void {
     this.attributes(node, {});
-    if (node.inputs.length !== 1) throw this.mismatch(node, `expects one input, found ${node.inputs.length}`);
+    if (node.inputs.length !== 1) throw this.mismatch(node, `expected one input, found ${node.inputs.length}`);
     this.addActivation(node, activation);
     this.advance(node, this.shape());
   }
 
   private addActivation(node: OnnxNode, activation: Activation): void {
     const last = this.layers[this.layers.length - 1];
-    if (!last) throw this.mismatch(node, `applies ${activation} to the input image: expected a Conv, pool or dense layer before an activation`);
+    if (!last) throw this.mismatch(node, `expected a Conv, pool or dense layer before an activation, found ${activation} applied to the input image`);
     if (this.activated) {
       const previous = [...this.layers].reverse().find((l) => l.type === 'activation');
-      throw this.mismatch(node, `is a second activation in a row (${previous && previous.type === 'activation' ? previous.activation : 'one'}, then ${activation}): the engine applies one activation per layer`);
+      throw this.mismatch(node, `expected one activation per layer (the engine applies one), found a second in a row (${previous && previous.type === 'activation' ? previous.activation : 'one'}, then ${activation})`);
     }
     this.layers.push({ type: 'activation', activation });
     this.activated = true;
@@ -370,13 +371,13 @@ class GraphMapper {
       return this.advance(node, this.shape());
     }
     if (this.scaledTanh === 2) this.partialScaledTanh(node);
-    throw this.unsupported(node, `multiplies by ${factor === undefined ? 'a tensor that is not a constant scalar' : factor}: the engine has Mul only in the scaled tanh, 1.7159·tanh(2/3·x)`);
+    throw this.unsupported(node, `a Mul by ${factor === undefined ? 'a tensor that is not a constant scalar' : factor} (the engine has Mul only in the scaled tanh, 1.7159·tanh(2/3·x))`);
   }
 
   private partialScaledTanh(node: OnnxNode | undefined): never {
     const start = this.scaledTanhStart!;
     const found = node ? `${describeNode(node)}` : 'the end of the graph';
-    throw this.mismatch(start, `multiplies by 2/3, which the engine supports only as the start of the scaled tanh (Mul by 2/3, Tanh, Mul by 1.7159); found ${found} ${this.scaledTanh === 1 ? 'instead of Tanh' : 'instead of the Mul by 1.7159'}`);
+    throw this.mismatch(start, `expected this Mul by 2/3 to start the scaled tanh (Mul by 2/3, Tanh, Mul by 1.7159), found ${found} ${this.scaledTanh === 1 ? 'instead of Tanh' : 'instead of the Mul by 1.7159'}`);
   }
 
   private pool(node: OnnxNode, mode: 'average' | 'max'): void {
@@ -419,7 +420,7 @@ class GraphMapper {
       pads = this.ints(node, 1);
     }
     if (pads.length !== 2 * this.shape().length || pads.some((p) => p !== 0)) {
-      throw this.unsupported(node, `pads by [${pads.join(', ')}]: the engine drops a Pad of zeros, and pads only inside a Conv (0–2 on every side)`);
+      throw this.unsupported(node, `a Pad by [${pads.join(', ')}] (the engine drops a Pad of zeros, and pads only inside a Conv, 0–2 on every side)`);
     }
     this.advance(node, this.shape());
   }
@@ -436,14 +437,14 @@ class GraphMapper {
   private reshape(node: OnnxNode): void {
     const attrs = this.attributes(node, { allowzero: 'int' });
     const shape = this.shape();
-    if (node.inputs.length !== 2 || node.inputs[0] !== this.data) throw this.mismatch(node, 'expects inputs (data, shape)');
+    if (node.inputs.length !== 2 || node.inputs[0] !== this.data) throw this.mismatch(node, `expected inputs (data, shape), found ${node.inputs.length} inputs`);
     const target = this.intsValue(node, 1).values;
     const allowZero = (attrs.int('allowzero') ?? 0) !== 0;
     const resolved = resolveReshape(shape, target, allowZero);
     const flat = flattened(shape);
     const same = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => d === b[i]);
     if (!resolved || !(same(resolved, flat) || same(resolved, shape))) {
-      throw this.unsupported(node, `reshapes ${shapeText(shape)} to ${shapeText(target)}: the engine supports only a flatten to [batch, ${flat[1]}]`);
+      throw this.unsupported(node, `a Reshape of ${shapeText(shape)} to ${shapeText(target)} (the engine supports only a flatten, to [batch, ${flat[1]}])`);
     }
     this.advance(node, resolved);
   }
@@ -451,8 +452,8 @@ class GraphMapper {
   private gemm(node: OnnxNode): void {
     const attrs = this.attributes(node, { alpha: 'float', beta: 'float', transA: 'int', transB: 'int' });
     const inFeatures = this.vector(node);
-    if (node.inputs[0] !== this.data) throw this.mismatch(node, 'expects the layer input as A (the first input)');
-    if (node.inputs.length < 2 || node.inputs.length > 3) throw this.mismatch(node, `expects inputs (A, B) or (A, B, C), found ${node.inputs.length}`);
+    if (node.inputs[0] !== this.data) throw this.mismatch(node, `expected the layer's input as A (the first input), found '${clip(node.inputs[0] ?? '')}' there`);
+    if (node.inputs.length < 2 || node.inputs.length > 3) throw this.mismatch(node, `expected inputs (A, B) or (A, B, C), found ${node.inputs.length}`);
     const alpha = attrs.float('alpha') ?? 1;
     const beta = attrs.float('beta') ?? 1;
     const transA = attrs.int('transA') ?? 0;
@@ -468,7 +469,7 @@ class GraphMapper {
   private matmul(node: OnnxNode): void {
     this.attributes(node, {});
     const inFeatures = this.vector(node);
-    if (node.inputs.length !== 2 || node.inputs[0] !== this.data) throw this.mismatch(node, 'expects inputs (layer input, weight [in, out]), the layer input first');
+    if (node.inputs.length !== 2 || node.inputs[0] !== this.data) throw this.mismatch(node, `expected inputs (layer input, weight [in, out]), the layer input first, found [${node.inputs.map((n) => `'${clip(n)}'`).join(', ')}]`);
     const weight = this.constant(node, 1, 'weight');
     const outFeatures = this.denseWeightOut(node, weight, inFeatures, false);
     const bias = { name: '', values: new Float32Array(outFeatures), synthetic: true };
@@ -476,6 +477,7 @@ class GraphMapper {
   }
 
   private denseWeightOut(node: OnnxNode, weight: OnnxTensor, inFeatures: number, outFirst: boolean): number {
+    tensorElementCount(weight);
     const dims = weight.dims;
     const expected = outFirst ? `[out, ${inFeatures}]` : `[${inFeatures}, out]`;
     if (dims.length !== 2 || dims[outFirst ? 1 : 0] !== inFeatures || dims[outFirst ? 0 : 1]! < 1) {
@@ -508,9 +510,10 @@ class GraphMapper {
     this.attributes(node, {});
     const other = node.inputs.findIndex((name) => name !== this.data);
     if (!dense || node.inputs.length !== 2 || other < 0) {
-      throw this.unsupported(node, 'adds to the chain: the engine supports Add only as the bias right after a MatMul');
+      throw this.unsupported(node, 'an Add on the chain (the engine supports Add only as the bias right after a MatMul or a Gemm without one)');
     }
     const bias = this.constant(node, other, 'bias');
+    tensorElementCount(bias);
     const dims = bias.dims;
     if (!((dims.length === 1 && dims[0] === dense.outFeatures) || (dims.length === 2 && dims[0] === 1 && dims[1] === dense.outFeatures))) {
       throw this.mismatch(node, `bias '${clip(bias.name)}': expected [${dense.outFeatures}] or [1, ${dense.outFeatures}], found [${dims.join(', ')}]`);
@@ -562,13 +565,13 @@ class GraphMapper {
       case 'Identity': {
         this.attributes(node, {});
         const value = inputs[0];
-        if (!value) throw this.mismatch(node, 'expects one input');
+        if (!value) throw this.mismatch(node, 'expected one input, found none');
         return set(value);
       }
       case 'Shape': {
         const attrs = this.attributes(node, { start: 'int', end: 'int' });
         const value = inputs[0];
-        if (!value || value.kind !== 'data') throw this.unsupported(node, 'takes the shape of a constant: expected the shape of a tensor of the chain');
+        if (!value || value.kind !== 'data') throw this.unsupported(node, 'the Shape of a constant (the engine computes shapes of the chain\'s tensors only)');
         const rank = value.shape.length;
         const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + rank : v, 0), rank);
         return set({ kind: 'ints', values: value.shape.slice(clamp(attrs.int('start') ?? 0), clamp(attrs.int('end') ?? rank)), rank: 1 });
@@ -577,11 +580,11 @@ class GraphMapper {
         const attrs = this.attributes(node, { axis: 'int' });
         const source = this.intsValue(node, 0);
         const indices = this.intsValue(node, 1);
-        if ((attrs.int('axis') ?? 0) !== 0 || source.rank !== 1) throw this.unsupported(node, 'gathers other than from a shape vector along axis 0');
+        if ((attrs.int('axis') ?? 0) !== 0 || source.rank !== 1) throw this.unsupported(node, 'a Gather other than from a shape vector along axis 0');
         const picked = indices.values.map((i) => {
           const index = typeof i === 'number' && i < 0 ? i + source.values.length : i;
           if (typeof index !== 'number' || index < 0 || index >= source.values.length) {
-            throw this.mismatch(node, `index ${i} is outside the ${source.values.length} dimensions gathered from`);
+            throw this.mismatch(node, `expected an index into the ${source.values.length} dimensions gathered from, found index ${i}`);
           }
           return source.values[index]!;
         });
@@ -591,23 +594,23 @@ class GraphMapper {
         const attrs = this.attributes(node, { axes: 'ints' });
         const value = this.intsValue(node, 0);
         const axes = attrs.ints('axes') ?? (node.inputs.length > 1 ? ints(1) : undefined);
-        if (value.rank !== 0 || !axes || axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1)) throw this.unsupported(node, 'unsqueezes other than a scalar to a vector');
+        if (value.rank !== 0 || !axes || axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1)) throw this.unsupported(node, 'an Unsqueeze other than of a scalar to a vector');
         return set({ kind: 'ints', values: value.values, rank: 1 });
       }
       case 'Squeeze': {
         const attrs = this.attributes(node, { axes: 'ints' });
         const value = this.intsValue(node, 0);
         const axes = attrs.ints('axes') ?? (node.inputs.length > 1 ? ints(1) : [0]);
-        if (value.rank !== 1 || value.values.length !== 1 || axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1)) throw this.unsupported(node, 'squeezes other than a one-element vector to a scalar');
+        if (value.rank !== 1 || value.values.length !== 1 || axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1)) throw this.unsupported(node, 'a Squeeze other than of a one-element vector to a scalar');
         return set({ kind: 'ints', values: value.values, rank: 0 });
       }
       case 'Concat': {
         const attrs = this.attributes(node, { axis: 'int' });
         const parts = node.inputs.map((_, i) => this.intsValue(node, i));
-        if ((attrs.int('axis') ?? 0) !== 0 && attrs.int('axis') !== -1) throw this.unsupported(node, 'concatenates along an axis other than 0');
-        if (parts.some((p) => p.rank !== 1)) throw this.unsupported(node, 'concatenates scalars: expected vectors');
+        if ((attrs.int('axis') ?? 0) !== 0 && attrs.int('axis') !== -1) throw this.unsupported(node, 'a Concat along an axis other than 0');
+        if (parts.some((p) => p.rank !== 1)) throw this.unsupported(node, 'a Concat of scalars (shapes are vectors)');
         const values = parts.flatMap((p) => p.values);
-        if (values.length > kMaxShapeValues) throw this.mismatch(node, `makes a shape of ${values.length} values: expected at most ${kMaxShapeValues}`);
+        if (values.length > kMaxShapeValues) throw this.mismatch(node, `expected a shape of at most ${kMaxShapeValues} values, found ${values.length}`);
         return set({ kind: 'ints', values, rank: 1 });
       }
       case 'Mul': {
@@ -615,14 +618,14 @@ class GraphMapper {
         const [a, b] = [this.intsValue(node, 0), this.intsValue(node, 1)];
         const n = Math.max(a.values.length, b.values.length);
         if (node.inputs.length !== 2 || (a.values.length !== n && a.values.length !== 1) || (b.values.length !== n && b.values.length !== 1)) {
-          throw this.unsupported(node, 'multiplies shapes that do not broadcast');
+          throw this.unsupported(node, 'a Mul of shapes that do not broadcast');
         }
         const values = Array.from({ length: n }, (_, i) => {
           const x = a.values[a.values.length === 1 ? 0 : i]!;
           const y = b.values[b.values.length === 1 ? 0 : i]!;
-          if (x === 'N' || y === 'N') throw this.unsupported(node, 'multiplies the batch size: the engine supports a flatten to [batch, features] only');
+          if (x === 'N' || y === 'N') throw this.unsupported(node, 'a multiplication of the batch size (the engine supports only a flatten, to [batch, features])');
           const product = x * y;
-          if (!Number.isSafeInteger(product)) throw this.mismatch(node, `computes ${x} × ${y}: expected a size, found an absurd product`);
+          if (!Number.isSafeInteger(product)) throw this.mismatch(node, `expected a size, found the absurd product ${x} × ${y}`);
           return product;
         });
         return set({ kind: 'ints', values, rank: a.rank === 1 || b.rank === 1 ? 1 : 0 });
@@ -630,20 +633,20 @@ class GraphMapper {
       case 'Cast': {
         const attrs = this.attributes(node, { to: 'int', saturate: 'int' });
         const to = attrs.int('to');
-        if (to !== kInt64 && to !== 6) throw this.unsupported(node, `casts to ${dataTypeName(to ?? 0)} outside the chain: expected a cast of a shape to INT64 or INT32`);
+        if (to !== kInt64 && to !== 6) throw this.unsupported(node, `a Cast to ${dataTypeName(to ?? 0)} outside the chain (the engine casts only shapes, to INT64 or INT32)`);
         return set({ kind: 'ints', ...this.intsValue(node, 0) });
       }
       default:
         throw this.unsupported(node, inputs.some((v) => v !== undefined)
-          ? 'is not an operator the engine runs (it reads no tensor of the chain, and is not a shape computation the engine understands)'
-          : 'is not an operator the engine runs');
+          ? 'an operator the engine does not run (it reads no tensor of the chain, and is not a shape computation the engine understands)'
+          : 'an operator the engine does not run');
     }
   }
 
   /** A Constant node's value as a tensor (value, value_float(s), value_int(s)). */
   private constantValue(node: OnnxNode): OnnxTensor {
     const attrs = this.attributes(node, { value: 'tensor', value_float: 'float', value_floats: 'floats', value_int: 'int', value_ints: 'ints' });
-    if (node.attributes.length !== 1) throw this.mismatch(node, `expects exactly one value attribute, found ${node.attributes.length}`);
+    if (node.attributes.length !== 1) throw this.mismatch(node, `expected exactly one value attribute, found ${node.attributes.length}`);
     const base = {
       name: node.outputs[0]!, rawData: undefined, rawDataOffset: 0, floatData: [], int32Data: [], int64Data: [], doubleData: [],
       otherData: [], dataLocation: 0, externalData: [], hasSegment: false, byteOffset: node.byteOffset, path: `${describeNode(node)} value`,
@@ -673,6 +676,7 @@ class GraphMapper {
   private biasValues(node: OnnxNode, index: number, count: number): { name: string; values: Float32Array; synthetic?: boolean } {
     if (node.inputs.length <= index || node.inputs[index] === '') return { name: '', values: new Float32Array(count), synthetic: true };
     const bias = this.constant(node, index, 'bias');
+    tensorElementCount(bias);
     const dims = bias.dims;
     const fits = (dims.length === 1 && dims[0] === count) || (dims.length === 2 && dims[0] === 1 && dims[1] === count);
     if (!fits) throw this.mismatch(node, `bias '${clip(bias.name)}': expected [${count}], found [${dims.join(', ')}]`);
@@ -693,7 +697,7 @@ class GraphMapper {
   }
 
   private intsValue(node: OnnxNode, index: number): { values: readonly Dim[]; rank: 0 | 1 } {
-    if (index >= node.inputs.length || node.inputs[index] === '') throw this.mismatch(node, `expects an input ${index}, found none`);
+    if (index >= node.inputs.length || node.inputs[index] === '') throw this.mismatch(node, `expected an input ${index}, found none`);
     const value = this.read(node, index);
     if (value.kind === 'ints') return value;
     if (value.kind === 'const') {
@@ -713,10 +717,10 @@ class GraphMapper {
       const kind = (allowed as Record<string, AttributeKind>)[attribute.name];
       if (kind === undefined) {
         const expected = Object.keys(allowed);
-        throw this.mismatch(node, `has the attribute '${clip(attribute.name)}': expected ${expected.length ? `only ${expected.join(', ')}` : 'none'}`);
+        throw this.mismatch(node, `expected ${expected.length ? `only the attributes ${expected.join(', ')}` : 'no attributes'}, found '${clip(attribute.name)}'`);
       }
-      if (byName.has(attribute.name)) throw new WeightsFileError(`${describeNode(node)}: attribute '${clip(attribute.name)}' appears twice: expected it once`, { byteOffset: attribute.byteOffset });
-      if (attribute.refAttrName !== undefined) throw this.mismatch(node, `attribute '${attribute.name}' refers to a function's attribute '${clip(attribute.refAttrName)}': expected a value`);
+      if (byName.has(attribute.name)) throw new WeightsFileError(`${describeNode(node)}: expected attribute '${clip(attribute.name)}' once, found it twice`, { byteOffset: attribute.byteOffset });
+      if (attribute.refAttrName !== undefined) throw this.mismatch(node, `attribute '${attribute.name}': expected a value, found a reference to a function's attribute '${clip(attribute.refAttrName)}'`);
       const type = kAttributeTypes[kind];
       if (attribute.type !== 0 && attribute.type !== type.code) {
         throw new WeightsFileError(`${describeNode(node)}: attribute '${attribute.name}': expected type ${type.name}, found type ${attribute.type}`, { byteOffset: attribute.byteOffset });
@@ -788,11 +792,12 @@ class GraphMapper {
   }
 
   private mismatch(node: OnnxNode, message: string): ModelMismatchError {
-    return new ModelMismatchError(`${describeNode(node)} ${message}`);
+    return new ModelMismatchError(`${describeNode(node)}: ${message}`);
   }
 
-  private unsupported(node: OnnxNode, message: string): ModelMismatchError {
-    return new ModelMismatchError(`${describeNode(node)} ${message}. Expected a LeNet-family graph; the engine supports ${kSupportedOnnxOps}`);
+  /** `found` says what the node is; the message adds what the engine supports. */
+  private unsupported(node: OnnxNode, found: string): ModelMismatchError {
+    return new ModelMismatchError(`${describeNode(node)}: found ${found}; expected a LeNet-family graph, of the operators the engine supports: ${kSupportedOnnxOps}`);
   }
 }
 
