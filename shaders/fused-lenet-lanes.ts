@@ -38,7 +38,7 @@
  * stages. Measured on SwiftShader (2 cores), kernel time at batch 1: 0.85 ms vs the packed
  * shape's 1.93 ms.
  */
-import type { FusedConvStage, FusedLayout, FusedVectorStage } from '../src/gpu/fused-layout.js';
+import { paddedInputSide, paddedMapSide, type FusedConvStage, type FusedLayout, type FusedVectorStage } from '../src/gpu/fused-layout.js';
 import { activationWgsl, batchAndIndexWgsl, wgslFloat } from './common.js';
 import type { Activation } from '../src/model/spec.js';
 
@@ -81,13 +81,16 @@ export const kQuickLaneBatch = 2;
  */
 export function fusedLenetLanes(layout: FusedLayout, packed: Float32Array, shape: LaneShape = kPackedLanes): string {
   const [s1, s2] = layout.convs;
-  const padded = s1.inSize + 2 * s1.padding;
+  const padded = paddedInputSide(layout);
+  const mapSide = paddedMapSide(layout);
   const K = shape.split ? 1 : shape.images;
   const split = shape.split;
   const space = split ? 'workgroup' : 'private';
   const subgroups = shape.subgroups && !split;
   const vectors = layout.vectors;
   const last = vectors.length - 1;
+  // With a softmax, the last layer's scores are kept too, and the softmax stores the output.
+  const kept = layout.softmax ? vectors : vectors.slice(0, last);
   const features = s2.outChannels * s2.poolSize * s2.poolSize;
   return `${subgroups ? 'enable subgroups;\n' : ''}
 ${batchAndIndexWgsl(kLaneWorkgroupSize)}
@@ -109,9 +112,9 @@ const kClasses = ${layout.classes}u;
 
 // One image at a time through the conv stages; the dense stages take all K at once.
 var<${space}> img: array<f32, ${padded * padded}>;
-var<${space}> act1: array<f32, ${s1.outChannels * s1.poolSize * s1.poolSize}>;
+var<${space}> act1: array<f32, ${s1.outChannels * mapSide * mapSide}>;
 var<${space}> act2: array<f32, ${K * features}>;
-${vectors.slice(0, last).map((v, i) => `var<${space}> vec${i}: array<f32, ${K * v.paddedOut}>;`).join('\n')}
+${kept.map((v, i) => `var<${space}> vec${i}: array<f32, ${K * v.paddedOut}>;`).join('\n')}
 
 /** Image n into img's interior (rows lane, lane+L, … when split); the zero border (private and workgroup memory start zeroed) is the padding. */
 fn loadImage(n: u32, lane: u32) {
@@ -122,15 +125,19 @@ fn loadImage(n: u32, lane: u32) {
     }
   }
 }
-${stage1Wgsl(s1, padded, packed, split)}
-${stage2Wgsl(s2, s1.poolSize, features, packed, split)}
-${vectors.map((v, i) => vectorWgsl(i, v, i === 0 ? 'act2' : `vec${i - 1}`, i === 0 ? features : vectors[i - 1]!.paddedOut, i === last, K, split, subgroups)).join('\n')}
-${split ? splitMainWgsl(vectors.length) : packedMainWgsl(vectors.length, subgroups)}
+${stage1Wgsl(s1, padded, mapSide, s2.padding, packed, split)}
+${stage2Wgsl(s2, mapSide, features, packed, split)}
+${vectors.map((v, i) => vectorWgsl(i, v, i === 0 ? 'act2' : `vec${i - 1}`, i === 0 ? features : vectors[i - 1]!.paddedOut, i === last && !layout.softmax, K, split, subgroups)).join('\n')}${layout.softmax ? softmaxWgsl(`vec${last}`, layout.softmax.log) : ''}
+${split ? splitMainWgsl(vectors.length, layout.softmax !== undefined) : packedMainWgsl(vectors.length, subgroups, layout.softmax ? vectors[last]!.paddedOut : 0)}
 `;
 }
 
-/** The packed shape's entry point: K images per invocation, no barriers (`sublane`: see vectorWgsl). */
-function packedMainWgsl(vectors: number, subgroups: boolean): string {
+/**
+ * The packed shape's entry point: K images per invocation, no barriers (`sublane`: see
+ * vectorWgsl). `softmaxStride` > 0: the last layer's scores sit in its vec array, that many
+ * per image, and storeSoftmax writes the images that exist.
+ */
+function packedMainWgsl(vectors: number, subgroups: boolean, softmaxStride: number): string {
   return `
 @compute @workgroup_size(kWorkgroupSize)
 fn main(
@@ -148,7 +155,14 @@ fn main(
     stage1(0u);
     stage2(k, 0u);
   }
-${Array.from({ length: vectors }, (_, v) => `  vector${v}(i, stride, count, ${subgroups ? 'sublane' : '0u'});`).join('\n')}
+${Array.from({ length: vectors }, (_, v) => `  vector${v}(i, stride, count, ${subgroups ? 'sublane' : '0u'});`).join('\n')}${
+    softmaxStride
+      ? `
+  for (var k = 0u; k < kK; k++) {
+    if (i + k * stride < count) { storeSoftmax(k * ${softmaxStride}u, i + k * stride, 0u, 1u); }
+  }`
+      : ''
+  }
 }`;
 }
 
@@ -158,7 +172,7 @@ ${Array.from({ length: vectors }, (_, v) => `  vector${v}(i, stride, count, ${su
  * group, so a barrier costs little). n is workgroup-uniform, so the early return keeps the
  * barriers in uniform control flow.
  */
-function splitMainWgsl(vectors: number): string {
+function splitMainWgsl(vectors: number, softmax: boolean): string {
   return `
 @compute @workgroup_size(kWorkgroupSize)
 fn main(
@@ -175,7 +189,9 @@ fn main(
   workgroupBarrier();
   stage2(0u, lane);
   workgroupBarrier();
-${Array.from({ length: vectors }, (_, v) => `  vector${v}(n, 0u, count, lane);${v < vectors - 1 ? '\n  workgroupBarrier();' : ''}`).join('\n')}
+${Array.from({ length: vectors }, (_, v) => `  vector${v}(n, 0u, count, lane);${v < vectors - 1 || softmax ? '\n  workgroupBarrier();' : ''}`).join('\n')}${
+    softmax ? '\n  storeSoftmax(0u, n, lane, kWorkgroupSize);' : ''
+  }
 }`;
 }
 
@@ -203,9 +219,13 @@ function chain(lines: string[], name: string, start: string, terms: Array<[strin
  * the next position, so a step loads 12 values instead of 36. Split shape: lane l takes
  * pooled positions l, l+L, … and loads whole patches.
  */
-function stage1Wgsl(stage: FusedConvStage, side: number, packed: Float32Array, split: boolean): string {
+function stage1Wgsl(stage: FusedConvStage, side: number, mapSide: number, mapPad: number, packed: Float32Array, split: boolean): string {
   const pool = stage.poolSize;
   const lines: string[] = [];
+  // act1 keeps the second conv's zero padding around each map: position `to` of map 0.
+  if (mapPad > 0) {
+    lines.push(split ? `    let to = (at / ${pool}u + ${mapPad}u) * ${mapSide}u + at % ${pool}u + ${mapPad}u;` : `    let to = (py + ${mapPad}u) * ${mapSide}u + px + ${mapPad}u;`);
+  }
   for (let r = 0; r < 6; r++) {
     for (let c = 0; c < 6; c++) lines.push(`    let p${r}_${c} = ${!split && r < 4 ? `r${r}_${c}` : `img[base + ${r * side + c}u]`};`);
   }
@@ -220,10 +240,7 @@ function stage1Wgsl(stage: FusedConvStage, side: number, packed: Float32Array, s
       }
       window.push(`activateC1(${chain(lines, `m${o}_${dy}${dx}`, bias, terms)})`);
     }
-    lines.push(
-      `    act1[${o * pool * pool}u + at] = activateS2(fma(${window.join(' + ')}, ` +
-        `${wgslFloat(packed[stage.coefficientOffset + o]!)}, ${wgslFloat(packed[stage.poolBiasOffset + o]!)}));`,
-    );
+    lines.push(`    act1[${o * mapSide * mapSide}u + ${mapPad > 0 ? 'to' : 'at'}] = activateS2(${pooled(stage, packed, o, window)});`);
   });
   if (split) {
     return `
@@ -266,7 +283,7 @@ function stage2Wgsl(stage: FusedConvStage, side: number, features: number, packe
     }
   }
   mapSums(stage, packed, 0, lines);
-  const declare = Array.from({ length: maps }, (_, o) => `      var window${o} = 0.0;`).join('\n');
+  const declare = Array.from({ length: maps }, (_, o) => `      var window${o} = ${windowStart(stage)};`).join('\n');
   return `
 fn stage2(k: u32, lane: u32) {
   for (var at = lane; at < ${pool * pool}u; at += kWorkgroupSize) {
@@ -306,13 +323,13 @@ function stage2Sliding(stage: FusedConvStage, side: number, features: number, pa
 fn stage2(k: u32, lane: u32) {
   for (var px = 0u; px < ${pool}u; px++) {
 ${kept.map(([c, r, x]) => `    var r${c}_${r}_${x} = ${at(c, `${r}u`, x)};`).join('\n')}
-${Array.from({ length: maps }, (_, o) => `    var window${o} = 0.0;`).join('\n')}
+${Array.from({ length: maps }, (_, o) => `    var window${o} = ${windowStart(stage)};`).join('\n')}
     for (var y = 0u; y < ${2 * pool}u; y++) {
 ${lines.join('\n')}
 ${kept.map(([c, r, x]) => `      r${c}_${r}_${x} = p${c}_${r + 1}_${x};`).join('\n')}
       if (y % 2u == 1u) {
 ${poolStores(stage, packed, features, `(y / 2u) * ${pool}u + px`, '        ')}
-${Array.from({ length: maps }, (_, o) => `        window${o} = 0.0;`).join('\n')}
+${Array.from({ length: maps }, (_, o) => `        window${o} = ${windowStart(stage)};`).join('\n')}
       }
     }
   }
@@ -339,7 +356,11 @@ function mapSums(stage: FusedConvStage, packed: Float32Array, dx: number, lines:
       kernel++;
     }
     const sum = chain(lines, `m${o}_${dx}`, wgslFloat(packed[stage.biasOffset + o]!), terms, indent);
-    lines.push(`${indent}    window${o} += activateC3(${sum});`);
+    lines.push(
+      stage.poolMode === 'max'
+        ? `${indent}    window${o} = max(window${o}, activateC3(${sum}));`
+        : `${indent}    window${o} += activateC3(${sum});`,
+    );
   });
 }
 
@@ -348,10 +369,42 @@ function poolStores(stage: FusedConvStage, packed: Float32Array, features: numbe
   const pool = stage.poolSize;
   return Array.from(
     { length: stage.outChannels },
-    (_, o) =>
-      `${indent}act2[k * ${features}u + ${o * pool * pool}u + ${at}] = activateS4(fma(window${o}, ` +
-      `${wgslFloat(packed[stage.coefficientOffset + o]!)}, ${wgslFloat(packed[stage.poolBiasOffset + o]!)}));`,
+    (_, o) => `${indent}act2[k * ${features}u + ${o * pool * pool}u + ${at}] = activateS4(${pooled(stage, packed, o, [`window${o}`])});`,
   ).join('\n');
+}
+
+/**
+ * What a pooling window of map o becomes before the pool's activation. `window`: its four
+ * activated conv values, or one running value (the sum, or for max pooling the largest).
+ */
+function pooled(stage: FusedConvStage, packed: Float32Array, o: number, window: readonly string[]): string {
+  if (stage.poolMode === 'max') return window.length === 4 ? `max(max(${window[0]}, ${window[1]}), max(${window[2]}, ${window[3]}))` : window[0]!;
+  return `fma(${window.join(' + ')}, ${wgslFloat(packed[stage.coefficientOffset + o]!)}, ${wgslFloat(packed[stage.poolBiasOffset + o]!)})`;
+}
+
+/** A running window's start: 0 for a sum, the lowest f32 for a maximum. */
+function windowStart(stage: FusedConvStage): string {
+  return stage.poolMode === 'max' ? kLowestF32 : '0.0';
+}
+
+/** −(largest finite f32), written exactly. */
+const kLowestF32 = '-3.4028234663852886e+38';
+
+/**
+ * fn storeSoftmax(base, n, first, step): the final (log-)softmax of one image's scores,
+ * source[base …], written to output row n at classes first, first + step, …. The row's
+ * maximum is subtracted before exp, as the softmax kernel (shaders/softmax.ts) does.
+ */
+export function softmaxWgsl(source: string, log: boolean): string {
+  const value = log ? `${source}[base + c] - (largest + log(total))` : `exp(${source}[base + c] - largest) / total`;
+  return `
+fn storeSoftmax(base: u32, n: u32, first: u32, step: u32) {
+  var largest = ${source}[base];
+  for (var c = 1u; c < kClasses; c++) { largest = max(largest, ${source}[base + c]); }
+  var total = 0.0;
+  for (var c = 0u; c < kClasses; c++) { total += exp(${source}[base + c] - largest); }
+  for (var c = first; c < kClasses; c += step) { output[n * kClasses + c] = ${value}; }
+}`;
 }
 
 /** Inputs per iteration of a dense layer's inner loop (the loop body is unrolled over them). */

@@ -19,7 +19,7 @@
  */
 import { wgsl } from './wgsl.js';
 import type { Activation } from '../src/model/spec.js';
-import type { FusedConvStage, FusedLayout, FusedVectorStage } from '../src/gpu/fused-layout.js';
+import { paddedInputSide, paddedMapSide, type FusedConvStage, type FusedLayout, type FusedVectorStage } from '../src/gpu/fused-layout.js';
 import { activationWgsl, batchAndIndexWgsl, dispatchSize } from './common.js';
 import {
   fusedLenetLanes,
@@ -27,6 +27,7 @@ import {
   kLaneMinWorkgroups,
   kLaneWorkgroupSize,
   kPackedLanes,
+  softmaxWgsl,
   type LaneShape,
 } from './fused-lenet-lanes.js';
 
@@ -79,9 +80,15 @@ export function fusedLenet({ layout, variant, packed, shape }: FusedLenetOptions
   if (variant === 'invocation') return fusedLenetLanes(layout, packed, shape);
   const [s1, s2] = layout.convs;
   const space = 'workgroup';
-  const padded = s1.inSize + 2 * s1.padding;
+  const padded = paddedInputSide(layout);
+  const mapSide = paddedMapSide(layout);
+  const mapPad = s2.padding;
   const vectors = layout.vectors;
   const last = vectors.length - 1;
+  // With a softmax, the last layer's scores are kept too, and the softmax stores the output.
+  const kept = layout.softmax ? vectors : vectors.slice(0, last);
+  const firstStore =
+    mapPad > 0 ? `act1[o * ${mapSide * mapSide}u + (r / ${s1.poolSize}u + ${mapPad}u) * ${mapSide}u + r % ${s1.poolSize}u + ${mapPad}u]` : 'act1[i]';
   return wgsl`
 ${batchAndIndexWgsl(fusedWorkgroupSize(variant))}
 ${activationFn('activateC1', s1.convActivation)}
@@ -101,15 +108,15 @@ const kClasses = ${layout.classes}u;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
 var<${space}> img: array<f32, ${padded * padded}>;
-var<${space}> act1: array<f32, ${s1.outChannels * s1.poolSize * s1.poolSize}>;
+var<${space}> act1: array<f32, ${s1.outChannels * mapSide * mapSide}>;
 var<${space}> act2: array<f32, ${s2.outChannels * s2.poolSize * s2.poolSize}>;
-${vectors.slice(0, last).map((v, i) => `var<${space}> vec${i}: array<f32, ${v.paddedOut}>;`).join('\n')}
+${kept.map((v, i) => `var<${space}> vec${i}: array<f32, ${v.paddedOut}>;`).join('\n')}
 
 ${tableWgsl('1', s1)}
 ${tableWgsl('3', s2)}
 ${convPoolWgsl('convPool1', 'img', padded, '1', s1, 'activateC1', 'activateS2')}
-${convPoolWgsl('convPool2', 'act1', s1.poolSize, '3', s2, 'activateC3', 'activateS4')}
-${vectors.map((v, i) => vectorWgsl(i, v, i === 0 ? 'act2' : `vec${i - 1}`)).join('\n')}
+${convPoolWgsl('convPool2', 'act1', mapSide, '3', s2, 'activateC3', 'activateS4')}
+${vectors.map((v, i) => vectorWgsl(i, v, i === 0 ? 'act2' : `vec${i - 1}`)).join('\n')}${layout.softmax ? softmaxWgsl(`vec${last}`, layout.softmax.log) : ''}
 
 /** Copies image n into img with kPad zeros around it; thread 'first' of 'stride' threads. */
 fn loadImage(n: u32, first: u32, stride: u32) {
@@ -143,7 +150,7 @@ fn main(
   for (var i = local; i < ${s1.outChannels * s1.poolSize * s1.poolSize}u; i += kWorkgroupSize) {
     let o = i / ${s1.poolSize * s1.poolSize}u;
     let r = i % ${s1.poolSize * s1.poolSize}u;
-    act1[i] = convPool1(o, r / ${s1.poolSize}u, r % ${s1.poolSize}u);
+    ${firstStore} = convPool1(o, r / ${s1.poolSize}u, r % ${s1.poolSize}u);
   }
   workgroupBarrier();
   for (var i = local; i < ${s2.outChannels * s2.poolSize * s2.poolSize}u; i += kWorkgroupSize) {
@@ -154,7 +161,7 @@ fn main(
   workgroupBarrier();
 ${vectors
   .map((v, k) =>
-    k === last
+    k === last && !layout.softmax
       ? `  for (var q = local; q < ${v.paddedOut / 4}u; q += kWorkgroupSize) {
     storeClasses(n, q, vector${k}(q));
   }`
@@ -164,7 +171,7 @@ ${vectors
   }
   workgroupBarrier();`,
   )
-  .join('\n')}
+  .join('\n')}${layout.softmax ? '\n  storeSoftmax(0u, n, local, kWorkgroupSize);' : ''}
 }
 `;
 }
@@ -231,8 +238,13 @@ ${weights.join('\n')}
 ${patch.join('\n')}
 ${sums.join('\n')}
   }
-  let window = ${convActivation}(s00) + ${convActivation}(s01) + ${convActivation}(s10) + ${convActivation}(s11);
-  return ${poolActivation}(wf[${stage.coefficientOffset}u + o] * window + wf[${stage.poolBiasOffset}u + o]);
+${
+  stage.poolMode === 'max'
+    ? `  let window = max(max(${convActivation}(s00), ${convActivation}(s01)), max(${convActivation}(s10), ${convActivation}(s11)));
+  return ${poolActivation}(window);`
+    : `  let window = ${convActivation}(s00) + ${convActivation}(s01) + ${convActivation}(s10) + ${convActivation}(s11);
+  return ${poolActivation}(wf[${stage.coefficientOffset}u + o] * window + wf[${stage.poolBiasOffset}u + o]);`
+}
 }`;
 }
 

@@ -1,13 +1,14 @@
 /**
- * The whole network as the fused kernel sees it: the fixed LeNet-5 shape (conv → subsample →
- * conv → subsample → dense… → dense or RBF), read from a model description, and the packed
- * weight buffer laid out at load time for the kernel's access pattern.
+ * The whole network as the fused kernel sees it: the LeNet-5 shape (conv → pool → conv → pool
+ * → dense… → dense or RBF, then optionally a softmax), read from a model description, and the
+ * packed weight buffer laid out at load time for the kernel's access pattern. Any activation,
+ * any pooling mode (average, max, trainable; floor for odd sizes), zero padding on either conv.
  *
  * Packing, one Float32Array, every section starting on a multiple of 4 floats:
  * - conv weights as stored ([kernels, 5, 5]; a dense conv is the table {0…in−1} per map),
  *   then the conv bias;
  * - subsampling coefficient and bias per map (plain average pooling becomes 1/4 and 0, so
- *   one kernel serves both models);
+ *   one code path serves both; max pooling reads neither, and they stay zero);
  * - each dense (and the RBF) layer as [out/4][in][4]: the 4 weights of 4 consecutive outputs
  *   for one input sit together, so one vec4 load feeds 4 accumulators. Outputs are padded to a
  *   multiple of 4 with zero rows; the bias (or nothing, for the RBF) follows, padded alike.
@@ -22,6 +23,7 @@ import {
   type DenseLayer,
   type LayerSpec,
   type ModelSpec,
+  type PoolMode,
   type RbfLayer,
   type Subsample2x2Layer,
 } from '../model/spec.js';
@@ -32,6 +34,16 @@ import {
  */
 export const kMaxFusedKernels = 128;
 
+/**
+ * Most workgroup memory the kernels may use for one image (the workgroup kernel and the split
+ * lane kernel keep the padded input, both stages' maps and the dense outputs there): WebGPU's
+ * guaranteed maxComputeWorkgroupStorageSize.
+ */
+export const kMaxFusedWorkgroupBytes = 16384;
+
+/** WebGPU's guaranteed maxStorageBufferBindingSize: the packed weights are one binding. */
+const kMaxBindingBytes = 134217728;
+
 /** A conv layer followed by its subsampling, fused into one stage. */
 export interface FusedConvStage {
   readonly inChannels: number;
@@ -40,8 +52,10 @@ export interface FusedConvStage {
   readonly padding: number;
   /** Conv output side (before subsampling). */
   readonly convSize: number;
-  /** Side after subsampling. */
+  /** Side after subsampling: floor(convSize / 2) (an odd last row and column are dropped). */
   readonly poolSize: number;
+  /** 'average' and 'trainable' are coefficient·(window sum) + bias; 'max' is the window's largest. */
+  readonly poolMode: PoolMode;
   readonly table: ReadonlyArray<ReadonlyArray<number>>;
   readonly convActivation: Activation;
   readonly poolActivation: Activation;
@@ -69,6 +83,8 @@ export interface FusedLayout {
   readonly inputSize: number;
   readonly convs: readonly [FusedConvStage, FusedConvStage];
   readonly vectors: readonly FusedVectorStage[];
+  /** A final (log-)softmax over the last layer's outputs, when the model ends in one. */
+  readonly softmax?: { readonly log: boolean };
   readonly classes: number;
   /** Total floats in the packed buffer (a multiple of 4). */
   readonly floats: number;
@@ -76,7 +92,9 @@ export interface FusedLayout {
 
 /**
  * Reads a model description into the fused kernel's shape, or throws ModelMismatchError when
- * the model is not conv → subsample → conv → subsample → dense… → dense|rbf.
+ * the model is not conv → pool → conv → pool → dense… → dense|rbf (→ softmax), or is too big
+ * for the kernel to run well (more than kMaxFusedKernels conv kernels in a stage, more than
+ * kMaxFusedWorkgroupBytes of maps per image).
  *
  * @example
  * const layout = fusedLayout(seedModel);
@@ -85,8 +103,8 @@ export interface FusedLayout {
 export function fusedLayout(spec: ModelSpec): FusedLayout {
   const layers = spec.layers;
   const [c1, p1, c2, p2, ...rest] = layers;
-  const conv = (l: LayerSpec | undefined): Conv5x5Layer => expectKind(spec, l, 'conv5x5');
-  const pool = (l: LayerSpec | undefined): Subsample2x2Layer => expectKind(spec, l, 'subsample2x2');
+  const conv = (l: LayerSpec | undefined): Conv5x5Layer => expectKind(spec, l, 'conv5x5', 'a conv');
+  const pool = (l: LayerSpec | undefined): Subsample2x2Layer => expectKind(spec, l, 'subsample2x2', 'a pool');
   let next = 0;
   const take = (floats: number) => {
     const at = next;
@@ -94,15 +112,14 @@ export function fusedLayout(spec: ModelSpec): FusedLayout {
     return at;
   };
   const convStage = (c: Conv5x5Layer, p: Subsample2x2Layer): FusedConvStage => {
-    if (p.channels !== c.outChannels || p.inSize !== c.outSize || c.outSize % 2 !== 0) {
+    if (p.channels !== c.outChannels || p.inSize !== c.outSize || p.outSize !== Math.floor(c.outSize / 2)) {
       throw new ModelMismatchError(`fused plan: ${p.name} does not subsample ${c.name}'s ${c.outChannels}@${c.outSize}²`);
     }
-    if (p.mode === 'max') throw new ModelMismatchError(`fused plan: ${p.name} is max pooling, which the fused kernel does not compute`);
     const table = c.connectionTable ?? denseTable(c.inChannels, c.outChannels);
     const kernels = table.reduce((s, t) => s + t.length, 0);
     if (kernels > kMaxFusedKernels) {
       throw new ModelMismatchError(
-        `fused plan: ${c.name} has ${kernels} 5×5 kernels; the fused kernel bakes at most ${kMaxFusedKernels} per conv into its code (LeNet-5 has 6 and 96)`,
+        `fused plan: ${c.name} has ${kernels} 5×5 kernels (${c.inChannels}→${c.outChannels} maps); the fused kernel writes every kernel's weights into its code, which SwiftShader compiles in time that grows with them, and takes at most ${kMaxFusedKernels} per conv (LeNet-5 has 6 and 96)`,
       );
     }
     return {
@@ -112,6 +129,7 @@ export function fusedLayout(spec: ModelSpec): FusedLayout {
       padding: c.padding,
       convSize: c.outSize,
       poolSize: p.outSize,
+      poolMode: p.mode,
       table,
       convActivation: c.activation,
       poolActivation: p.activation,
@@ -127,9 +145,13 @@ export function fusedLayout(spec: ModelSpec): FusedLayout {
     throw new ModelMismatchError(`fused plan: layer shapes of '${spec.id}' do not chain`);
   }
   let features = second.outChannels * second.poolSize * second.poolSize;
-  const vectors: FusedVectorStage[] = rest.map((l, i) => {
-    if (l.kind !== 'dense' && l.kind !== 'rbf') throw mismatch(spec, l, 'dense or rbf');
-    if (l.kind === 'rbf' && i !== rest.length - 1) throw mismatch(spec, l, 'dense (rbf only last)');
+  const tail = rest[rest.length - 1];
+  const softmaxLayer = tail?.kind === 'softmax' ? tail : undefined;
+  const softmax = softmaxLayer ? { log: softmaxLayer.log } : undefined;
+  const vectorLayers = softmax ? rest.slice(0, -1) : rest;
+  const vectors: FusedVectorStage[] = vectorLayers.map((l, i) => {
+    if (l.kind !== 'dense' && l.kind !== 'rbf') throw mismatch(spec, l, 'a dense or RBF layer');
+    if (l.kind === 'rbf' && (i !== vectorLayers.length - 1 || softmax)) throw mismatch(spec, l, 'a dense layer (an RBF only last)');
     const out = l.kind === 'dense' ? l.outFeatures : l.classes;
     if (l.inFeatures !== features) throw new ModelMismatchError(`fused plan: ${l.name} reads ${l.inFeatures}, gets ${features}`);
     features = out;
@@ -144,8 +166,46 @@ export function fusedLayout(spec: ModelSpec): FusedLayout {
       biasOffset: l.kind === 'dense' ? take(paddedOut) : -1,
     };
   });
-  if (vectors.length === 0) throw new ModelMismatchError(`fused plan: '${spec.id}' has no output layer`);
-  return { inputSize: spec.inputSize, convs: [first, second], vectors, classes: features, floats: next };
+  if (vectors.length === 0) throw new ModelMismatchError(`fused plan: '${spec.id}' has no dense or RBF layer after its second pooling`);
+  if (softmaxLayer && softmaxLayer.features !== features) {
+    throw new ModelMismatchError(`fused plan: ${softmaxLayer.name} reads ${softmaxLayer.features} values, gets ${features}`);
+  }
+  const layout: FusedLayout = { inputSize: spec.inputSize, convs: [first, second], vectors, ...(softmax ? { softmax } : {}), classes: features, floats: next };
+  const bytes = fusedWorkgroupBytes(layout);
+  if (bytes > kMaxFusedWorkgroupBytes) {
+    throw new ModelMismatchError(
+      `fused plan: '${spec.id}' needs ${bytes} bytes of workgroup memory per image (padded input, both pooled stages, dense outputs); the fused kernel keeps one image in at most ${kMaxFusedWorkgroupBytes}`,
+    );
+  }
+  if (next * 4 > kMaxBindingBytes) {
+    throw new ModelMismatchError(`fused plan: '${spec.id}' packs ${next * 4} bytes of weights into one binding; every device binds ${kMaxBindingBytes}`);
+  }
+  return layout;
+}
+
+/** Side of the first stage's input with its zero padding (what the kernels keep of the image). */
+export function paddedInputSide(layout: FusedLayout): number {
+  return layout.convs[0].inSize + 2 * layout.convs[0].padding;
+}
+
+/**
+ * Side of the first stage's pooled maps as the kernels keep them: with the second conv's zero
+ * padding around them, so that the second conv reads its border from memory like any value.
+ */
+export function paddedMapSide(layout: FusedLayout): number {
+  return layout.convs[0].poolSize + 2 * layout.convs[1].padding;
+}
+
+/** Workgroup memory for one image: padded input, first stage's padded maps, features, dense outputs. */
+export function fusedWorkgroupBytes(layout: FusedLayout): number {
+  const [s1, s2] = layout.convs;
+  const kept = layout.softmax ? layout.vectors : layout.vectors.slice(0, -1);
+  const floats =
+    paddedInputSide(layout) ** 2 +
+    s1.outChannels * paddedMapSide(layout) ** 2 +
+    s2.outChannels * s2.poolSize ** 2 +
+    kept.reduce((s, v) => s + v.paddedOut, 0);
+  return floats * 4;
 }
 
 /**
@@ -166,7 +226,7 @@ export function packFusedWeights(weights: ModelWeights, layout: FusedLayout): Fl
     if (p.trainable) {
       packed.set(tensorOf(weights, p.trainable.coefficient), stage.coefficientOffset);
       packed.set(tensorOf(weights, p.trainable.bias), stage.poolBiasOffset);
-    } else {
+    } else if (p.mode === 'average') {
       packed.fill(0.25, stage.coefficientOffset, stage.coefficientOffset + stage.outChannels);
     }
   });
@@ -192,13 +252,15 @@ function expectKind<K extends LayerSpec['kind']>(
   spec: ModelSpec,
   layer: LayerSpec | undefined,
   kind: K,
+  expected: string,
 ): Extract<LayerSpec, { kind: K }> {
-  if (!layer || layer.kind !== kind) throw mismatch(spec, layer, kind);
+  if (!layer || layer.kind !== kind) throw mismatch(spec, layer, expected);
   return layer as Extract<LayerSpec, { kind: K }>;
 }
 
 function mismatch(spec: ModelSpec, layer: LayerSpec | undefined, expected: string): ModelMismatchError {
+  const found = layer ? `${layer.kind} layer ${layer.name} (layer ${spec.layers.indexOf(layer)})` : 'no further layer';
   return new ModelMismatchError(
-    `fused plan: model '${spec.id}' needs ${expected} at this point, found ${layer ? `${layer.kind} ${layer.name}` : 'no layer'}`,
+    `fused plan: the fused kernel runs conv → pool → conv → pool → dense… → dense or RBF (→ softmax); model '${spec.id}' has ${found} where it needs ${expected}`,
   );
 }

@@ -62,10 +62,12 @@ export function lanesShareSubgroup(device: GPUDevice): boolean {
 
 /**
  * Why the fused kernel will not run a model, or undefined when it will: the model must be
- * conv → pool → conv → pool → dense… (→ RBF), which `fusedLayout` checks.
+ * conv → pool → conv → pool → dense… (→ RBF) (→ softmax), with at most kMaxFusedKernels 5×5
+ * kernels per conv and its maps within kMaxFusedWorkgroupBytes, which `fusedLayout` checks.
  *
  * @example
  * fusedDeclineReason(seedModel); // undefined
+ * fusedDeclineReason(presetModel('caffe-lenet')!); // 'fused plan: conv2 has 1000 5×5 kernels …'
  */
 export function fusedDeclineReason(spec: ModelSpec): string | undefined {
   try {
