@@ -39,6 +39,8 @@ export interface TrainOptions {
   readonly evaluateEachEpoch?: boolean;
   /** Called with each progress line. */
   readonly log?: (line: string) => void;
+  /** Called after every mini-batch step: the epoch, images done in it, their mean loss so far. */
+  readonly onStep?: (epoch: number, imagesDone: number, meanLoss: number) => void;
   /** Called after each epoch with the weights so far (checkpoints). */
   readonly onEpoch?: (record: EpochRecord, weights: ModelWeights) => void;
 }
@@ -111,6 +113,7 @@ export async function train(options: TrainOptions, trainSet: ImageSet, testSet: 
         lossSum += result.lossSum;
         correct += result.correct;
         adam.step(pool.params, pool.grads, schedule(adam.steps), 1 / (to - from));
+        options.onStep?.(epoch, to, lossSum / to);
       }
       const last = epoch === lastEpoch;
       const evaluate = last || options.evaluateEachEpoch !== false;
