@@ -46,7 +46,7 @@ test('overlapping infer calls are serialised and each gets its own answer', asyn
   const outcome = await page.evaluate(async () => {
     const { lenet5, harness } = window;
     const weights = lenet5.randomWeights(lenet5.seedModel, 3);
-    const engine = await lenet5.createEngine(weights, { backend: 'webgpu', maxBatch: 8 });
+    const engine = await lenet5.createEngine(weights, { backend: 'webgpu', plan: 'layered', maxBatch: 8 });
     const rng = new harness.Prng(5);
     const batches = [3, 20, 1, 9].map((n) => ({ n, pixels: harness.randomPixels(rng, n) }));
     try {
@@ -72,7 +72,7 @@ test('overlapping infer calls are serialised and each gets its own answer', asyn
 test('destroy() is idempotent and later calls reject with EngineDestroyedError', async () => {
   const outcome = await page.evaluate(async () => {
     const { lenet5 } = window;
-    const engine = await lenet5.createEngine(lenet5.randomWeights(lenet5.seedModel, 1), { backend: 'webgpu', maxBatch: 4 });
+    const engine = await lenet5.createEngine(lenet5.randomWeights(lenet5.seedModel, 1), { backend: 'webgpu', plan: 'layered', maxBatch: 4 });
     const pixels = new Uint8Array(784);
     const pending = engine.infer(pixels, 1);
     engine.destroy();
@@ -93,7 +93,7 @@ test('destroy() is idempotent and later calls reject with EngineDestroyedError',
 test('bad input rejects with InputError saying what was expected and found', async () => {
   const outcome = await page.evaluate(async () => {
     const { lenet5 } = window;
-    const engine = await lenet5.createEngine(lenet5.randomWeights(lenet5.classicModel('sigmoid'), 1), { backend: 'webgpu', maxBatch: 4 });
+    const engine = await lenet5.createEngine(lenet5.randomWeights(lenet5.classicModel('sigmoid'), 1), { backend: 'webgpu', plan: 'layered', maxBatch: 4 });
     const settle = (p: Promise<unknown>) => p.then(() => 'resolved', (e: Error) => `${e.name}: ${e.message}`);
     try {
       const outcome = {
@@ -101,7 +101,7 @@ test('bad input rejects with InputError saying what was expected and found', asy
         zero: await settle(engine.infer(new Uint8Array(0), 0)),
         range: await settle(engine.infer(new Float32Array(784).fill(1.5), 1)),
         activations: await settle(engine.activations(new Uint8Array(784 * 2))),
-        maxBatch: await settle(lenet5.createEngine(lenet5.randomWeights(lenet5.seedModel, 1), { backend: 'webgpu', maxBatch: 0 })),
+        maxBatch: await settle(lenet5.createEngine(lenet5.randomWeights(lenet5.seedModel, 1), { backend: 'webgpu', plan: 'layered', maxBatch: 0 })),
         plan: await settle(lenet5.createEngine(lenet5.randomWeights(lenet5.seedModel, 1), { backend: 'webgpu', plan: 'nonsense' as 'layered' })),
         // The engine still works after rejected calls.
         after: await engine.infer(new Uint8Array(784), 1).then((r) => r.count),

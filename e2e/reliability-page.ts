@@ -209,7 +209,7 @@ async function deviceLoss(c: { model: ModelName; seed: number; calls: number; lo
   });
   const probe = { pixels: randomPixels(rng, 9), count: 9 };
   const first = await instrumentedDevice();
-  const engine = await lenet5.createEngine(weights, { device: first.device, backend: 'webgpu', maxBatch: 4 });
+  const engine = await lenet5.createEngine(weights, { device: first.device, backend: 'webgpu', plan: 'layered', maxBatch: 4 });
   const before = await engine.infer(probe.pixels, probe.count);
 
   const loss1 = await streamWithLoss(engine, weights, inputs, first.device, c.lossAfter);
@@ -257,7 +257,7 @@ async function overlapping(c: { model: ModelName; seed: number; calls: number; m
   const weights = lenet5.randomWeights(modelSpec(c.model), c.seed);
   const rng = new Prng(c.seed + 1);
   const { device, ledger } = await instrumentedDevice();
-  const engine = await lenet5.createEngine(weights, { device, backend: 'webgpu', maxBatch: c.maxBatch });
+  const engine = await lenet5.createEngine(weights, { device, backend: 'webgpu', plan: 'layered', maxBatch: c.maxBatch });
   const liveAtStart = ledger.created - ledger.destroyed;
   const inputs = Array.from({ length: c.calls }, (_, k) => {
     const count = c.sizes[k % c.sizes.length]!;
@@ -327,7 +327,7 @@ function steadyEnd() {
 async function destroyContract(c: { model: ModelName; seed: number }) {
   const weights = lenet5.randomWeights(modelSpec(c.model), c.seed);
   const { device, ledger } = await instrumentedDevice();
-  const engine = await lenet5.createEngine(weights, { device, backend: 'webgpu', maxBatch: 8 });
+  const engine = await lenet5.createEngine(weights, { device, backend: 'webgpu', plan: 'layered', maxBatch: 8 });
   const pixels = randomPixels(new Prng(c.seed), 20);
   const settle = (p: Promise<unknown>) => p.then(() => 'resolved', describeError);
   const pending = [engine.infer(pixels, 20), engine.infer(pixels, 3), engine.activations(pixels.subarray(0, 784))].map(settle);
@@ -349,7 +349,7 @@ async function destroyContract(c: { model: ModelName; seed: number }) {
 /** Bad inputs, each given to infer (and some to activations and createEngine): what each did. */
 async function inputLimits(c: { seed: number }) {
   const weights = lenet5.randomWeights(lenet5.classicModel('sigmoid'), c.seed);
-  const engine = await lenet5.createEngine(weights, { backend: 'webgpu', maxBatch: 8 });
+  const engine = await lenet5.createEngine(weights, { backend: 'webgpu', plan: 'layered', maxBatch: 8 });
   const settle = (p: Promise<unknown>) => p.then(() => 'resolved', describeError);
   const one = () => new Uint8Array(784);
   const floats = (bad: number, at = 100) => {
@@ -393,7 +393,7 @@ async function inputLimits(c: { seed: number }) {
     outcomes.push({ what: `activations: ${what}`, outcome: await settle(engine.activations(cast(pixels))) });
   }
   for (const maxBatch of [0, -1, 2.5, NaN, 100_000_000]) {
-    outcomes.push({ what: `createEngine maxBatch ${maxBatch}`, outcome: await settle(lenet5.createEngine(weights, { backend: 'webgpu', maxBatch })) });
+    outcomes.push({ what: `createEngine maxBatch ${maxBatch}`, outcome: await settle(lenet5.createEngine(weights, { backend: 'webgpu', plan: 'layered', maxBatch })) });
   }
   const stillWorks = await engine.infer(one(), 1).then((r) => r.count);
   engine.destroy();
@@ -408,7 +408,7 @@ async function inputLimits(c: { seed: number }) {
 async function chunked(c: { model: ModelName; seed: number; count: number; maxBatch?: number }) {
   const weights = lenet5.randomWeights(modelSpec(c.model), c.seed);
   const { device, ledger } = await instrumentedDevice();
-  const engine = await lenet5.createEngine(weights, { device, backend: 'webgpu', ...(c.maxBatch ? { maxBatch: c.maxBatch } : {}) });
+  const engine = await lenet5.createEngine(weights, { device, backend: 'webgpu', plan: 'layered', ...(c.maxBatch ? { maxBatch: c.maxBatch } : {}) });
   const maxBatch = (engine as lenet5.WebGpuEngine).maxBatch;
   const pixels = randomPixels(new Prng(c.seed + 1), c.count);
   const submitsBefore = ledger.submits;

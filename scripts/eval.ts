@@ -1,6 +1,6 @@
 /**
  * npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--arch PRESET|JSON|FILE.json]
- *                 [--out FILE] [--batch N] [--limit N] [--plan layered|fused] [--cpu]
+ *                 [--out FILE] [--batch N] [--limit N] [--plan auto|layered|fused] [--cpu]
  *
  * Classifies an IDX image file (28×28 uint8, e.g. MNIST's t10k-images-idx3-ubyte) with the
  * WebGPU engine in Node (Dawn; SwiftShader where there is no GPU), or with the CPU reference
@@ -8,7 +8,8 @@
  * apart by its bytes); --arch names the network for a file that does not say (a preset, a JSON
  * description, or a .json file holding one: docs/formats.md). Prints the architecture read as
  * one line, and says when it was assumed from the tensors. --plan picks the GPU planner:
- * 'layered' (default; one kernel per layer, the reference path) or 'fused' (the whole network in
+ * 'auto' (default: the fused plan where it covers the model, else layered; eval waits for it
+ * to compile before timing), 'layered' (one kernel per layer, the reference path) or 'fused' (the whole network in
  * one kernel: far faster per image, slower to compile). Prints the adapter, the
  * count, the accuracy (with --labels) and images per second; --out writes the N×10 raw outputs
  * (logits or RBF distances) as little-endian float32. Any bad file or failure: one line on
@@ -24,7 +25,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
 import type { InferenceEngine } from '../src/engine-api.js';
-import type { PlanKind } from '../src/gpu/plans.js';
+import type { PlanChoice } from '../src/gpu/plans.js';
 import { createEngine } from '../src/index.js';
 import { WebGpuEngine } from '../src/gpu/engine.js';
 import { kPresetNames } from '../src/model/presets.js';
@@ -35,7 +36,7 @@ import { nodeGpuDevice } from './node-webgpu.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
 
 const kUsage =
-  'usage: npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--arch PRESET|JSON|FILE.json] [--out FILE] [--batch N] [--limit N] [--plan layered|fused] [--cpu]';
+  'usage: npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--arch PRESET|JSON|FILE.json] [--out FILE] [--batch N] [--limit N] [--plan auto|layered|fused] [--cpu]';
 
 const kHelp = `${kUsage}
 
@@ -50,7 +51,7 @@ no GPU) or the CPU reference, and prints the adapter, the model, the accuracy an
   --out FILE       write the N×10 scores as little-endian float32
   --batch N        images per call (default 1000)
   --limit N        only the first N images
-  --plan P         GPU planner: layered (default) or fused
+  --plan P         GPU planner: auto (default: fused where it covers the model), layered, fused
   --cpu            the CPU reference instead of WebGPU
   --help           this text`;
 /**
@@ -68,7 +69,7 @@ interface Options {
   out?: string;
   batch: number;
   limit?: number;
-  plan: PlanKind;
+  plan: PlanChoice;
   cpu: boolean;
   arch?: string;
 }
@@ -87,7 +88,7 @@ function readOptions(argv: string[]): Options {
         out: { type: 'string' },
         batch: { type: 'string' },
         limit: { type: 'string' },
-        plan: { type: 'string', default: 'layered' },
+        plan: { type: 'string', default: 'auto' },
         cpu: { type: 'boolean', default: false },
         arch: { type: 'string' },
         help: { type: 'boolean', default: false },
@@ -106,8 +107,8 @@ function readOptions(argv: string[]): Options {
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, found '${text}'`);
     return n;
   };
-  const plan = values.plan ?? 'layered';
-  if (plan !== 'layered' && plan !== 'fused') throw new UsageError(`--plan must be 'layered' or 'fused', found '${plan}'`);
+  const plan = values.plan ?? 'auto';
+  if (plan !== 'auto' && plan !== 'layered' && plan !== 'fused') throw new UsageError(`--plan must be 'auto', 'layered' or 'fused', found '${plan}'`);
   return {
     weights: values.weights,
     images: values.images,
@@ -183,15 +184,16 @@ async function main(): Promise<void> {
         watchdog,
       );
     }
+    if (engine instanceof WebGpuEngine) await withTimeout(engine.fastest(), 'compiling the fastest plan', watchdog);
     const running: InferenceEngine = engine;
     const model = running.model;
     const from = { file: 'as the file says', option: 'from --arch', tensors: 'assumed from the tensor names and shapes' }[model.origin?.architectureFrom ?? 'file'];
-    const plan = options.cpu ? 'CPU reference' : `${engine instanceof WebGpuEngine ? engine.planKind : options.plan} plan`;
+    const plan = options.cpu ? 'CPU reference' : `${engine instanceof WebGpuEngine ? engine.plan : options.plan} plan${options.plan === 'auto' ? ' (auto)' : ''}`;
     console.log(`adapter: ${adapterName}`);
     console.log(`model: ${model.title} ('${model.id}', ${model.origin?.format ?? 'in memory'}, ${from}); outputs: ${model.output}; ${plan}`);
     console.log(`architecture: ${model.summary}`);
     if (model.origin?.note) console.log(`note: ${model.origin.note.replace('--arch in eval', '--arch')}`);
-    if (engine instanceof WebGpuEngine && engine.planFallbackReason) console.log(`plan: ${options.plan} declined (${engine.planFallbackReason}); running the layered plan`);
+    if (engine instanceof WebGpuEngine && engine.planFallbackReason) console.log(`plan: the fused plan is not used (${engine.planFallbackReason}); running the layered plan`);
 
     const scores = new Float32Array(count * 10);
     const classes = new Uint8Array(count);

@@ -12,7 +12,7 @@
 import type { Backend, InferenceEngine } from './engine-api.js';
 import { InputError, WebGPUUnavailableError } from './errors.js';
 import { WebGpuEngine } from './gpu/engine.js';
-import type { PlanKind } from './gpu/plans.js';
+import type { PlanChoice } from './gpu/plans.js';
 import type { ModelWeights } from './model/model-weights.js';
 import { CpuEngine } from './reference/cpu-engine.js';
 import { loadWeights, type LoadOptions } from './formats/load.js';
@@ -30,8 +30,12 @@ export interface EngineOptions extends LoadOptions {
   readonly backend?: Backend | 'auto';
   /** Largest batch per GPU run; larger batches are split. Default 1024. */
   readonly maxBatch?: number;
-  /** GPU planner: 'layered' (one kernel per layer, default) or 'fused' where available. */
-  readonly plan?: PlanKind;
+  /**
+   * GPU planner. 'auto' (default): answer at once with the layered plan and move to the fused
+   * plan (the whole network in one kernel, compiled in the background) between calls once it
+   * is ready; `engine.plan` says which runs. 'layered' or 'fused': that plan only.
+   */
+  readonly plan?: PlanChoice;
   /** Layered plan: fuse activations into each kernel (default true) or run them standalone. */
   readonly fuseActivations?: boolean;
 }
@@ -100,7 +104,7 @@ export type { Backend, InferenceEngine, InferenceResult, LayerActivation } from 
 export * from './errors.js';
 export { WebGpuEngine, kDefaultMaxBatch, type WebGpuEngineOptions } from './gpu/engine.js';
 export { recommendedFeatures } from './gpu/device.js';
-export type { PlanKind } from './gpu/plans.js';
+export type { PlanChoice, PlanKind } from './gpu/plans.js';
 export { CpuEngine } from './reference/cpu-engine.js';
 export * from './model/spec.js';
 export { classicModel, kC3ConnectionTable, seedModel, type ClassicActivation } from './model/presets.js';

@@ -113,7 +113,7 @@ test.describe('bad input: non-zero exit, one line on stderr, nothing hangs', () 
     ['images given as weights', () => ['--weights', images(), '--images', images()], /WeightsFileError: header length/],
     ['unknown option', () => ['--weights', 'x', '--images', 'y', '--fast'], /Unknown option '--fast'.*usage: npm run eval/],
     ['bad batch', () => ['--weights', 'x', '--images', 'y', '--batch', '0'], /--batch must be a positive integer, found '0'/],
-    ['unknown plan', () => ['--weights', 'x', '--images', 'y', '--plan', 'fast'], /--plan must be 'layered' or 'fused', found 'fast'/],
+    ['unknown plan', () => ['--weights', 'x', '--images', 'y', '--plan', 'fast'], /--plan must be 'auto', 'layered' or 'fused', found 'fast'/],
     ['no arguments', () => [], /--weights and --images are required/],
   ];
   for (const [what, args, message] of cases) {

@@ -15,7 +15,7 @@ import { acquireDevice, type GpuContext } from './device.js';
 import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
 import { PlanRunner } from './plan-runner.js';
-import { planBuilder, planDeclines, type PlanKind } from './plans.js';
+import { planBuilder, planDeclines, type PlanChoice, type PlanKind } from './plans.js';
 
 /**
  * How long a failed run waits for the device's `lost` promise: a destroyed device fails the
@@ -31,8 +31,13 @@ export interface WebGpuEngineOptions {
   readonly device?: GPUDevice;
   /** Largest batch per GPU run; larger batches are split. Default 1024. */
   readonly maxBatch?: number;
-  /** Which planner lays the model out. Default 'layered'. */
-  readonly plan?: PlanKind;
+  /**
+   * Which planner lays the model out. 'auto' (default): answer at once with the layered plan
+   * and move to the fused plan, compiled in the background, between calls once it is ready
+   * (where the fused plan covers the model). 'layered' or 'fused': that plan only (a model the
+   * fused plan declines runs layered, `planFallbackReason` says why).
+   */
+  readonly plan?: PlanChoice;
   /** Layered plan: activations fused into each kernel (default) or as standalone kernels. */
   readonly fuseActivations?: boolean;
 }
@@ -51,13 +56,12 @@ export class WebGpuEngine implements InferenceEngine {
   readonly backend: Backend = 'webgpu';
   readonly spec: ModelSpec;
   readonly model: ModelInfo;
-  /** Which planner built the inference plan. */
-  readonly planKind: PlanKind;
-  /** Why the plan asked for was not used (the fused plan declined this model), if so. */
-  readonly planFallbackReason: string | undefined;
+  /** Why the fused plan is not used (it declined this model, or failed to build), if so. */
+  planFallbackReason: string | undefined;
+  private readonly upgrade: Promise<PlanKind>;
   private readonly input: Float32Array;
   private context: GpuContext;
-  private plan: Plan;
+  private activePlan: Plan;
   private runner: PlanRunner;
   private activationsRunner: Promise<PlanRunner> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -72,32 +76,37 @@ export class WebGpuEngine implements InferenceEngine {
     context: GpuContext,
     readonly weights: ModelWeights,
     plan: Plan,
-    planKind: PlanKind,
+    private kind: PlanKind,
     private readonly fuseActivations: boolean,
-    planFallbackReason?: string,
+    planFallbackReason: string | undefined,
+    /** 'auto': the plan to move to once built in the background. */
+    upgradeTo: PlanKind | undefined,
   ) {
     this.spec = weights.spec;
     this.model = modelInfo(weights);
-    this.planKind = planKind;
     this.planFallbackReason = planFallbackReason;
     this.input = new Float32Array(plan.maxBatch * plan.inputValues);
     this.context = context;
-    this.plan = plan;
+    this.activePlan = plan;
     this.runner = this.attach(context, plan);
+    this.upgrade = upgradeTo ? this.upgradeInBackground(upgradeTo) : Promise.resolve(kind);
   }
 
   /** Acquires a device (unless given), builds the plan and compiles every pipeline. */
   static async create(weights: ModelWeights, options: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
-    const asked = options.plan ?? 'layered';
-    planBuilder(asked); // an unknown plan fails before a device is requested
+    const asked = options.plan ?? 'auto';
+    if (asked !== 'auto') planBuilder(asked); // an unknown plan fails before a device is requested
     // A planner that cannot run this model well says why; the layered plan runs every member.
-    const declined = planDeclines(asked, weights.spec);
-    const kind: PlanKind = declined ? 'layered' : asked;
+    const declined = planDeclines('fused', weights.spec);
+    const fast: PlanKind = declined ? 'layered' : 'fused';
+    const first: PlanKind = asked === 'auto' ? 'layered' : asked === 'fused' ? fast : asked;
+    const upgradeTo = asked === 'auto' && fast !== first ? fast : undefined;
     const context = await acquireDevice(options.device);
     const fuseActivations = options.fuseActivations ?? true;
     try {
-      const plan = await planBuilder(kind)(context.device, weights, { maxBatch: options.maxBatch ?? kDefaultMaxBatch, fuseActivations });
-      return new WebGpuEngine(context, weights, plan, kind, fuseActivations, declined);
+      const plan = await planBuilder(first)(context.device, weights, { maxBatch: options.maxBatch ?? kDefaultMaxBatch, fuseActivations });
+      const reason = asked === 'layered' ? undefined : declined;
+      return new WebGpuEngine(context, weights, plan, first, fuseActivations, reason, upgradeTo);
     } catch (e) {
       if (context.ownsDevice) context.device.destroy();
       throw e;
@@ -108,15 +117,37 @@ export class WebGpuEngine implements InferenceEngine {
     return this.context.adapterName;
   }
 
+  /** The plan running now: 'layered' or 'fused'. */
+  get plan(): PlanKind {
+    return this.kind;
+  }
+
+  /** The same as `plan` (the name before plans could change while the engine runs). */
+  get planKind(): PlanKind {
+    return this.kind;
+  }
+
+  /**
+   * Resolves with the plan the engine settles on: at once for a fixed plan; with 'auto', when
+   * the fused plan has compiled and taken over (or failed to, `planFallbackReason` says why).
+   *
+   * @example
+   * const engine = await createEngine(url); // answers at once (layered plan)
+   * await engine.fastest(); // 'fused': full speed from here on
+   */
+  fastest(): Promise<PlanKind> {
+    return this.upgrade;
+  }
+
   /** The largest batch one GPU run takes. */
   get maxBatch(): number {
-    return this.plan.maxBatch;
+    return this.activePlan.maxBatch;
   }
 
   infer(pixels: Pixels, count: number): Promise<InferenceResult> {
     return this.enqueue('infer', async () => {
       checkPixels(pixels, count);
-      const { maxBatch, inputValues, outputValues } = this.plan;
+      const { maxBatch, inputValues, outputValues } = this.activePlan;
       const scores = new Float32Array(count * outputValues);
       for (let start = 0; start < count; start += maxBatch) {
         const chunk = Math.min(maxBatch, count - start);
@@ -161,8 +192,8 @@ export class WebGpuEngine implements InferenceEngine {
       const context = await acquireDevice(device);
       let plan: Plan;
       try {
-        plan = await planBuilder(this.planKind)(context.device, this.weights, {
-          maxBatch: this.plan.maxBatch,
+        plan = await planBuilder(this.kind)(context.device, this.weights, {
+          maxBatch: this.activePlan.maxBatch,
           fuseActivations: this.fuseActivations,
         });
       } catch (e) {
@@ -177,7 +208,7 @@ export class WebGpuEngine implements InferenceEngine {
       }
       this.release();
       this.context = context;
-      this.plan = plan;
+      this.activePlan = plan;
       this.runner = this.attach(context, plan);
       this.lost = undefined;
     });
@@ -187,6 +218,34 @@ export class WebGpuEngine implements InferenceEngine {
     if (this.destroyed) return;
     this.destroyed = true;
     this.release();
+  }
+
+  /**
+   * Builds `kind` on the current device while calls run on the current plan, then swaps it in
+   * between calls (through the same queue, so never in the middle of one). A failure keeps
+   * the current plan and says why in `planFallbackReason`.
+   */
+  private async upgradeInBackground(kind: PlanKind): Promise<PlanKind> {
+    const context = this.context;
+    let plan: Plan;
+    try {
+      plan = await planBuilder(kind)(context.device, this.weights, { maxBatch: this.activePlan.maxBatch, fuseActivations: this.fuseActivations });
+    } catch (e) {
+      if (!this.destroyed && !this.lost) this.planFallbackReason = `the ${kind} plan failed to build: ${(e as Error).message}`;
+      return this.kind;
+    }
+    return this.serialise(async () => {
+      if (this.destroyed || this.lost || this.context !== context) {
+        plan.destroy();
+        return this.kind;
+      }
+      this.runner.destroy();
+      this.activePlan.destroy();
+      this.activePlan = plan;
+      this.runner = new PlanRunner(context.device, plan);
+      this.kind = kind;
+      return kind;
+    });
   }
 
   /** Listens to a device's errors and loss, and makes the runner for its plan. */
@@ -204,7 +263,7 @@ export class WebGpuEngine implements InferenceEngine {
     const { device, ownsDevice } = this.context;
     device.removeEventListener('uncapturederror', this.onUncapturedError);
     this.runner.destroy();
-    this.plan.destroy();
+    this.activePlan.destroy();
     void this.activationsRunner?.then(
       (runner) => {
         runner.destroy();
@@ -218,7 +277,7 @@ export class WebGpuEngine implements InferenceEngine {
 
   /** A runner whose plan keeps every layer's output: the main one, or a 1-image layered plan. */
   private layerRunner(): Promise<PlanRunner> {
-    if (this.plan.layerBuffers) return Promise.resolve(this.runner);
+    if (this.activePlan.layerBuffers) return Promise.resolve(this.runner);
     this.activationsRunner ??= buildLayeredPlan(this.context.device, this.spec.layers, this.weights.tensors, {
       maxBatch: 1,
       fuseActivations: this.fuseActivations,

@@ -12,6 +12,9 @@ import type { Plan } from './plan.js';
 /** Names of the planners. */
 export type PlanKind = 'layered' | 'fused';
 
+/** What a caller asks for: a planner, or 'auto' (answer with the layered plan, move to the fused one when compiled). */
+export type PlanChoice = PlanKind | 'auto';
+
 export interface PlanOptions {
   readonly maxBatch: number;
   /** Layered plan only: activations fused into each layer's kernel (true) or standalone. */
