@@ -3,7 +3,7 @@
  * test set and their labels, as IDX files in public/ (served beside the page, also in the
  * built site). Run once; the outputs are committed.
  *
- *   npx tsx scripts/make-demo-sample.ts [count]
+ *   npx tsx scripts/make-demo-sample.ts [count]     (--help: what it writes)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { kIdxImagesMagic, kIdxLabelsMagic, parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
@@ -19,7 +19,21 @@ function idxHeader(magic: number, dimensions: number[]): Buffer {
   return header;
 }
 
+const kHelp = `Writes the demo page's strip of real MNIST test digits: the first COUNT images of the
+MNIST test set (default 50) and their labels, as IDX files in public/ (served beside the page,
+also in the built site). The outputs are committed; run it again only to change the strip.
+
+usage: npx tsx scripts/make-demo-sample.ts [COUNT]
+       npx tsx scripts/make-demo-sample.ts --help
+
+writes: ${kSampleImages}
+        ${kSampleLabels}`;
+
 function main(): void {
+  if (process.argv[2] === '--help' || process.argv[2] === '-h') {
+    console.log(kHelp);
+    return;
+  }
   const count = Number(process.argv[2] ?? 50);
   const images = parseIdxImages(readFileSync(`${kSource}/t10k-images-idx3-ubyte`));
   const labels = parseIdxLabels(readFileSync(`${kSource}/t10k-labels-idx1-ubyte`));
@@ -35,4 +49,9 @@ function main(): void {
   console.log(`wrote ${count} MNIST test images to ${kSampleImages} and their labels to ${kSampleLabels}`);
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  console.error(`make-demo-sample: ${(e as Error).message} (--help for usage)`);
+  process.exit(1);
+}

@@ -17,6 +17,7 @@
  *
  * @example
  * npm run probe:loads
+ * npm run probe:loads -- --help
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -72,10 +73,33 @@ ${values.join('\n')}
 }`;
 }
 
+const kHelp = `Measures what one load costs a WGSL kernel on this machine's WebGPU adapter (Node, Dawn;
+SwiftShader where there is no GPU): a constant-index load against loop-indexed ones from a
+private array and from storage, each timed over the same loop and less a no-load baseline.
+
+usage: npm run probe:loads [-- --rounds N]
+
+  --rounds N    timed rounds per probe, interleaved (default 15)
+  -h, --help    this text
+
+Prints, per probe, the median and fastest wall time and the cost of one 4-lane load in
+nanoseconds of one core. See docs/performance.md for what the figures mean.`;
+
+class UsageError extends Error {}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' } } });
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { rounds: { type: 'string', default: '15' }, help: { type: 'boolean', short: 'h', default: false } } }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) {
+    console.log(kHelp);
+    return;
+  }
   const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a positive integer, found '${values.rounds}'`);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError(`--rounds takes a positive integer, found '${values.rounds}'`);
   const { device, adapterName } = await nodeGpuDevice();
   const shared = device.createBuffer({ label: 'probe.r', size: kArrayLength * 4, usage: GPUBufferUsage.STORAGE });
   const out = device.createBuffer({ label: 'probe.out', size: kWorkgroups * kWorkgroupSize * 4, usage: GPUBufferUsage.STORAGE });
@@ -138,7 +162,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (e: unknown) => {
-    console.error(`probe:loads: ${(e as Error).message}`);
-    process.exit(1);
+    const usage = e instanceof UsageError ? ' (npm run probe:loads -- --help for usage)' : '';
+    console.error(`probe:loads: ${(e as Error).message}${usage}`);
+    process.exit(e instanceof UsageError ? 2 : 1);
   },
 );
