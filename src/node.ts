@@ -12,7 +12,7 @@
  * const { classes } = await engine.infer(mnistBytes, 100); // 100 × 784 bytes, 0..255
  * engine.destroy();
  *
- * @module
+ * @module lenet5-webgpu/node
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
