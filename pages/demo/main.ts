@@ -1,15 +1,17 @@
 /**
- * The demo page: draw a digit, see LeNet-5 classify it, layer by layer. Thin wiring over the
- * library's public API (createEngine, infer, activations); the logic worth testing lives in
- * digitize.ts, pad.ts, panels.ts and mnist.ts.
+ * The demo page: draw a digit, see a LeNet classify it, layer by layer: the shipped models or
+ * the visitor's own file (.pth, .onnx, .safetensors). Thin wiring over the library's public
+ * API (createEngine, infer, activations, engine.model); the logic worth testing lives in
+ * digitize.ts, pad.ts, panels.ts, model-card.ts and mnist.ts.
  */
 import { digitize } from './digitize.js';
 import { kFullTestSet, loadDigits, loadSample, runTestSet, type DigitSet, type TestProgress } from './mnist.js';
+import { ModelCard, type PickerState } from './model-card.js';
 import { Models, type ModelChoice } from './models.js';
 import { DrawingPad } from './pad.js';
 import { InsidePanel, ScoresPanel, SeenView } from './panels.js';
 import { paintGray, pictureCanvas } from './viz.js';
-import { parameterCount, type InferenceEngine, type Pixels } from '../../src/index.js';
+import type { InferenceEngine, Pixels } from '../../src/index.js';
 
 /** Shortest time between two live predictions while drawing. */
 const kMinIntervalMs = 60;
@@ -37,6 +39,7 @@ class DemoPage {
   private readonly seen = new SeenView();
   private readonly scores = new ScoresPanel();
   private readonly inside = new InsidePanel();
+  private readonly card = new ModelCard((preset) => void this.runFileAs(preset));
   private readonly status = byId('prediction');
   private readonly statusNote = byId('prediction-note');
   /** Engine calls run one at a time: a test-set run and live predictions share the engine. */
@@ -104,7 +107,7 @@ class DemoPage {
       this.statusNote.textContent = 'Draw a digit, or pick one of the MNIST test digits below.';
       this.seen.show(null, engine);
       this.scores.show(null);
-      this.inside.show(null, engine);
+      this.inside.show(null);
       return;
     }
     try {
@@ -121,7 +124,7 @@ class DemoPage {
       this.statusNote.textContent = this.describeInput(digit);
       this.seen.show(field, engine);
       this.scores.show(result);
-      this.inside.show(activations, engine);
+      this.inside.show(activations);
     } catch (e) {
       // A replaced file's engine is destroyed while its last prediction may be in flight.
       if (engine === this.models.current) this.statusNote.textContent = `Prediction failed: ${(e as Error).message}`;
@@ -163,31 +166,21 @@ class DemoPage {
     }
   }
 
-  /** Shows a model's description and scores layout, then classifies the current input with it. */
+  /** Shows a model's description, scores layout and layers, then classifies the current input with it. */
   private useModel(engine: InferenceEngine): void {
-    const facts = byId('model-facts');
-    const rows: Array<[string, string]> = [
-      ['Model', engine.spec.title],
-      ['Parameters', parameterCount(engine.spec).toLocaleString('en')],
-      ['Input', `${engine.spec.inputSize}×${engine.spec.inputSize}`],
-    ];
-    const meta = engine.weights.metadata;
-    const accuracy = meta['lenet5.train.test_accuracy'];
-    if (accuracy) rows.push(['Test accuracy', asPercent(accuracy)]);
-    if (meta['lenet5.train.epochs']) rows.push(['Epochs', meta['lenet5.train.epochs']]);
-    if (meta['lenet5.rbf.centres']) rows.push(['RBF centres', meta['lenet5.rbf.centres']]);
-    facts.replaceChildren(
-      ...rows.flatMap(([term, value]) => {
-        const dt = document.createElement('dt');
-        dt.textContent = term;
-        const dd = document.createElement('dd');
-        dd.textContent = value;
-        return [dt, dd];
-      }),
-    );
+    this.card.show(engine, this.pickerState());
     this.scores.useModel(engine);
+    this.inside.useModel(engine);
     this.markSample(this.input.kind === 'sample' ? this.input.index : null);
     this.schedule();
+  }
+
+  /** What the preset picker would act on: the visitor's file, if one is loaded. */
+  private pickerState(): PickerState {
+    const file = this.models.fileEngine;
+    if (!file) return 'no-file';
+    if (this.models.fileDeclaresArchitecture) return 'file-declares';
+    return file.model.origin?.architectureFrom === 'option' ? 'file-chosen' : 'file-assumed';
   }
 
   private wireModelSwitch(): void {
@@ -195,7 +188,10 @@ class DemoPage {
       radio.addEventListener('change', async () => {
         if (!radio.checked) return;
         try {
-          this.useModel(await this.models.select(radio.value as ModelChoice));
+          const engine = await this.models.select(radio.value as ModelChoice);
+          if (!engine) return; // a later choice is shown instead
+          this.hideLoadError();
+          this.useModel(engine);
           this.clearSampleVerdicts();
         } catch (e) {
           this.showLoadError(`Could not load the ${radio.value} model: ${(e as Error).message}`);
@@ -235,19 +231,53 @@ class DemoPage {
   }
 
   private async loadFile(file: File): Promise<void> {
-    const error = byId('load-error');
+    const preset = this.card.preset;
     try {
-      const engine = await this.models.loadFile(new Uint8Array(await file.arrayBuffer()), file.name);
-      error.hidden = true;
-      error.textContent = '';
-      byId('file-name').textContent = `Your file: ${file.name}`;
-      byId('file-choice').hidden = false;
-      this.checkRadio('file');
-      this.clearSampleVerdicts();
-      this.useModel(engine);
+      const engine = await this.models.loadFile(new Uint8Array(await file.arrayBuffer()), file.name, preset);
+      this.card.fileLoaded();
+      this.fileShown(file.name, engine);
     } catch (e) {
-      this.showLoadError(`Could not load ${file.name}: ${(e as Error).message}\nStill using the ${this.models.choice} model.`);
+      this.showLoadError(`Could not load ${file.name}: ${(e as Error).message}\nStill using the ${this.describeChoice()}.`);
     }
+  }
+
+  /** Runs the visitor's state_dict again as another preset (picked after loading it). */
+  private async runFileAs(preset: string | undefined): Promise<void> {
+    if (!this.models.fileEngine || this.models.fileDeclaresArchitecture) {
+      this.card.show(this.models.current, this.pickerState()); // applies to the next file
+      return;
+    }
+    const name = this.models.loadedFileName;
+    try {
+      const engine = await this.models.reloadFile(preset);
+      this.card.fileLoaded();
+      this.fileShown(name, engine);
+    } catch (e) {
+      this.card.revertPicker();
+      const as = preset ? `as the '${preset}' preset` : 'as its tensors suggest';
+      this.showLoadError(`Could not run ${name} ${as}: ${(e as Error).message}\nStill using the ${this.describeChoice()}.`);
+    }
+  }
+
+  /** The visitor's file is loaded and current: its radio, no error, its model shown. */
+  private fileShown(name: string, engine: InferenceEngine): void {
+    this.hideLoadError();
+    byId('file-name').textContent = `Your file: ${name}`;
+    byId('file-choice').hidden = false;
+    this.checkRadio('file');
+    this.clearSampleVerdicts();
+    this.useModel(engine);
+  }
+
+  /** The current model, in words, for error messages. */
+  private describeChoice(): string {
+    return this.models.choice === 'file' ? `model from ${this.models.loadedFileName}` : `${this.models.choice} model`;
+  }
+
+  private hideLoadError(): void {
+    const error = byId('load-error');
+    error.hidden = true;
+    error.textContent = '';
   }
 
   private showLoadError(message: string): void {
@@ -335,12 +365,6 @@ class DemoPage {
       }
     });
   }
-}
-
-/** '0.9912' → '99.12%' (the training record stores a fraction); other text as it is. */
-function asPercent(text: string): string {
-  const value = Number(text);
-  return /^\s*0?\.\d+\s*$/.test(text) && value <= 1 ? `${(value * 100).toFixed(2)}%` : text;
 }
 
 async function main(): Promise<void> {

@@ -1,15 +1,31 @@
 /**
- * The page's models: the two shipped weights files and the visitor's own, each behind an
- * engine created on first use and kept, so switching back and forth is instant. A file that
- * fails to load leaves the current model in place.
+ * The page's models: the two shipped weights files and the visitor's own (safetensors,
+ * PyTorch .pth/.pt or ONNX), each behind an engine created on first use and kept, so
+ * switching back and forth is instant. A file that fails to load leaves the current model in
+ * place. The visitor's file is kept as read, so it can be run again as another preset (a
+ * PyTorch state_dict does not say which network it holds) without reading it again.
  */
 import classicUrl from '../../weights/classic.safetensors?url';
 import seedUrl from '../../weights/seed.safetensors?url';
-import { createEngine, WebGPUUnavailableError, type Backend, type InferenceEngine } from '../../src/index.js';
+import {
+  createEngine,
+  modelWeightsFrom,
+  readWeightsFile,
+  WebGPUUnavailableError,
+  type Backend,
+  type InferenceEngine,
+  type WeightsFileContents,
+} from '../../src/index.js';
 
 export type ModelChoice = 'classic' | 'seed' | 'file';
 
 const kShipped: Record<Exclude<ModelChoice, 'file'>, string> = { classic: classicUrl, seed: seedUrl };
+
+/** The visitor's file: its name and contents as read (format sniffed from the bytes). */
+interface LoadedFile {
+  readonly name: string;
+  readonly contents: WeightsFileContents;
+}
 
 /**
  * Engines by choice, all on one backend. The backend is WebGPU where the browser has it and
@@ -22,7 +38,9 @@ const kShipped: Record<Exclude<ModelChoice, 'file'>, string> = { classic: classi
  */
 export class Models {
   private readonly engines = new Map<ModelChoice, InferenceEngine>();
-  private fileName = '';
+  private file: LoadedFile | null = null;
+  /** Counts choices made, so a slow one finishing late does not undo a later one. */
+  private choices = 0;
 
   private constructor(
     private backend: Backend,
@@ -50,31 +68,65 @@ export class Models {
 
   /** The name of the visitor's loaded file, or '' before one is loaded. */
   get loadedFileName(): string {
-    return this.fileName;
+    return this.file?.name ?? '';
   }
 
-  /** Makes `choice` current, creating its engine on first use. */
-  async select(choice: ModelChoice): Promise<InferenceEngine> {
+  /** The visitor's file's engine, or null before one is loaded. */
+  get fileEngine(): InferenceEngine | null {
+    return this.engines.get('file') ?? null;
+  }
+
+  /** Whether the visitor's file declares its own network (ONNX graph, safetensors metadata). */
+  get fileDeclaresArchitecture(): boolean {
+    return this.file?.contents.architecture !== undefined;
+  }
+
+  /**
+   * Makes `choice` current, creating its engine on first use. Resolves null, changing
+   * nothing, when another choice or file was made while the engine was being created.
+   */
+  async select(choice: ModelChoice): Promise<InferenceEngine | null> {
+    const ticket = ++this.choices;
     let engine = this.engines.get(choice);
     if (!engine) {
       if (choice === 'file') throw new Error('no weights file has been loaded yet');
       engine = await createEngine(kShipped[choice], { backend: this.backend });
       this.engines.set(choice, engine);
     }
+    if (ticket !== this.choices) return null;
     this.choice = choice;
     this.current = engine;
     return engine;
   }
 
   /**
-   * Loads the visitor's weights file and makes it current. Throws the loader's error (typed,
-   * with a message for people) and changes nothing when the file is bad.
+   * Loads the visitor's weights file and makes it current. `preset` names the network for a
+   * file that does not say (a state_dict); a file that declares its own network ignores it.
+   * Throws the loader's error (typed, with a message for people) and changes nothing when
+   * the file is bad.
    */
-  async loadFile(bytes: Uint8Array, name: string): Promise<InferenceEngine> {
-    const engine = await createEngine(bytes, { backend: this.backend });
+  async loadFile(bytes: Uint8Array, name: string, preset?: string): Promise<InferenceEngine> {
+    const contents = readWeightsFile(bytes);
+    return this.useFile({ name, contents }, preset);
+  }
+
+  /**
+   * Runs the loaded file again as `preset` (undefined: as its tensors suggest). Throws, and
+   * changes nothing, when the file's tensors do not fit that preset.
+   */
+  async reloadFile(preset: string | undefined): Promise<InferenceEngine> {
+    if (!this.file) throw new Error('no weights file has been loaded yet');
+    return this.useFile(this.file, preset);
+  }
+
+  private async useFile(file: LoadedFile, preset: string | undefined): Promise<InferenceEngine> {
+    const declares = file.contents.architecture !== undefined;
+    const weights = modelWeightsFrom(file.contents, preset && !declares ? { architecture: preset } : {});
+    const engine = await createEngine(weights, { backend: this.backend });
+    this.choices++;
     const previous = this.engines.get('file');
     this.engines.set('file', engine);
-    this.fileName = name;
+    this.file = file;
     this.choice = 'file';
     this.current = engine;
     previous?.destroy();

@@ -1,23 +1,30 @@
 /**
  * The page's result panels: the image the network sees, the ten scores as bars (with the RBF
- * centres beside them for the classic model), and the feature maps and F6 picture. Each panel
- * builds its elements once and repaints them per prediction; all text goes in as textContent.
+ * centres beside them when the model has 7×12 ones), and every layer of whatever model is
+ * loaded, following its layer list: conv and pool layers as grids of maps, dense layers as
+ * strips of units (the paper's 7×12 picture beside its closest centre when an 84-unit layer
+ * feeds an RBF), the output named and pointed to the scores. Each panel builds its elements
+ * once per model and repaints them per prediction; all text goes in as textContent.
  */
 import {
   kScaledTanhA,
+  type Activation,
   type InferenceEngine,
   type InferenceResult,
   type LayerActivation,
-  type LayerName,
+  type LayerSpec,
   type ModelSpec,
+  type OutputKind,
+  type RbfLayer,
 } from '../../src/index.js';
 import { kFieldSize, padField } from './digitize.js';
-import { paintFeatureMaps, paintGray, pictureCanvas, rangeOf, softmax, type Range } from './viz.js';
+import { paintFeatureMaps, paintGray, paintStrip, pictureCanvas, rangeOf, softmax, type Range } from './viz.js';
 
 const kClasses = 10;
-/** F6 has 84 units, pictured as the paper does: 7 wide, 12 tall. */
+/** An 84-unit layer is pictured as the paper does: 7 wide, 12 tall. */
 const kBitmapWidth = 7;
 const kBitmapHeight = 12;
+const kBitmapSize = kBitmapWidth * kBitmapHeight;
 
 function byId<T extends HTMLElement>(id: string): T {
   const element = document.getElementById(id);
@@ -25,22 +32,47 @@ function byId<T extends HTMLElement>(id: string): T {
   return element as T;
 }
 
-/** The RBF layer's centres ([10, 84]) when the model has one. */
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const made = document.createElement(tag);
+  if (className) made.className = className;
+  if (text !== undefined) made.textContent = text;
+  return made;
+}
+
+/** The model's RBF layer, if it has one. */
+function rbfLayer(spec: ModelSpec): RbfLayer | undefined {
+  return spec.layers.find((layer): layer is RbfLayer => layer.kind === 'rbf');
+}
+
+/** The RBF layer's centres ([classes, 84]) when the model has one whose centres are 7×12 pictures. */
 export function rbfCentres(engine: InferenceEngine): Float32Array | null {
-  const rbf = engine.spec.layers.find((layer) => layer.kind === 'rbf');
-  return rbf?.kind === 'rbf' ? (engine.weights.tensors.get(rbf.centres) ?? null) : null;
+  const rbf = rbfLayer(engine.spec);
+  if (!rbf || rbf.inFeatures !== kBitmapSize) return null;
+  return engine.weights.tensors.get(rbf.centres) ?? null;
 }
 
-/** The range F6's activation can take, so F6 and the centres are drawn on one scale. */
-function f6Range(spec: ModelSpec, f6: Float32Array, centres: Float32Array | null): Range {
-  if (centres) return rangeOf(centres);
-  const layer = spec.layers.find((l) => l.name === 'F6');
-  if (layer && 'activation' in layer && layer.activation === 'sigmoid') return { low: 0, high: 1 };
-  if (layer && 'activation' in layer && layer.activation === 'scaled-tanh') return { low: -kScaledTanhA, high: kScaledTanhA };
-  return rangeOf(f6);
+/** The values an activation can take, so a layer is drawn on its own natural scale. */
+function activationRange(activation: Activation, values: Float32Array): Range {
+  switch (activation) {
+    case 'sigmoid':
+      return { low: 0, high: 1 };
+    case 'tanh':
+      return { low: -1, high: 1 };
+    case 'scaled-tanh':
+      return { low: -kScaledTanhA, high: kScaledTanhA };
+    case 'relu':
+      return { low: 0, high: Math.max(rangeOf(values).high, 1e-6) };
+    case 'none':
+      return rangeOf(values);
+  }
 }
 
-/** The 28×28 field the model reads, padded as the model pads it (32×32 for classic). */
+/** A number for people: at most 3 decimals, no trailing zeros. */
+function short(value: number): string {
+  return String(Number(value.toFixed(3)));
+}
+
+/** The input field the model reads, padded as the model pads it (32×32 for a 32×32 model). */
 export class SeenView {
   private readonly canvas = byId<HTMLCanvasElement>('seen');
   private readonly caption = byId('seen-caption');
@@ -49,14 +81,45 @@ export class SeenView {
     const { pad, background, ink } = engine.weights.preprocessing;
     const size = kFieldSize + 2 * pad;
     paintGray(this.canvas, field ? padField(field, pad) : new Float32Array(size * size), size, size, { low: 0, high: 1 });
+    const levels = `background ${short(background)}, ink ${short(ink)}`;
     this.caption.textContent =
       pad > 0
-        ? `The ${size}×${size} input the network sees: the 28×28 digit padded by ${pad} px (background ${background}, ink ${ink})`
-        : `The ${size}×${size} image the network sees (pixel / 255)`;
+        ? `The ${size}×${size} input the network sees: the 28×28 digit padded by ${pad} px (${levels})`
+        : `The ${size}×${size} image the network sees (${levels})`;
   }
 }
 
-/** Ten rows: digit, centre bitmap (RBF models), bar, value. */
+/** What the score bars show for each kind of output, naming the output layer. */
+function scoresCaption(output: OutputKind, layerName: string, bitmaps: boolean): string {
+  switch (output) {
+    case 'logits':
+      return `Softmax probability of each digit (from ${layerName}’s logits)`;
+    case 'probabilities':
+      return `Probability of each digit (${layerName}, the model’s softmax)`;
+    case 'log-probabilities':
+      return `Probability of each digit (exp of ${layerName}, the model’s log-softmax)`;
+    case 'distances':
+      return bitmaps
+        ? `RBF distance to each digit’s 7×12 centre (${layerName}; smaller is closer)`
+        : `RBF distance to each digit’s centre (${layerName}; smaller is closer)`;
+  }
+}
+
+/** Probabilities for the bars, or null when the scores are distances. */
+export function probabilitiesOf(output: OutputKind, scores: Float32Array): Float64Array | null {
+  switch (output) {
+    case 'logits':
+      return softmax(scores);
+    case 'probabilities':
+      return Float64Array.from(scores);
+    case 'log-probabilities':
+      return Float64Array.from(scores, Math.exp);
+    case 'distances':
+      return null;
+  }
+}
+
+/** Ten rows: digit, centre bitmap (RBF models with 7×12 centres), bar, value. */
 export class ScoresPanel {
   private readonly list = byId<HTMLOListElement>('scores');
   private readonly caption = byId('scores-caption');
@@ -64,19 +127,13 @@ export class ScoresPanel {
 
   constructor() {
     for (let digit = 0; digit < kClasses; digit++) {
-      const row = document.createElement('li');
-      row.className = 'score';
-      const label = document.createElement('span');
-      label.className = 'label';
-      label.textContent = String(digit);
+      const row = element('li', 'score');
+      const label = element('span', 'label', String(digit));
       const centre = pictureCanvas('centre', `RBF centre of ${digit}`);
-      const track = document.createElement('span');
-      track.className = 'track';
-      const bar = document.createElement('span');
-      bar.className = 'bar';
+      const track = element('span', 'track');
+      const bar = element('span', 'bar');
       track.append(bar);
-      const value = document.createElement('span');
-      value.className = 'value';
+      const value = element('span', 'value');
       row.append(label, centre, track, value);
       this.list.append(row);
       this.rows.push({ row, centre, bar, value });
@@ -86,17 +143,14 @@ export class ScoresPanel {
   /** Sets the caption and centre bitmaps for a model; empties the bars. */
   useModel(engine: InferenceEngine): void {
     const centres = rbfCentres(engine);
-    this.caption.textContent =
-      engine.spec.output === 'distances'
-        ? 'RBF distance to each digit’s 7×12 centre (smaller is closer)'
-        : 'Softmax probability of each digit';
+    const last = engine.model.layers[engine.model.layers.length - 1] ?? 'output';
+    this.caption.textContent = scoresCaption(engine.model.output, last, !!centres);
     this.list.classList.toggle('no-centres', !centres);
     const range = centres ? rangeOf(centres) : { low: 0, high: 1 };
     this.rows.forEach(({ centre }, digit) => {
       centre.hidden = !centres;
       if (centres) {
-        const size = kBitmapWidth * kBitmapHeight;
-        paintGray(centre, centres.subarray(digit * size, (digit + 1) * size), kBitmapWidth, kBitmapHeight, range);
+        paintGray(centre, centres.subarray(digit * kBitmapSize, (digit + 1) * kBitmapSize), kBitmapWidth, kBitmapHeight, range);
       }
     });
     this.show(null);
@@ -114,7 +168,7 @@ export class ScoresPanel {
     }
     const scores = result.scores.subarray(0, kClasses);
     const winner = result.classes[0];
-    const probabilities = result.output === 'logits' ? softmax(scores) : null;
+    const probabilities = probabilitiesOf(result.output, scores);
     const largest = Math.max(...scores);
     this.rows.forEach(({ row, bar, value }, digit) => {
       row.classList.toggle('win', digit === winner);
@@ -131,42 +185,159 @@ export class ScoresPanel {
   }
 }
 
-/** Feature maps of C1, S2, C3, S4 and F6 as a 7×12 picture beside its closest centre. */
-export class InsidePanel {
-  private readonly grids = new Map<LayerName, HTMLElement>(
-    (['C1', 'S2', 'C3', 'S4'] as const).map((name) => [name, byId(`maps-${name}`)]),
-  );
-  private readonly f6 = byId<HTMLCanvasElement>('f6');
-  private readonly closest = byId<HTMLCanvasElement>('closest');
-  private readonly closestFigure = byId('closest-figure');
-  private readonly closestCaption = byId('closest-caption');
-  private readonly note = byId('f6-note');
+/** One layer's block in the "Inside the network" panel. */
+interface LayerView {
+  readonly block: HTMLElement;
+  /** Repaints from this image's activations (null: blank). */
+  paint(activations: readonly LayerActivation[] | null): void;
+}
 
-  show(activations: readonly LayerActivation[] | null, engine: InferenceEngine): void {
-    for (const [name, grid] of this.grids) {
-      const layer = activations?.find((a) => a.name === name);
-      if (layer) paintFeatureMaps(grid, name, layer.shape, layer.data);
-      else grid.replaceChildren();
+/** A block with a header: the layer's name, then what it is. */
+function layerBlock(name: string, what: string, className = 'layer'): HTMLElement {
+  const block = element('div', className);
+  block.dataset['layer'] = name;
+  const header = element('h3', undefined, `${name} `);
+  header.append(element('span', undefined, what));
+  block.append(header);
+  return block;
+}
+
+function activationText(activation: Activation): string {
+  return activation === 'none' ? '' : `, ${activation}`;
+}
+
+/** A conv or pool layer: its maps as a grid, all on the layer's range. */
+function mapsView(layer: LayerSpec & { kind: 'conv5x5' | 'subsample2x2' }): LayerView {
+  const count = layer.kind === 'conv5x5' ? layer.outChannels : layer.channels;
+  const size = layer.outSize;
+  const operation =
+    layer.kind === 'conv5x5'
+      ? `5×5 convolution${layer.connectionTable ? ' (connection table)' : ''}`
+      : layer.mode === 'trainable'
+        ? '2×2 subsampling'
+        : `2×2 ${layer.mode === 'max' ? 'max' : 'average'} pooling`;
+  const block = layerBlock(layer.name, `${count} maps of ${size}×${size}, ${operation}${activationText(layer.activation)}`);
+  const grid = element('div', layer.kind === 'conv5x5' ? 'maps' : 'maps maps-pool');
+  grid.id = `maps-${layer.name}`;
+  block.append(grid);
+  const shape = [count, size, size];
+  const blank = new Float32Array(count * size * size);
+  return {
+    block,
+    paint(activations) {
+      const found = activations?.find((a) => a.name === layer.name);
+      paintFeatureMaps(grid, layer.name, found?.shape ?? shape, found?.data ?? blank);
+    },
+  };
+}
+
+/** A dense layer: its units as a strip of cells. */
+function stripView(layer: LayerSpec & { kind: 'dense' }): LayerView {
+  const block = layerBlock(layer.name, `${layer.outFeatures} units, dense ${layer.inFeatures}→${layer.outFeatures}${activationText(layer.activation)}`);
+  const canvas = pictureCanvas('units', `${layer.name}: ${layer.outFeatures} units`);
+  block.append(canvas);
+  const blank = new Float32Array(layer.outFeatures);
+  return {
+    block,
+    paint(activations) {
+      const data = activations?.find((a) => a.name === layer.name)?.data;
+      paintStrip(canvas, data ?? blank, data ? activationRange(layer.activation, data) : { low: 0, high: 1 });
+    },
+  };
+}
+
+/** An 84-unit layer that feeds an RBF: the paper's 7×12 picture beside its closest centre. */
+function bitmapView(layer: LayerSpec & { kind: 'dense' }, rbf: RbfLayer, centres: Float32Array): LayerView {
+  const block = layerBlock(layer.name, `${layer.outFeatures} units as a 7×12 picture${activationText(layer.activation)}`, 'layer f6');
+  const pair = element('div', 'f6-pair');
+  const figure = (id: string, label: string, caption: string) => {
+    const made = element('figure');
+    const canvas = pictureCanvas('bitmap', label);
+    canvas.id = id;
+    const figcaption = element('figcaption', undefined, caption);
+    made.append(canvas, figcaption);
+    return { made, canvas, figcaption };
+  };
+  const units = figure('f6', `${layer.name} activations as a 7×12 picture`, layer.name);
+  const closest = figure('closest', 'The closest RBF centre', 'closest centre');
+  closest.figcaption.id = 'closest-caption';
+  pair.append(units.made, closest.made);
+  const note = element('p', 'note');
+  note.id = 'f6-note';
+  block.append(pair, note);
+  const range = rangeOf(centres);
+  return {
+    block,
+    paint(activations) {
+      const values = activations?.find((a) => a.name === layer.name)?.data ?? new Float32Array(kBitmapSize);
+      paintGray(units.canvas, values, kBitmapWidth, kBitmapHeight, range);
+      const distances = activations?.find((a) => a.name === rbf.name)?.data;
+      let nearest = 0;
+      if (distances) {
+        for (let digit = 1; digit < rbf.classes; digit++) if (distances[digit]! < distances[nearest]!) nearest = digit;
+      }
+      const centre = distances ? centres.subarray(nearest * kBitmapSize, (nearest + 1) * kBitmapSize) : new Float32Array(kBitmapSize);
+      paintGray(closest.canvas, centre, kBitmapWidth, kBitmapHeight, range);
+      closest.figcaption.textContent = distances ? `closest centre: ${nearest}` : 'closest centre';
+      note.textContent = distances
+        ? `Squared distance from ${layer.name} to the centre of ${nearest}: ${distances[nearest]!.toFixed(2)}.`
+        : '';
+    },
+  };
+}
+
+/** The last layer: named here, drawn as the scores under Prediction. */
+function outputView(layer: LayerSpec, output: OutputKind): LayerView {
+  const count = layer.kind === 'rbf' ? layer.classes : layer.kind === 'softmax' ? layer.features : layer.kind === 'dense' ? layer.outFeatures : kClasses;
+  const what =
+    layer.kind === 'rbf'
+      ? `RBF ${layer.inFeatures}→${layer.classes}: ${count} distances`
+      : layer.kind === 'softmax'
+        ? `${layer.log ? 'log-softmax' : 'softmax'}: ${count} ${output}`
+        : layer.kind === 'dense'
+          ? `dense ${layer.inFeatures}→${layer.outFeatures}: ${count} ${output}`
+          : `${count} ${output}`;
+  const block = layerBlock(layer.name, `${what}, shown as the scores under Prediction`, 'layer output');
+  return { block, paint() {} };
+}
+
+/** The view for each layer of a model, first to last. */
+function layerViews(engine: InferenceEngine): LayerView[] {
+  const { layers } = engine.spec;
+  const rbf = rbfLayer(engine.spec);
+  const centres = rbfCentres(engine);
+  return layers.map((layer, index) => {
+    if (index === layers.length - 1) return outputView(layer, engine.model.output);
+    switch (layer.kind) {
+      case 'conv5x5':
+      case 'subsample2x2':
+        return mapsView(layer);
+      case 'dense': {
+        const feedsRbf = rbf && centres && layers[index + 1] === rbf && layer.outFeatures === kBitmapSize;
+        return feedsRbf ? bitmapView(layer, rbf, centres) : stripView(layer);
+      }
+      case 'rbf':
+      case 'softmax':
+        return outputView(layer, engine.model.output);
     }
-    const f6 = activations?.find((a) => a.name === 'F6')?.data ?? new Float32Array(kBitmapWidth * kBitmapHeight);
-    const centres = rbfCentres(engine);
-    const range = f6Range(engine.spec, f6, centres);
-    paintGray(this.f6, f6, kBitmapWidth, kBitmapHeight, range);
-    this.closestFigure.hidden = !centres;
-    if (!centres) {
-      this.note.textContent = 'This model ends in a dense layer: it has no RBF centres to compare F6 with.';
-      return;
-    }
-    const distances = activations?.find((a) => a.name === 'OUTPUT')?.data;
-    const size = kBitmapWidth * kBitmapHeight;
-    let nearest = 0;
-    if (distances) {
-      for (let digit = 1; digit < kClasses; digit++) if (distances[digit]! < distances[nearest]!) nearest = digit;
-    }
-    paintGray(this.closest, distances ? centres.subarray(nearest * size, (nearest + 1) * size) : new Float32Array(size), kBitmapWidth, kBitmapHeight, range);
-    this.closestCaption.textContent = distances ? `closest centre: ${nearest}` : 'closest centre';
-    this.note.textContent = distances
-      ? `Squared distance from F6 to the centre of ${nearest}: ${distances[nearest]!.toFixed(2)}.`
-      : '';
+  });
+}
+
+/** Every layer of the current model, in order, under its own name. */
+export class InsidePanel {
+  private readonly container = byId('layers');
+  private readonly modelName = byId('inside-model');
+  private views: LayerView[] = [];
+
+  /** Builds one block per layer of `engine`'s model, blank until `show`. */
+  useModel(engine: InferenceEngine): void {
+    this.views = layerViews(engine);
+    this.modelName.textContent = engine.model.title;
+    this.container.replaceChildren(...this.views.map((view) => view.block));
+    this.show(null);
+  }
+
+  show(activations: readonly LayerActivation[] | null): void {
+    for (const view of this.views) view.paint(activations);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Pictures of what the network computes: grey-level canvases for images, feature maps and
- * 7×12 vectors, drawn one canvas pixel per value and enlarged by CSS (pixelated).
+ * Pictures of what the network computes: grey-level canvases for images, feature maps, unit
+ * strips and 7×12 vectors, drawn one canvas pixel per value and enlarged by CSS (pixelated).
  */
 
 /** Ink colour at full intensity (dark blue-grey); background is white. */
@@ -79,7 +79,7 @@ export function pictureCanvas(className: string, label?: string): HTMLCanvasElem
  * scale (the layer's own range), so a reader can compare maps with each other.
  *
  * @example
- * paintFeatureMaps(grid, 'C1', layer.shape, layer.data); // 6 canvases of 28×28
+ * paintFeatureMaps(grid, 'conv1', layer.shape, layer.data); // 6 canvases of 28×28
  */
 export function paintFeatureMaps(grid: HTMLElement, name: string, shape: readonly number[], data: Float32Array): void {
   const [channels = 0, height = 0, width = 0] = shape;
@@ -87,11 +87,57 @@ export function paintFeatureMaps(grid: HTMLElement, name: string, shape: readonl
   while (grid.children.length < channels) {
     grid.append(pictureCanvas('map', `${name} map ${grid.children.length}`));
   }
+  grid.style.setProperty('--columns', String(mapColumns(channels)));
   const range = rangeOf(data);
   const size = height * width;
   for (let c = 0; c < channels; c++) {
     paintGray(grid.children[c] as HTMLCanvasElement, data.subarray(c * size, (c + 1) * size), width, height, range);
   }
+}
+
+/**
+ * Columns of a grid of `count` feature maps: one row up to 8 maps, two rows up to 16, then
+ * rows of 10 or more (about twice as wide as tall), so 6, 16, 20 and 50 maps all read well.
+ *
+ * @example
+ * mapColumns(6); // 6
+ * mapColumns(16); // 8
+ * mapColumns(50); // 10
+ */
+export function mapColumns(count: number): number {
+  if (count <= 8) return Math.max(1, count);
+  if (count <= 16) return Math.ceil(count / 2);
+  return Math.max(10, Math.ceil(Math.sqrt(2 * count)));
+}
+
+/** Most cells in one row of a unit strip. */
+const kStripWidth = 60;
+
+/**
+ * Rows × columns of the strip that pictures `units` values of a dense layer: one row up to
+ * 60 units, else as few rows as hold them, evenly filled (120 → 2 × 60, 500 → 9 × 56).
+ *
+ * @example
+ * stripShape(84); // { columns: 42, rows: 2 }
+ */
+export function stripShape(units: number): { columns: number; rows: number } {
+  const rows = Math.max(1, Math.ceil(units / kStripWidth));
+  return { columns: Math.max(1, Math.ceil(units / rows)), rows };
+}
+
+/**
+ * A dense layer's units as a strip of cells, on `range`; cells past the last unit stay
+ * background. The canvas keeps the strip's aspect ratio (square cells) through `--aspect`.
+ *
+ * @example
+ * paintStrip(canvas, fc1, { low: 0, high: 1 }); // 120 sigmoid units as 2 rows of 60
+ */
+export function paintStrip(canvas: HTMLCanvasElement, values: Float32Array, range: Range): void {
+  const { columns, rows } = stripShape(values.length);
+  const cells = new Float32Array(columns * rows).fill(range.low);
+  cells.set(values);
+  canvas.style.setProperty('--aspect', `${columns} / ${rows}`);
+  paintGray(canvas, cells, columns, rows, range);
 }
 
 /**
