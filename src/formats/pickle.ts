@@ -107,13 +107,19 @@ export type PickleValue =
   | PickleObject
   | HostValue;
 
-/** Caps on the work and memory one pickle may cost. A LeNet state_dict needs ~40 opcodes per tensor. */
+/** Caps on the work and memory one pickle may cost. A state_dict needs ~40 opcodes and ~12 memo entries per tensor. */
 export const kPickleLimits = {
-  maxOpcodes: 4_000_000,
-  maxStack: 1_000_000,
+  /**
+   * ~6,000 tensors' worth: far more than any LeNet (or a ResNet-152), and a bound on the work a
+   * pickle can ask for: the costliest 250,000 opcodes measured (a list nested 45,000 deep through
+   * the memo) take ~40 ms of CPU on a busy 2-core machine, most of it garbage collection.
+   */
+  maxOpcodes: 250_000,
+  /** Python's pickler pushes at most 1,000 dict items or list elements at a time (its batch size). */
+  maxStack: 10_000,
   maxMarkDepth: 10_000,
-  maxMemo: 1_000_000,
-  maxContainerItems: 1_000_000,
+  maxMemo: 100_000,
+  maxContainerItems: 100_000,
   /** LONG4's byte count: Python ints in a state_dict are sizes and strides. */
   maxLongBytes: 64,
   /** GLOBAL's module and name lines. */
@@ -126,10 +132,11 @@ export interface UnpickleOptions {
   /** BINPERSID: what a persistent id stands for (PyTorch: a storage). Absent: BINPERSID is refused. */
   persistentLoad?(pid: PickleValue, byteOffset: number): PickleValue;
   /**
-   * The error to throw when unknown globals were met (at STOP, or at any later error, since
-   * the unknown global is then what the reader most needs to hear). Default: names the first.
+   * The error to throw when unknown globals were met: at STOP, or at a later error (passed as
+   * `interrupted`), since the unknown global is then usually what the reader most needs to
+   * hear; it may return `interrupted` to keep it. Default: names the first unknown global.
    */
-  refuse?(unknown: readonly PickleGlobal[], objects: readonly PickleObject[]): WeightsFileError;
+  refuse?(unknown: readonly PickleGlobal[], objects: readonly PickleObject[], interrupted?: WeightsFileError): WeightsFileError;
   /** Where to start in `bytes` (several pickles may follow each other). Default 0. */
   start?: number;
   /** File offset of `bytes[0]`, for error messages. Default 0. */
@@ -221,15 +228,16 @@ class Machine {
       if (this.unknown.length > 0) throw this.refusal();
       return result;
     } catch (e) {
-      // An unknown global met before the failure is the first thing to say.
-      if (this.unknown.length > 0 && !(e instanceof RefusalError)) throw this.refusal();
-      throw e instanceof RefusalError ? e.error : e;
+      if (e instanceof RefusalError) throw e.error;
+      // An unknown global met before the failure is usually the first thing to say.
+      if (this.unknown.length > 0 && e instanceof WeightsFileError) throw this.refusal(e).error;
+      throw e;
     }
   }
 
-  private refusal(): RefusalError {
+  private refusal(interrupted?: WeightsFileError): RefusalError {
     const refuse = this.options.refuse ?? defaultRefusal;
-    return new RefusalError(refuse(this.unknown, this.objects));
+    return new RefusalError(refuse(this.unknown, this.objects, interrupted));
   }
 
   private fail(message: string): never {
@@ -269,7 +277,7 @@ class Machine {
       }
       case Op.FRAME: {
         const length = this.u64();
-        if (length > this.bytes.length - this.pos) this.fail(`FRAME of ${length} bytes: expected at most the ${this.bytes.length - this.pos} bytes left`);
+        if (length > this.bytes.length - this.pos) this.fail(`FRAME: expected at most the ${this.bytes.length - this.pos} bytes left, found a frame of ${length}`);
         return;
       }
       case Op.MARK:
@@ -306,7 +314,7 @@ class Machine {
       case Op.LONG4: {
         this.need(4);
         const length = this.view.getInt32((this.pos += 4) - 4, true);
-        if (length < 0 || length > kPickleLimits.maxLongBytes) this.fail(`LONG4 of ${length} bytes: expected 0 to ${kPickleLimits.maxLongBytes}`);
+        if (length < 0 || length > kPickleLimits.maxLongBytes) this.fail(`LONG4: expected an integer of 0 to ${kPickleLimits.maxLongBytes} bytes, found ${length} bytes`);
         return this.push(this.long(length));
       }
       case Op.BINFLOAT:
@@ -324,7 +332,7 @@ class Machine {
       case Op.BINSTRING: {
         this.need(4);
         const length = this.view.getInt32((this.pos += 4) - 4, true);
-        if (length < 0) this.fail(`BINSTRING of ${length} bytes: expected a non-negative length`);
+        if (length < 0) this.fail(`BINSTRING: expected a non-negative length, found ${length}`);
         return this.push(this.text(length));
       }
       case Op.SHORT_BINBYTES:
@@ -435,8 +443,8 @@ class Machine {
         const name = kRefusedOpcodes[op];
         this.fail(
           name
-            ? `opcode ${name} (0x${op.toString(16)}) is not supported: expected the binary opcodes of pickle protocols 2 to 5 ` +
-                '(re-save with torch.save and its default protocol)'
+            ? `expected the binary opcodes of pickle protocols 2 to 5, found opcode ${name} (0x${op.toString(16)}), which this ` +
+                'reader does not run (re-save with torch.save and its default protocol)'
             : `expected an opcode, found the byte 0x${op.toString(16)}, which is none`,
         );
       }

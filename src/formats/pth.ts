@@ -423,8 +423,13 @@ function storageFromPid(pid: PickleValue, byteOffset: number, length: 5 | 6, sto
     throw new WeightsFileError(`persistent id: ${message}`, { byteOffset });
   };
   if (items[0] === 'module') {
-    fail(`expected a storage, found a pickled module class (${describeValue(items[1])}): the file holds a whole model ` +
-      '(torch.save(model)); load it in PyTorch and save model.state_dict() instead');
+    const error = new WeightsFileError(
+      `persistent id: expected a storage, found a pickled module class (${describeValue(items[1])}): the file holds a ` +
+        'whole model (torch.save(model)); load it in PyTorch and save model.state_dict() instead',
+      { byteOffset },
+    );
+    kDecisive.add(error);
+    throw error;
   }
   const [kind, type, key, location, elements, view] = items;
   if (items.length !== length || kind !== 'storage') {
@@ -456,8 +461,12 @@ function storageFromPid(pid: PickleValue, byteOffset: number, length: 5 | 6, sto
   return storage;
 }
 
+/** Errors that say more than the unknown globals met before them (the legacy format's module ids). */
+const kDecisive = new WeakSet<WeightsFileError>();
+
 /** Names the unknown globals: a whole pickled module gets its own advice. */
-function refuse(unknown: readonly PickleGlobal[], objects: readonly PickleObject[]): WeightsFileError {
+function refuse(unknown: readonly PickleGlobal[], objects: readonly PickleObject[], interrupted?: WeightsFileError): WeightsFileError {
+  if (interrupted && kDecisive.has(interrupted)) return interrupted;
   const module = objects.find((o) => {
     const state = o.state;
     return state instanceof PickleDict && (state.items.has('_modules') || state.items.has('_parameters'));
@@ -569,7 +578,7 @@ function readTensor(name: string, tensor: TorchTensor, converted: Map<TorchStora
   const dtype = storage.type.dtype;
   if (!kFloatDtypes.has(dtype)) {
     const batchNorm = /(^|\.)num_batches_tracked$|(^|\.)running_(mean|var)$/.test(name);
-    fail(`dtype ${dtype} (torch.${storage.type.name}) not supported: expected float32, float64, float16 or bfloat16` +
+    fail(`expected a float32, float64, float16 or bfloat16 tensor, found dtype ${dtype} (torch.${storage.type.name}), which is not supported` +
       (batchNorm ? '; this is a BatchNorm buffer, and the LeNet family has no BatchNorm' : ''));
   }
   const offset = tensor.offset;
@@ -583,17 +592,13 @@ function readTensor(name: string, tensor: TorchTensor, converted: Map<TorchStora
   let elements = 1;
   for (const d of shape) elements *= d; // exact while ≤ 2^53; larger fails the budget below
   budget.take(elements * 4, name, tensor.byteOffset);
-  // The last element's index, summed term by term so it never exceeds the storage (no overflow).
+  // The last element's index. Each term is < 2^106 and there are at most 16, so the sum is finite;
+  // past 2^53 it is inexact, but then far beyond any storage, which is all the test needs.
   let last = start;
-  if (elements > 0) {
-    for (let i = 0; i < shape.length; i++) {
-      if (shape[i]! > 1 && stride[i]! > (storage.elements - 1 - last) / (shape[i]! - 1)) last = Infinity;
-      else last += (shape[i]! - 1) * stride[i]!;
-    }
-  }
+  for (let i = 0; i < shape.length; i++) last += (shape[i]! - 1) * stride[i]!;
   if ((elements > 0 && last >= storage.elements) || start > storage.elements) {
     fail(`size [${shape.join(', ')}], stride [${stride.join(', ')}] at offset ${start} reach element ` +
-      `${Number.isFinite(last) ? last : 'beyond 2^53'} of storage '${storage.key}': expected it to hold them, found ${storage.elements} elements`);
+      `${Number.isSafeInteger(last) ? last : 'beyond 2^53'} of storage '${storage.key}': expected it to hold them, found ${storage.elements} elements`);
   }
   let values = converted.get(storage);
   if (!values) {

@@ -45,8 +45,14 @@ export const kMaxInflateRatio = 64;
 export const kMaxInflatedBytes = 256 * 2 ** 20;
 /** Entry names longer than this are refused (PyTorch's are `<stem>/data/<n>`). */
 export const kMaxNameBytes = 1024;
-/** Deflate input is fed this many bytes at a time, so a bomb is stopped within ~1,032 × this. */
-const kInflatePiece = 4096;
+/**
+ * Deflate expands at most ~1,032:1, so feeding it pieces of (bytes still to come) / 1,032 input
+ * bytes (at least kMinInflatePiece) lets a stream overshoot its declared size by at most about
+ * that size again (or 1,032 × kMinInflatePiece) before it is stopped: inflating costs at most
+ * about twice the declared size, which readZip has bounded.
+ */
+const kMaxDeflateRatio = 1032;
+const kMinInflatePiece = 64;
 
 const kLocalSignature = 0x04034b50;
 const kCentralSignature = 0x02014b50;
@@ -147,19 +153,20 @@ export function readZip(bytes: Uint8Array): ZipArchive {
     const { declared, flags, next } = readCentralRecord(bytes, view, at, trailerStart);
     if (entries.has(declared.name)) fail(`zip entry '${declared.name}' appears twice: expected unique names, found a duplicate`, at);
     const { dataOffset, span } = checkLocalHeader(bytes, view, declared, flags, centralOffset);
-    entries.set(declared.name, { ...declared, dataOffset });
+    const { nameOffset: _, nameLength: __, ...entry } = declared;
+    entries.set(declared.name, { ...entry, dataOffset });
     spans.push({ ...span, name: declared.name });
     if (declared.method === 8) declaredInflated += declared.size;
     at = next;
   }
   if (at !== trailerStart) {
-    fail(`the central directory holds ${trailerStart - at} bytes after its ${count} records: expected none`, at);
+    fail(`the central directory: expected it to end after its ${count} records, found ${trailerStart - at} more bytes`, at);
   }
   checkNoOverlap(spans);
   const inflateCap = Math.min(kMaxInflatedBytes, kMaxInflateRatio * bytes.length);
   if (declaredInflated > inflateCap) {
-    fail(`deflated entries declare ${declaredInflated} bytes in all: expected at most ${inflateCap} ` +
-      `(${kMaxInflateRatio} × the file's ${bytes.length} bytes, and at most ${kMaxInflatedBytes}); a zip bomb?`, centralOffset);
+    fail(`deflated entries: expected at most ${inflateCap} bytes inflated in all (${kMaxInflateRatio} × the file's ` +
+      `${bytes.length} bytes, and at most ${kMaxInflatedBytes}), found ${declaredInflated} declared (a zip bomb?)`, centralOffset);
   }
   return new ZipArchive(bytes, entries);
 }
@@ -211,8 +218,8 @@ function zip64Trailer(view: DataView, end: number, count: number, centralSize: n
   return record;
 }
 
-/** What a central-directory record declares about its entry. */
-type CentralRecord = Omit<ZipEntry, 'dataOffset'>;
+/** What a central-directory record declares about its entry, and where its name's bytes are. */
+type CentralRecord = Omit<ZipEntry, 'dataOffset'> & { nameOffset: number; nameLength: number };
 
 function readCentralRecord(bytes: Uint8Array, view: DataView, at: number, limit: number): { declared: CentralRecord; flags: number; next: number } {
   const fail = (message: string): never => {
@@ -233,7 +240,7 @@ function readCentralRecord(bytes: Uint8Array, view: DataView, at: number, limit:
     fail(`central directory record runs past the central directory: expected its name, extra field and comment ` +
       `(${nameLength + extraLength + commentLength} bytes) to end by byte ${limit}, found them ending at ${next}`);
   }
-  if (nameLength > kMaxNameBytes) fail(`zip entry name of ${nameLength} bytes: expected at most ${kMaxNameBytes}`);
+  if (nameLength > kMaxNameBytes) fail(`zip entry name: expected at most ${kMaxNameBytes} bytes, found ${nameLength}`);
   let name = '';
   try {
     name = utf8.decode(bytes.subarray(at + kCentralSize, at + kCentralSize + nameLength));
@@ -250,7 +257,8 @@ function readCentralRecord(bytes: Uint8Array, view: DataView, at: number, limit:
   if (method === 0 && compressedSize !== size) {
     fail(`${where} is stored, so its sizes must agree: expected ${size} bytes, found ${compressedSize} compressed bytes`);
   }
-  return { declared: { name, method: method as 0 | 8, crc32: crc, compressedSize, size, headerOffset }, flags, next };
+  const declared = { name, method: method as 0 | 8, crc32: crc, compressedSize, size, headerOffset, nameOffset: at + kCentralSize, nameLength };
+  return { declared, flags, next };
 }
 
 /**
@@ -278,16 +286,19 @@ function checkLocalHeader(
   const method = view.getUint16(at + 8, true);
   const nameLength = view.getUint16(at + 26, true);
   const extraLength = view.getUint16(at + 28, true);
-  if (method !== entry.method) fail(`local header says compression method ${method}: expected ${entry.method}, as the central directory says`);
-  if ((flags & 0x41) !== (centralFlags & 0x41)) fail(`local header flags ${hex16(flags)} disagree with the central directory's ${hex16(centralFlags)}`);
+  if (method !== entry.method) fail(`local header: expected compression method ${entry.method}, as the central directory says, found ${method}`);
+  if ((flags & 0x41) !== (centralFlags & 0x41)) {
+    fail(`local header: expected the central directory's encryption flags ${hex16(centralFlags & 0x41)}, found ${hex16(flags & 0x41)}`);
+  }
   const nameStart = at + kLocalSize;
   const dataOffset = nameStart + nameLength + extraLength;
   if (dataOffset > centralOffset) {
-    fail(`local header's name and extra field (${nameLength + extraLength} bytes) run into the central directory at byte ${centralOffset}`);
+    fail(`local header: expected its name and extra field to end by byte ${centralOffset} (the central directory), ` +
+      `found them ending at ${dataOffset}`);
   }
-  const centralName = new TextEncoder().encode(entry.name);
+  const centralName = bytes.subarray(entry.nameOffset, entry.nameOffset + entry.nameLength);
   const localName = bytes.subarray(nameStart, nameStart + nameLength);
-  if (localName.length !== centralName.length || localName.some((b, i) => b !== centralName[i])) {
+  if (!sameBytes(localName, centralName)) {
     fail(`local header names a different entry: expected '${entry.name}', found '${new TextDecoder().decode(localName).slice(0, 80)}'`);
   }
   const dataEnd = dataOffset + entry.compressedSize;
@@ -365,8 +376,11 @@ function inflateEntry(entry: ZipEntry, raw: Uint8Array): Uint8Array {
   });
   try {
     if (raw.length === 0) inflater.push(raw, true);
-    for (let at = 0; at < raw.length; at += kInflatePiece) {
-      inflater.push(raw.subarray(at, at + kInflatePiece), at + kInflatePiece >= raw.length);
+    for (let at = 0; at < raw.length; ) {
+      const piece = Math.max(kMinInflatePiece, Math.ceil((out.length - written) / kMaxDeflateRatio));
+      const next = Math.min(raw.length, at + piece);
+      inflater.push(raw.subarray(at, next), next === raw.length);
+      at = next;
     }
   } catch (e) {
     if (overflow || e instanceof WeightsFileError) throw e;
@@ -401,6 +415,12 @@ export function crc32(bytes: Uint8Array): number {
   let crc = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) crc = table[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A little-endian u64 as a number (exact below 2^53; larger values never match a real offset). */
