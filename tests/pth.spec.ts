@@ -38,6 +38,8 @@ interface ExpectedFile {
 }
 const expected = JSON.parse(readFileSync(`${kDir}/expected.json`, 'utf8')) as { torch: string; files: Record<string, ExpectedFile> };
 
+const isTorchFile = (name: string) => /\.pth?$/.test(name);
+
 function fixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(`${kDir}/${name}`));
 }
@@ -71,9 +73,9 @@ function entryData(bytes: Uint8Array, name: string): number {
 
 test.describe('files PyTorch wrote', () => {
   test(`expected.json comes from torch ${expected.torch} and lists every fixture`, () => {
-    const files = readdirSync(kDir).filter((f) => f.endsWith('.pth')).sort();
+    const files = readdirSync(kDir).filter(isTorchFile).sort();
     expect(Object.keys(expected.files).sort()).toEqual(files);
-    expect(files.length).toBeGreaterThanOrEqual(16);
+    expect(files.length).toBeGreaterThanOrEqual(18);
   });
 
   for (const [name, file] of Object.entries(expected.files).filter(([, f]) => f.tensors)) {
@@ -144,6 +146,14 @@ test.describe('files PyTorch wrote that the reader refuses, saying why', () => {
   test('module.pth (torch.save(model)): save model.state_dict() instead', () => {
     const bytes = fixture('module.pth');
     refusal(bytes, ["'__main__.TinyLeNet'", 'torch.save(model)', 'model.state_dict()'], { byteOffset: entryData(bytes, 'module/data.pkl') + 2 });
+  });
+
+  test('module-legacy.pth (torch.save(model), legacy format): the class is a persistent id; save model.state_dict() instead', () => {
+    refusal(fixture('module-legacy.pth'), ['global __main__.TinyLeNet', 'torch.save(model)', 'model.state_dict()']);
+  });
+
+  test('torchscript.pt (torch.jit.save): TorchScript, not a state_dict', () => {
+    refusal(fixture('torchscript.pt'), ['TorchScript archive', 'model.state_dict()'], { byteOffset: 0 });
   });
 
   test('batchnorm.pth: int64 num_batches_tracked, a BatchNorm buffer', () => {
@@ -231,7 +241,7 @@ test.describe('what torch 1.13 does not write', () => {
 });
 
 test('looksLikePth: zip and legacy files yes; safetensors, ONNX, empty and text no', () => {
-  for (const name of readdirSync(kDir).filter((f) => f.endsWith('.pth'))) expect(looksLikePth(fixture(name)), name).toBe(true);
+  for (const name of readdirSync(kDir).filter(isTorchFile)) expect(looksLikePth(fixture(name)), name).toBe(true);
   const safetensors = new Uint8Array(readFileSync('tests/fixtures/pytorch/seed-pytorch.safetensors'));
   expect(looksLikePth(safetensors)).toBe(false);
   const onnx = concat(Uint8Array.of(0x08, 0x07, 0x12, 0x07), new TextEncoder().encode('pytorch'));

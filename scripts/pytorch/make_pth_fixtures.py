@@ -30,6 +30,8 @@ Files (tests/fixtures/pth/):
   checkpoint.pth       {'model': state_dict, 'optimizer': SGD-with-momentum state, 'epoch': 3}
   ambiguous.pth        {'model': state_dict, 'ema': state_dict}: two dicts of tensors
   module.pth           torch.save(model): a whole pickled module (refused)
+  module-legacy.pth    the same in the legacy format, where the class is a persistent id (refused)
+  torchscript.pt       torch.jit.save(torch.jit.script(model)): a TorchScript archive (refused)
   batchnorm.pth        a state_dict with BatchNorm's int64 num_batches_tracked (refused)
   int-tensor.pth       a state_dict with an int32 tensor (refused)
   nan.pth              a state_dict with a NaN (refused, naming the tensor)
@@ -179,6 +181,10 @@ def main():
     save('ambiguous.pth', {'model': stepped, 'ema': state, 'epoch': 3}, "{'model': state_dict, 'ema': state_dict, 'epoch': 3}")
 
     save('module.pth', net, 'torch.save(model): a whole pickled TinyLeNet (class __main__.TinyLeNet)')
+    save('module-legacy.pth', net, 'torch.save(model, path, _use_new_zipfile_serialization=False)',
+         _use_new_zipfile_serialization=False)
+    torch.jit.save(torch.jit.script(net), OUT / 'torchscript.pt')
+    files['torchscript.pt'] = {'how': 'torch.jit.save(torch.jit.script(model), path): TorchScript, not a state_dict'}
     save('batchnorm.pth', TinyBatchNormNet().state_dict(), 'state_dict with BatchNorm2d (int64 num_batches_tracked)')
     save('int-tensor.pth', OrderedDict([('fc.weight', torch.ones(2, 2)), ('fc.index', torch.tensor([1, 2], dtype=torch.int32))]),
          'state_dict with an int32 tensor')

@@ -166,6 +166,10 @@ function notPth(bytes: Uint8Array): never {
 
 // --- the zip format ---
 
+const kTorchScriptMessage =
+  'expected a state_dict saved by torch.save, found a TorchScript archive (torch.jit.save: code/, constants.pkl, ' +
+  '__torch__ classes): save model.state_dict() with torch.save instead';
+
 function readZipFormat(bytes: Uint8Array): PickleValue {
   const zip = readZip(bytes);
   const first = zip.entries.keys().next().value;
@@ -179,16 +183,14 @@ function readZipFormat(bytes: Uint8Array): PickleValue {
   // As PyTorch's reader does: the folder is the first entry's.
   const prefix = first.slice(0, slash + 1);
   const entry = (name: string) => zip.entries.get(prefix + name);
+  if (entry('constants.pkl') || [...zip.entries.keys()].some((n) => n.startsWith(`${prefix}code/`))) {
+    throw new WeightsFileError(kTorchScriptMessage, { byteOffset: 0 });
+  }
   const pickleEntry = entry('data.pkl');
   if (!pickleEntry) {
-    const torchScript = entry('constants.pkl') ?? [...zip.entries.keys()].find((n) => n.startsWith(`${prefix}code/`));
-    throw new WeightsFileError(
-      torchScript
-        ? 'expected a state_dict saved by torch.save, found a TorchScript archive (torch.jit.save: code/ and constants.pkl): ' +
-            'save model.state_dict() with torch.save instead'
-        : `expected the pickle '${prefix}data.pkl' in the archive, found entries ${listNames([...zip.entries.keys()])}`,
-      { byteOffset: 0 },
-    );
+    throw new WeightsFileError(`expected the pickle '${prefix}data.pkl' in the archive, found entries ${listNames([...zip.entries.keys()])}`, {
+      byteOffset: 0,
+    });
   }
   checkVersion(zip, entry('version') ?? entry('.data/version'));
   const bigEndian = readByteOrder(zip, entry('byteorder'));
@@ -467,6 +469,8 @@ const kDecisive = new WeakSet<WeightsFileError>();
 /** Names the unknown globals: a whole pickled module gets its own advice. */
 function refuse(unknown: readonly PickleGlobal[], objects: readonly PickleObject[], interrupted?: WeightsFileError): WeightsFileError {
   if (interrupted && kDecisive.has(interrupted)) return interrupted;
+  const torchScript = unknown.find((g) => g.module.startsWith('__torch__'));
+  if (torchScript) return new WeightsFileError(kTorchScriptMessage, { byteOffset: torchScript.byteOffset });
   const module = objects.find((o) => {
     const state = o.state;
     return state instanceof PickleDict && (state.items.has('_modules') || state.items.has('_parameters'));
