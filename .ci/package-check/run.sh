@@ -60,6 +60,9 @@ version() { node -p "require('$repo/node_modules/$1/package.json').version"; }
 
 echo "package check: in $work"
 
+# This check's own driver (browser-check.ts) is outside the repository's tsconfig.
+run check-types "$bin/tsc" -p "$here/tsconfig.json"
+
 run pack bash -c "cd '$repo' && npm pack --pack-destination '$work'"
 tarball="$(ls "$work"/lenet5-webgpu-*.tgz)"
 figures+=("tarball $(($(stat -c %s "$tarball") / 1024)) KiB")
