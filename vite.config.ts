@@ -21,4 +21,7 @@ export default defineConfig({
     },
   },
   server: { host: '127.0.0.1' },
+  // Scan the test harness too, so its dependencies are pre-bundled when the server starts: a
+  // dependency found later makes Vite reload the page in the middle of a test.
+  optimizeDeps: { entries: ['index.html', 'bench.html', 'e2e/harness.html'] },
 });

@@ -16,6 +16,7 @@ import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { parseIdxLabels } from '../src/data/idx.js';
 import type { PlanKind } from '../src/gpu/plans.js';
+import type { ArchitectureJson } from '../src/model/architecture.js';
 import { compareWithPyTorch, kImagesFile, kLabelsFile } from '../tests/pytorch-fixture.js';
 import { openHarness } from './gpu-page.js';
 
@@ -26,8 +27,8 @@ interface FamilyCase {
   readonly file: string;
   /** Which PyTorch logits file holds its outputs (`<logits>.logits.f32`). */
   readonly logits: string;
-  /** The architecture option, for files that do not say (state_dicts). */
-  readonly architecture?: string;
+  /** The architecture option, for files that do not say (state_dicts): a preset or a JSON description. */
+  readonly architecture?: string | ArchitectureJson;
   /** What engine.model.summary must say (the architecture as read). */
   readonly summary: string;
   /** Plans to run: the fused plan where it covers the model. */
@@ -39,6 +40,21 @@ const kTutorialSummary = '32×32 → conv 1→6 5×5, relu → max pool → conv
 const kCaffeSummary = '28×28 → conv 1→20 5×5 → max pool → conv 20→50 5×5 → max pool → dense 800→500, relu → dense 500→10 ⇒ logits';
 const kTanhSummary = '28×28 → conv 1→6 5×5 pad 2, tanh → avg pool → conv 6→16 5×5, tanh → avg pool → dense 400→120, tanh → dense 120→84, tanh → dense 84→10 ⇒ logits';
 
+/** The tanh LeNet's state_dict keys are nn.Sequential's: its description names them. */
+const kTanhJson: ArchitectureJson = {
+  inputSize: 28,
+  layers: [
+    { type: 'conv', name: 'features.0', outChannels: 6, padding: 2, activation: 'tanh' },
+    { type: 'pool', mode: 'average' },
+    { type: 'conv', name: 'features.3', outChannels: 16, activation: 'tanh' },
+    { type: 'pool', mode: 'average' },
+    { type: 'dense', name: 'classifier.0', outFeatures: 120, activation: 'tanh' },
+    { type: 'dense', name: 'classifier.2', outFeatures: 84, activation: 'tanh' },
+    { type: 'dense', name: 'classifier.4', outFeatures: 10 },
+  ],
+};
+const kLogSoftmaxSummary = '28×28 → conv 1→6 5×5 pad 2, relu → max pool → conv 6→16 5×5, relu → max pool → dense 400→120, relu → dense 120→84, relu → dense 84→10 → log-softmax ⇒ log-probabilities';
+
 const kCases: readonly FamilyCase[] = [
   { file: 'seed.pth', logits: 'seed', summary: kSeedSummary, plans: ['layered', 'fused'] },
   { file: 'seed.onnx', logits: 'seed', summary: kSeedSummary, plans: ['layered', 'fused'] },
@@ -48,7 +64,58 @@ const kCases: readonly FamilyCase[] = [
   { file: 'lenet-tanh.onnx', logits: 'lenet-tanh', summary: kTanhSummary, plans: ['layered', 'fused'] },
   { file: 'caffe-lenet.onnx', logits: 'caffe-lenet', summary: kCaffeSummary, plans: ['layered'] },
   { file: 'caffe-lenet.pth', logits: 'caffe-lenet', architecture: 'caffe-lenet', summary: kCaffeSummary, plans: ['layered'] },
+  { file: 'lenet-tanh.pth', logits: 'lenet-tanh', architecture: kTanhJson, summary: kTanhSummary, plans: ['layered'] },
+  { file: 'lenet-logsoftmax.onnx', logits: 'lenet-logsoftmax', summary: kLogSoftmaxSummary, plans: ['layered', 'fused'] },
 ];
+
+/**
+ * The seed's weights in other encodings: views with offsets and strides, float64 and float16
+ * storages, the legacy (pre-1.6) format, ONNX with MatMul + Add and with typed fields. One
+ * device for all, so the fused kernel (which bakes the weights in) compiles once.
+ */
+const kSeedEncodings: ReadonlyArray<{ file: string; logits: string }> = [
+  { file: 'seed-views.pth', logits: 'seed' },
+  { file: 'seed-float64.pth', logits: 'seed' },
+  { file: 'seed-legacy.pth', logits: 'seed' },
+  { file: 'seed-matmul.onnx', logits: 'seed' },
+  { file: 'seed-typed-fields.onnx', logits: 'seed' },
+  { file: 'seed-float16.pth', logits: 'seed-float16' },
+];
+
+test(`the seed's weights in other encodings (${kSeedEncodings.map((e) => e.file).join(', ')}), fused plan: outputs equal PyTorch's on ${kImages.toLocaleString('en')} MNIST test images`, async ({ browser }) => {
+  test.setTimeout(300_000);
+  const labels = parseIdxLabels(readFileSync(kLabelsFile)).subarray(0, kImages);
+  const page = await openHarness(browser);
+  const runs = await page.evaluate(
+    async ({ urls, imagesUrl, images }) => {
+      const { createEngine, parseIdxImages, recommendedFeatures } = window.lenet5;
+      const adapter = (await navigator.gpu.requestAdapter())!;
+      const device = await adapter.requestDevice({ requiredFeatures: recommendedFeatures(adapter) });
+      const file = parseIdxImages(new Uint8Array(await (await fetch(imagesUrl)).arrayBuffer()));
+      const out: Array<{ summary: string; plan: string; scores: number[] }> = [];
+      for (const url of urls) {
+        const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+        const engine = await createEngine(bytes, { backend: 'webgpu', device, plan: 'fused', maxBatch: images });
+        const result = await engine.infer(file.pixels.subarray(0, images * 784), images);
+        out.push({ summary: engine.model.summary, plan: (engine as unknown as { plan: string }).plan, scores: Array.from(result.scores) });
+        engine.destroy();
+      }
+      device.destroy();
+      return out;
+    },
+    { urls: kSeedEncodings.map((e) => `/${kDir}/${e.file}`), imagesUrl: `/${kImagesFile}`, images: kImages },
+  );
+  await page.close();
+  for (const [i, { file, logits }] of kSeedEncodings.entries()) {
+    const run = runs[i]!;
+    expect(run.summary, file).toBe(kSeedSummary);
+    expect(run.plan, file).toBe('fused');
+    const expected = new Float32Array(readFileSync(`${kDir}/${logits}.logits.f32`).buffer.slice(0)).subarray(0, kImages * 10);
+    const result = compareWithPyTorch(run.scores, expected, labels);
+    console.log(`${file}, fused plan: ${result.summary}`);
+    expect(result.failures, `${file} vs PyTorch: ${result.summary}\n${result.failures.join('\n')}`).toEqual([]);
+  }
+});
 
 interface PageRun {
   backend: string;
@@ -62,7 +129,8 @@ interface PageRun {
 
 for (const c of kCases) {
   for (const plan of c.plans) {
-    test(`${c.file}${c.architecture ? ` (architecture '${c.architecture}')` : ''}, ${plan} plan: outputs equal PyTorch's on ${kImages.toLocaleString('en')} MNIST test images`, async ({ browser }) => {
+    const arch = c.architecture === undefined ? '' : typeof c.architecture === 'string' ? ` (architecture '${c.architecture}')` : ' (a JSON architecture)';
+    test(`${c.file}${arch}, ${plan} plan: outputs equal PyTorch's on ${kImages.toLocaleString('en')} MNIST test images`, async ({ browser }) => {
       test.setTimeout(180_000);
       const expected = new Float32Array(readFileSync(`${kDir}/${c.logits}.logits.f32`).buffer.slice(0)).subarray(0, kImages * 10);
       const labels = parseIdxLabels(readFileSync(kLabelsFile)).subarray(0, kImages);
