@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
+import { kLibEntries } from './scripts/lib-entries.js';
 
 /**
- * The engine as an ES module library, what `package.json` `exports` points at:
- * `dist/lib/lenet5-webgpu.js` (the root, for browsers and bundlers) and `dist/lib/node.js`
- * (`lenet5-webgpu/node`), which share their common code through `dist/lib/chunks/`, so an
- * error class imported from either entry is the same class. Declarations come from
+ * The engine as an ES module library, what `package.json` `exports` points at: one
+ * `dist/lib/<name>.js` per entry of scripts/lib-entries.ts (`lenet5-webgpu.js`, the root, for
+ * browsers and bundlers; `node.js`, `lenet5-webgpu/node`), sharing their common code through
+ * `dist/lib/chunks/`, so an error class imported from either entry is the same class. Declarations come from
  * `tsc -p tsconfig.lib.json` and `scripts/lib-types.ts`.
  *
  * Not minified and without source maps: a library is minified by its user's bundler, and
@@ -32,10 +33,7 @@ export default defineConfig({
     sourcemap: false,
     minify: false,
     lib: {
-      entry: {
-        'lenet5-webgpu': resolve(import.meta.dirname, 'src/index.ts'),
-        node: resolve(import.meta.dirname, 'src/node.ts'),
-      },
+      entry: Object.fromEntries(Object.entries(kLibEntries).map(([name, { source }]) => [name, resolve(import.meta.dirname, source)])),
       formats: ['es'],
     },
     rolldownOptions: {

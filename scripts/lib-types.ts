@@ -7,23 +7,42 @@
  * itself: since TypeScript 5.5 it keeps a `/// <reference types>` only where a source file
  * says `preserve="true"`, and the entries' sources are plain modules.
  *
+ * Also checks that `package.json` `exports` names exactly the entries of scripts/lib-entries.ts.
+ *
  *   npx tsx scripts/lib-types.ts      (run by `npm run build:lib`, after tsc)
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { kLibEntries } from './lib-entries.js';
 
-const kLib = resolve(import.meta.dirname, '../dist/lib');
+const kRoot = resolve(import.meta.dirname, '..');
+const kLib = resolve(kRoot, 'dist/lib');
 
-/** Entry name (the built `<name>.js`) → its source's declaration file under dist/lib/types. */
-const kEntries: Readonly<Record<string, string>> = {
-  'lenet5-webgpu': 'types/src/index.d.ts',
-  node: 'types/src/node.d.ts',
-};
+type Conditions = { readonly types?: string; readonly default?: string };
+const exportsField = (JSON.parse(readFileSync(resolve(kRoot, 'package.json'), 'utf8')) as { exports: Record<string, Conditions | string> }).exports;
 
-for (const [entry, declarations] of Object.entries(kEntries)) {
-  if (!existsSync(resolve(kLib, `${entry}.js`))) throw new Error(`lib-types: dist/lib/${entry}.js is missing: run vite build --config vite.lib.config.ts first`);
-  if (!existsSync(resolve(kLib, declarations))) throw new Error(`lib-types: dist/lib/${declarations} is missing: run tsc -p tsconfig.lib.json first`);
-  const target = `./${declarations.replace(/\.d\.ts$/, '.js')}`;
-  writeFileSync(resolve(kLib, `${entry}.d.ts`), `/// <reference types="@webgpu/types" />\nexport * from '${target}';\n`);
+const problems: string[] = [];
+for (const [entry, { subpath, source }] of Object.entries(kLibEntries)) {
+  const declared = exportsField[subpath];
+  const expected = { types: `./dist/lib/${entry}.d.ts`, default: `./dist/lib/${entry}.js` };
+  if (typeof declared !== 'object' || declared.types !== expected.types || declared.default !== expected.default) {
+    problems.push(`package.json exports['${subpath}'] should be ${JSON.stringify(expected)}, found ${JSON.stringify(declared)}`);
+    continue;
+  }
+  const declarations = `types/${source.replace(/\.ts$/, '.d.ts')}`;
+  if (!existsSync(resolve(kLib, `${entry}.js`))) problems.push(`dist/lib/${entry}.js is missing: run vite build --config vite.lib.config.ts first`);
+  if (!existsSync(resolve(kLib, declarations))) problems.push(`dist/lib/${declarations} is missing: run tsc -p tsconfig.lib.json first`);
+  if (problems.length) continue;
+  writeFileSync(resolve(kLib, `${entry}.d.ts`), `/// <reference types="@webgpu/types" />\nexport * from './${declarations.replace(/\.d\.ts$/, '.js')}';\n`);
 }
-console.log(`lib-types: wrote ${Object.keys(kEntries).map((e) => `dist/lib/${e}.d.ts`).join(', ')}`);
+const built = new Set(Object.values(kLibEntries).map((e) => e.subpath));
+for (const [subpath, target] of Object.entries(exportsField)) {
+  if (typeof target === 'object' && target.default?.startsWith('./dist/lib/') && !built.has(subpath)) {
+    problems.push(`package.json exports['${subpath}'] points into dist/lib but scripts/lib-entries.ts has no such entry`);
+  }
+}
+if (problems.length) {
+  console.error(`lib-types: ${problems.join('\nlib-types: ')}`);
+  process.exit(1);
+}
+console.log(`lib-types: wrote ${Object.keys(kLibEntries).map((e) => `dist/lib/${e}.d.ts`).join(', ')}`);
