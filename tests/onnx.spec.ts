@@ -18,7 +18,9 @@ import {
   attr,
   chain,
   chainGraph,
+  concat,
   encodeModel,
+  encodeTensor,
   firstMismatch,
   floatTensor,
   forward,
@@ -26,7 +28,10 @@ import {
   node,
   nodeOf,
   readFixture,
+  seededValues,
+  tag,
   testInput,
+  withRawWeight,
 } from './fuzz-onnx-cases.js';
 
 function thrown(action: () => unknown): Error {
@@ -349,5 +354,27 @@ test('a graph input with a fixed batch, or a FLOAT16 or DOUBLE input, is read; t
   for (const [dims, elemType] of [[[1, 1, 12, 12], 1], [['n', 1, 12, 12], 10], [[8, 1, 12, 12], 11]] as const) {
     const contents = readOnnx(chain((g) => void (g.input = [{ name: 'input', type: { tensor_type: { elem_type: elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } } }])));
     expect(contents.architecture!.inputSize).toBe(12);
+  }
+});
+
+test('typed fields unpacked (one tag per value, as proto2 allows), even after an overlong first tag, read as packed ones', () => {
+  const values = seededValues(50, 9);
+  const halves = Array.from({ length: 50 }, (_, i) => [0x3c00, 0xb800, 0x0001, 0x7bff][i % 4]!); // 1, -0.5, 2^-24, 65504
+  const unpacked = (field: number, wire: number, encode: (i: number) => number[], firstTag?: number[]) => withRawWeight((w) =>
+    concat(encodeTensor({ name: w.name, dims: w.dims, data_type: wire === 1 ? 11 : wire === 0 ? 10 : 1 }),
+      Uint8Array.from(values.reduce<number[]>((out, _, i) => [...out, ...(i === 0 && firstTag ? firstTag : tag(field, wire)), ...encode(i)], []))));
+  const f32 = (i: number) => [...new Uint8Array(new Float32Array([values[i]!]).buffer)];
+  const f64 = (i: number) => [...new Uint8Array(new Float64Array([values[i]!]).buffer)];
+  const varint16 = (i: number) => { const v = halves[i]!; return v < 0x80 ? [v] : v < 0x4000 ? [(v & 0x7f) | 0x80, v >> 7] : [(v & 0x7f) | 0x80, ((v >> 7) & 0x7f) | 0x80, v >> 14]; };
+  const expectedHalves = [1, -0.5, 2 ** -24, 65504];
+  const cases: [string, Uint8Array, ArrayLike<number>][] = [
+    ['float_data', unpacked(4, 5, f32), values],
+    ['float_data after an overlong first tag', unpacked(4, 5, f32, [0xa5, 0x00]), values],
+    ['double_data', unpacked(10, 1, f64), values],
+    ['int32_data holding float16 bits', unpacked(5, 0, varint16), halves.map((_, i) => expectedHalves[i % 4]!)],
+  ];
+  for (const [what, bytes, expected] of cases) {
+    const got = readOnnx(bytes).tensors.get('conv1.weight')!;
+    expect([...got.data], what).toEqual([...Float32Array.from(expected)]);
   }
 });

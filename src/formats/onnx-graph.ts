@@ -725,6 +725,11 @@ class GraphMapper {
       if (attribute.type !== 0 && attribute.type !== type.code) {
         throw new WeightsFileError(`${describeNode(node)}: attribute '${attribute.name}': expected type ${type.name}, found type ${attribute.type}`, { byteOffset: attribute.byteOffset });
       }
+      // As onnx's checker requires: one value field, the one the type says.
+      const fields = valueFields(attribute);
+      if (fields.length > 1 || (fields.length === 1 && fields[0] !== kind)) {
+        throw new WeightsFileError(`${describeNode(node)}: attribute '${attribute.name}': expected one ${type.name} value, found the value fields ${fields.join(', ')}`, { byteOffset: attribute.byteOffset });
+      }
       byName.set(attribute.name, attribute);
     }
     const get = (name: string, kind: AttributeKind): OnnxAttribute | undefined => {
@@ -806,6 +811,19 @@ const kAttributeTypes: Record<AttributeKind, { code: number; name: string }> = {
   float: { code: 1, name: 'FLOAT' }, int: { code: 2, name: 'INT' }, string: { code: 3, name: 'STRING' },
   tensor: { code: 4, name: 'TENSOR' }, floats: { code: 6, name: 'FLOATS' }, ints: { code: 7, name: 'INTS' },
 };
+
+/** The value fields an attribute has set, by the kind they hold. */
+function valueFields(a: OnnxAttribute): string[] {
+  const fields: string[] = [];
+  if (a.f !== undefined) fields.push('float');
+  if (a.i !== undefined) fields.push('int');
+  if (a.s !== undefined) fields.push('string');
+  if (a.t !== undefined) fields.push('tensor');
+  if (a.floats.length) fields.push('floats');
+  if (a.ints.length) fields.push('ints');
+  if (a.stringCount) fields.push('strings');
+  return [...fields, ...a.otherFields];
+}
 
 interface Attributes<K extends string> {
   int(name: K): number | undefined;
