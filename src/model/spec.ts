@@ -181,6 +181,11 @@ export function connectionOffsets(table: ReadonlyArray<ReadonlyArray<number>>): 
   return offsets;
 }
 
+/** The table of a dense conv: every output map reads every input map. */
+export function denseTable(inChannels: number, outChannels: number): number[][] {
+  return Array.from({ length: outChannels }, () => Array.from({ length: inChannels }, (_, c) => c));
+}
+
 /** The tensors a layer reads, in the order its kernels take them. */
 export function layerTensorNames(layer: LayerSpec): string[] {
   switch (layer.kind) {

@@ -5,6 +5,7 @@
  */
 import {
   connectionOffsets,
+  denseTable,
   kScaledTanhA,
   kScaledTanhS,
   type Activation,
@@ -14,6 +15,9 @@ import {
   type SoftmaxLayer,
   type Subsample2x2Layer,
 } from '../model/spec.js';
+
+// The conv table helper moved to the model (the GPU path needs it too); kept importable here.
+export { denseTable } from '../model/spec.js';
 
 /** Any float array the references read. */
 export type Floats = Float32Array | Float64Array;
@@ -76,11 +80,6 @@ export function conv5x5Reference(
     }
   }
   return out;
-}
-
-/** The table of a dense conv: every output map reads every input map. */
-export function denseTable(inChannels: number, outChannels: number): number[][] {
-  return Array.from({ length: outChannels }, () => Array.from({ length: inChannels }, (_, c) => c));
 }
 
 /**
