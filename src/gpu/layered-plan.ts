@@ -5,13 +5,13 @@
  * buffer as both input and output.
  */
 import { activation as activationShader, kActivationWorkgroupSize } from '../../shaders/activation.js';
-import { dispatchSize, kBatchUniformBytes } from '../../shaders/common.js';
+import { dispatchSize } from '../../shaders/common.js';
 import { conv5x5, kConv5x5WorkgroupSize } from '../../shaders/conv5x5.js';
 import { dense, kDenseWorkgroupSize } from '../../shaders/dense.js';
 import { kRbfWorkgroupSize, rbf } from '../../shaders/rbf.js';
 import { kSoftmaxWorkgroupSize, softmax } from '../../shaders/softmax.js';
 import { kSubsample2x2WorkgroupSize, subsample2x2 } from '../../shaders/subsample2x2.js';
-import { GpuError, InputError, ModelMismatchError } from '../errors.js';
+import { InputError, ModelMismatchError } from '../errors.js';
 import {
   layerActivation,
   layerInputSize,
@@ -23,6 +23,7 @@ import {
 } from '../model/spec.js';
 import { cachedPipeline, type KernelSource } from './pipeline-cache.js';
 import type { Plan, PlanStep } from './plan.js';
+import { checkMaxBatch, destroyOnError, PlanBuffers, scoped } from './plan-resources.js';
 
 export interface LayeredPlanOptions {
   /** Largest batch one run takes; buffers are sized for it. */
@@ -58,93 +59,62 @@ export async function buildLayeredPlan(
   const last = layers[layers.length - 1];
   if (!first || !last) throw new InputError('a plan needs at least one layer, found none');
   const { maxBatch } = options;
-  checkBatchFits(device, layers, maxBatch);
-
-  const owned: GPUBuffer[] = [];
-  const buffer = (label: string, values: number, usage: GPUBufferUsageFlags): GPUBuffer => {
-    const b = device.createBuffer({ label, size: Math.max(4, values * 4), usage });
-    owned.push(b);
-    return b;
-  };
-  const upload = (label: string, data: Float32Array): GPUBuffer => {
-    // mappedAtCreation lets a STORAGE-only buffer be filled once: no COPY_DST needed.
-    const b = device.createBuffer({ label, size: Math.max(4, data.byteLength), usage: GPUBufferUsage.STORAGE, mappedAtCreation: true });
-    new Float32Array(b.getMappedRange()).set(data);
-    b.unmap();
-    owned.push(b);
-    return b;
-  };
-  // Check every tensor before any GPU work, so nothing below throws between scope push and pop.
+  // Every buffer of a maxBatch plan must fit the device's binding limits.
+  checkMaxBatch(device, maxBatch, Math.max(...layers.map((l) => Math.max(layerInputSize(l), layerOutputSize(l)))) * 4);
+  // Check every tensor before any GPU work, so a missing one is a ModelMismatchError, not a GPU error.
   for (const layer of layers) {
     for (const name of layerTensorNames(layer)) {
       if (!tensors.has(name)) throw new ModelMismatchError(`layer ${layer.name} needs a tensor that is missing`, name);
     }
   }
-  const tensor = (layer: LayerSpec, name: string): GPUBuffer => upload(`${layer.name}.${name}`, tensors.get(name)!);
-
-  device.pushErrorScope('out-of-memory');
-  device.pushErrorScope('validation');
-  const batchBuffer = device.createBuffer({
-    label: 'batch.uniform',
-    size: kBatchUniformBytes,
-    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-  });
-  owned.push(batchBuffer);
+  const buffers = new PlanBuffers(device);
+  const values = (label: string, count: number, usage: GPUBufferUsageFlags) => buffers.create(label, count * 4, usage);
+  const tensor = (layer: LayerSpec, name: string): GPUBuffer => buffers.upload(`${layer.name}.${name}`, tensors.get(name)!);
   const inputValues = layerInputSize(first);
-  const inputBuffer = buffer('input', maxBatch * inputValues, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
 
-  const pending: PendingStep[] = [];
-  const layerBuffers = new Map<LayerName, { buffer: GPUBuffer; values: number }>();
-  let current = inputBuffer;
-  for (const layer of layers) {
-    const values = layerOutputSize(layer);
-    const act: Activation = layerActivation(layer);
-    const separate = !options.fuseActivations && act !== 'none';
-    const output = buffer(`${layer.name}.output`, maxBatch * values, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
-    const kernelOutput = separate ? buffer(`${layer.name}.preactivation`, maxBatch * values, GPUBufferUsage.STORAGE) : output;
-    pending.push(layerStep(layer, separate ? 'none' : act, current, kernelOutput, (name) => tensor(layer, name)));
-    if (separate) {
-      const options = { perImage: values, activation: act };
-      pending.push({
-        label: `${layer.name}.${act}`,
-        source: { kernel: 'activation', options, code: activationShader(options) },
-        bindings: [kernelOutput, output],
-        invocationsPerImage: values,
-        workgroupSize: kActivationWorkgroupSize,
-      });
-    }
-    layerBuffers.set(layer.name, { buffer: output, values });
-    current = output;
-  }
-  // Both pops before any await: another build may push scopes of its own meanwhile.
-  const [creationError, memoryError] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
-  const destroy = () => {
-    for (const b of owned.splice(0)) b.destroy();
-  };
-  if (creationError || memoryError) {
-    destroy();
-    throw new GpuError(`building the layered plan failed: ${(creationError ?? memoryError)!.message}`);
-  }
-
-  let steps: PlanStep[];
-  try {
-    steps = await Promise.all(pending.map((step) => makeStep(device, step, batchBuffer)));
-  } catch (e) {
-    destroy();
-    throw e;
-  }
-  return {
-    kind: 'layered',
-    maxBatch,
-    steps,
-    batchBuffer,
-    inputBuffer,
-    inputValues,
-    outputBuffer: current,
-    outputValues: layerOutputSize(last),
-    layerBuffers,
-    destroy,
-  };
+  return destroyOnError(buffers, async () => {
+    const { batchBuffer, inputBuffer, pending, layerBuffers, outputBuffer } = await scoped(device, 'layered plan buffers', () => {
+      const batchBuffer = buffers.batchUniform('batch.uniform');
+      const inputBuffer = values('input', maxBatch * inputValues, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+      const pending: PendingStep[] = [];
+      const layerBuffers = new Map<LayerName, { buffer: GPUBuffer; values: number }>();
+      let current = inputBuffer;
+      for (const layer of layers) {
+        const perImage = layerOutputSize(layer);
+        const act: Activation = layerActivation(layer);
+        const separate = !options.fuseActivations && act !== 'none';
+        const output = values(`${layer.name}.output`, maxBatch * perImage, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+        const kernelOutput = separate ? values(`${layer.name}.preactivation`, maxBatch * perImage, GPUBufferUsage.STORAGE) : output;
+        pending.push(layerStep(layer, separate ? 'none' : act, current, kernelOutput, (name) => tensor(layer, name)));
+        if (separate) {
+          const options = { perImage, activation: act };
+          pending.push({
+            label: `${layer.name}.${act}`,
+            source: { kernel: 'activation', options, code: activationShader(options) },
+            bindings: [kernelOutput, output],
+            invocationsPerImage: perImage,
+            workgroupSize: kActivationWorkgroupSize,
+          });
+        }
+        layerBuffers.set(layer.name, { buffer: output, values: perImage });
+        current = output;
+      }
+      return { batchBuffer, inputBuffer, pending, layerBuffers, outputBuffer: current };
+    });
+    const steps = await Promise.all(pending.map((step) => makeStep(device, step, batchBuffer)));
+    return {
+      kind: 'layered',
+      maxBatch,
+      steps,
+      batchBuffer,
+      inputBuffer,
+      inputValues,
+      outputBuffer,
+      outputValues: layerOutputSize(last),
+      layerBuffers,
+      destroy: () => buffers.destroy(),
+    };
+  });
 }
 
 /** The kernel for one layer, its activation fused (or 'none'). */
@@ -220,14 +190,13 @@ function layerStep(
 
 async function makeStep(device: GPUDevice, step: PendingStep, batchBuffer: GPUBuffer): Promise<PlanStep> {
   const pipeline = await cachedPipeline(device, step.label, step.source);
-  device.pushErrorScope('validation');
-  const bindGroup = device.createBindGroup({
-    label: `${step.label}.bindgroup`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [batchBuffer, ...step.bindings].map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
-  const error = await device.popErrorScope(); // popped before any other await
-  if (error) throw new GpuError(`${step.label}.bindgroup: ${error.message}`);
+  const bindGroup = await scoped(device, `${step.label}.bindgroup`, () =>
+    device.createBindGroup({
+      label: `${step.label}.bindgroup`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [batchBuffer, ...step.bindings].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    }),
+  );
   const { invocationsPerImage, workgroupSize } = step;
   return {
     label: step.label,
@@ -235,18 +204,4 @@ async function makeStep(device: GPUDevice, step: PendingStep, batchBuffer: GPUBu
     bindGroup,
     workgroups: (count) => dispatchSize(count * invocationsPerImage, workgroupSize),
   };
-}
-
-/** Every buffer of a maxBatch plan must fit the device's binding limits. */
-function checkBatchFits(device: GPUDevice, layers: readonly LayerSpec[], maxBatch: number): void {
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-    throw new InputError(`maxBatch must be a positive integer, found ${maxBatch}`);
-  }
-  const perImage = Math.max(...layers.map((l) => Math.max(layerInputSize(l), layerOutputSize(l)))) * 4;
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  if (perImage * maxBatch > limit) {
-    throw new InputError(
-      `maxBatch ${maxBatch} needs ${perImage * maxBatch}-byte buffers; this device binds at most ${limit} bytes, so maxBatch ≤ ${Math.floor(limit / perImage)}`,
-    );
-  }
 }
