@@ -1,33 +1,43 @@
 /**
- * The fused plan: the whole network as one dispatch (shaders/fused-lenet.ts), behind the same
- * `Plan` seam as the layered plan, so the engine's runner writes the input, encodes the one
- * step, submits once and reads back once. Everything is made at build time: the packed
- * weights, the batch/input/output buffers for `maxBatch` images, the pipeline (cached per
- * device) and its bind group. Nothing is created on the inference path.
+ * The fused plan: the whole network as one dispatch (the kernels in shaders/fused/), behind
+ * the same `Plan` seam as the layered plan, so the engine's runner writes the input, encodes
+ * the step, submits once and reads back once. Everything is made at build time: the packed
+ * weights, the batch/input/output buffers for `maxBatch` images, the pipelines (cached per
+ * device) and their bind groups. Nothing is created on the inference path.
  *
- * The kernel variant follows the adapter (`fusedVariantFor`): CPU implementations get the
- * barrier-free lane kernel with the conv weights baked in; GPUs get the one-image-per-workgroup
- * kernel with its activations in workgroup memory. The plan keeps no per-layer buffers: the
- * engine reads activations through a layered plan.
+ * The kernels follow the adapter (`fusedVariantFor`): CPU implementations get the lane
+ * kernels, barrier-free with the conv weights baked in (split for small batches, packed for
+ * large ones); GPUs get the one-image-per-workgroup kernel with its activations in workgroup
+ * memory. Which kernel runs which batch, and how a small batch is spread, is this plan's
+ * policy (below); the kernels' own mapping sets the grid. The plan keeps no per-layer
+ * buffers: the engine reads activations through a layered plan.
  */
-import { kBatchUniformBytes } from '../../shaders/common.js';
-import { fusedLenet, fusedWorkgroups, type FusedVariant } from '../../shaders/fused-lenet.js';
-import {
-  kPackedLanes,
-  kQuickLaneBatch,
-  kSplitLanes,
-  kLaneWorkgroupSize,
-  kSplitMaxBatch,
-  type LaneShape,
-} from '../../shaders/fused-lenet-lanes.js';
-import { GpuError, InputError, ModelMismatchError } from '../errors.js';
+import { fusedLayout, kFusedBinding, packFusedWeights, type FusedKernel, type FusedLayout } from '../../shaders/fused/layout.js';
+import { kLaneWorkgroupSize } from '../../shaders/fused/lanes.js';
+import { packedLaneKernel } from '../../shaders/fused/lanes-packed.js';
+import { splitLaneKernel } from '../../shaders/fused/lanes-split.js';
+import { workgroupKernel } from '../../shaders/fused/workgroup.js';
+import { ModelMismatchError } from '../errors.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { ModelWeights } from '../model/model-weights.js';
-import { fusedLayout, packFusedWeights } from './fused-layout.js';
 import { cachedPipeline } from './pipeline-cache.js';
 import type { Plan, PlanStep } from './plan.js';
+import { checkMaxBatch, destroyOnError, PlanBuffers, scoped } from './plan-resources.js';
 
-export type { FusedVariant } from '../../shaders/fused-lenet.js';
+/** Which kernels a fused plan uses: the lane kernels (CPU implementations) or the workgroup kernel (GPUs). */
+export type FusedVariant = 'invocation' | 'workgroup';
+
+// Dispatch policy of the lane kernels: batch thresholds measured on one adapter (SwiftShader,
+// 2 cores, Chromium 156; docs/performance.md). A GPU never runs them.
+
+/** Largest batch the split lane kernel runs (measured crossover with the packed one). */
+export const kSplitMaxBatch = 4;
+/** Largest batch whose split kernel finishes within ~1 ms (one workgroup per core): the runner nudges these. */
+export const kQuickLaneBatch = 2;
+/** Small batches are spread over at least this many workgroups (CPU threads) when they can be. */
+export const kLaneMinWorkgroups = 4;
+/** Images each packed-lane invocation carries, sharing each dense weight load (8 crashes SwiftShader's compiler). */
+export const kImagesPerInvocation = 4;
 
 /** What an adapter says about itself (GPUAdapterInfo's fields the choice reads). */
 export interface AdapterDescription {
@@ -49,11 +59,11 @@ export function fusedVariantFor(info: AdapterDescription | undefined): FusedVari
 }
 
 /**
- * Whether a device can run the packed shape with subgroups: it has the 'subgroups' feature
- * and its adapter's smallest subgroup holds a whole lane workgroup.
+ * Whether a device can run the packed lane kernel with subgroups: it has the 'subgroups'
+ * feature and its adapter's smallest subgroup holds a whole lane workgroup.
  *
  * @example
- * const shape = { ...kPackedLanes, subgroups: lanesShareSubgroup(device) };
+ * const subgroups = lanesShareSubgroup(device);
  */
 export function lanesShareSubgroup(device: GPUDevice): boolean {
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
@@ -61,7 +71,7 @@ export function lanesShareSubgroup(device: GPUDevice): boolean {
 }
 
 /**
- * Why the fused kernel will not run a model, or undefined when it will: the model must be
+ * Why the fused kernels will not run a model, or undefined when they will: the model must be
  * conv → pool → conv → pool → dense… (→ RBF) (→ softmax), with at most kMaxFusedKernels 5×5
  * kernels per conv and its maps within kMaxFusedWorkgroupBytes, which `fusedLayout` checks.
  *
@@ -85,11 +95,19 @@ export interface FusedPlanOptions {
   /** Kernel variant; default: `fusedVariantFor(device.adapterInfo)`. */
   readonly variant?: FusedVariant;
   /**
-   * `invocation` variant: false keeps the lane kernel off subgroups. Default: subgroups where
-   * the device allows them (`lanesShareSubgroup`); the device must have been requested with
-   * the 'subgroups' feature, as `acquireDevice` does.
+   * `invocation` variant: false keeps the packed lane kernel off subgroups. Default:
+   * subgroups where the device allows them (`lanesShareSubgroup`); the device must have been
+   * requested with the 'subgroups' feature, as `acquireDevice` does.
    */
   readonly subgroups?: boolean;
+}
+
+/** One kernel of a plan and the batch sizes it runs. */
+interface PlannedKernel {
+  /** The step's label after the plan's: 'invocation.split', 'invocation.subgroups', 'invocation', 'workgroup'. */
+  readonly name: string;
+  readonly kernel: FusedKernel;
+  runs(count: number): boolean;
 }
 
 /**
@@ -101,111 +119,66 @@ export interface FusedPlanOptions {
  */
 export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, options: FusedPlanOptions): Promise<Plan> {
   const { maxBatch } = options;
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-    throw new InputError(`fused plan: maxBatch must be a positive integer, found ${maxBatch}`);
-  }
   const layout = fusedLayout(weights.spec);
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  const variant = options.variant ?? fusedVariantFor(info);
   const inputValues = layout.inputSize * layout.inputSize;
   const outputValues = layout.classes;
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (maxBatch * inputValues * 4 > limit) {
-    throw new InputError(
-      `fused plan: maxBatch ${maxBatch} needs a ${maxBatch * inputValues * 4}-byte input buffer, the device allows ${limit}`,
-    );
-  }
+  checkMaxBatch(device, maxBatch, Math.max(inputValues, outputValues) * 4);
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const variant = options.variant ?? fusedVariantFor(info);
   const label = `fused.${weights.spec.id}`;
   const packed = packFusedWeights(weights, layout);
-  // CPU adapters get two lane kernels, split (batches ≤ kSplitMaxBatch) and packed (larger).
   const subgroups = variant === 'invocation' && (options.subgroups ?? true) && lanesShareSubgroup(device);
-  const kernels: Array<{ name: string; shape?: LaneShape; runs: (count: number) => boolean }> =
-    variant === 'invocation'
-      ? [
-          { name: 'invocation.split', shape: kSplitLanes, runs: (count) => count <= kSplitMaxBatch },
-          {
-            name: subgroups ? 'invocation.subgroups' : 'invocation',
-            shape: { ...kPackedLanes, subgroups },
-            runs: (count) => count > kSplitMaxBatch,
-          },
-        ]
-      : [{ name: variant, runs: () => true }];
-  // The lane kernel bakes the weights into its code: the key must tell weights apart.
-  const pipelines = kernels.map(({ name, shape }) =>
-    cachedPipeline(device, `${label}.${name}`, {
-      kernel: 'fused-lenet',
-      options: { variant, shape: shape ?? null, layout, weights: variant === 'invocation' ? fingerprint(packed) : 'buffer' },
-      code: fusedLenet({ layout, variant, packed, shape }),
-    }),
-  );
+  const kernels = plannedKernels(variant, layout, packed, subgroups);
+  const pipelines = kernels.map(({ name, kernel }) => cachedPipeline(device, `${label}.${name}`, kernel));
 
-  device.pushErrorScope('out-of-memory');
-  device.pushErrorScope('validation');
-  const owned: GPUBuffer[] = [];
-  const buffer = (name: string, size: number, usage: GPUBufferUsageFlags) => {
-    const b = device.createBuffer({ label: `${label}.${name}`, size, usage });
-    owned.push(b);
-    return b;
-  };
-  const weightBuffer = buffer('weights', packed.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
-  device.queue.writeBuffer(weightBuffer, 0, packed.buffer, packed.byteOffset, packed.byteLength);
-  const batchBuffer = buffer('batch', kBatchUniformBytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-  const inputBuffer = buffer('input', maxBatch * inputValues * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
-  const outputBuffer = buffer('output', maxBatch * outputValues * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
-  const validation = device.popErrorScope();
-  const oom = device.popErrorScope();
-  const destroy = () => {
-    for (const b of owned) b.destroy();
-    owned.length = 0;
-  };
-
-  let steps: PlanStep[];
-  try {
-    const compiled = await Promise.all(pipelines);
-    device.pushErrorScope('validation');
-    steps = kernels.map(({ name, shape, runs }, k) => ({
-      label: `${label}.${name}`,
-      pipeline: compiled[k]!,
-      bindGroup: device.createBindGroup({
-        label: `${label}.${name}.bindGroup`,
-        layout: compiled[k]!.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: batchBuffer } },
-          // The lane kernel reads only the vec4 view (its conv weights are literals).
-          ...(variant === 'workgroup' ? [{ binding: 1, resource: { buffer: weightBuffer } }] : []),
-          { binding: 2, resource: { buffer: weightBuffer } },
-          { binding: 3, resource: { buffer: inputBuffer } },
-          { binding: 4, resource: { buffer: outputBuffer } },
-        ],
-      }),
-      workgroups: (count: number) => (runs(count) ? fusedWorkgroups(variant, count, shape) : null),
+  const buffers = new PlanBuffers(device);
+  return destroyOnError(buffers, async () => {
+    const bound: Readonly<Record<number, GPUBuffer>> = await scoped(device, `${label} buffers`, () => ({
+      [kFusedBinding.batch]: buffers.batchUniform(`${label}.batch`),
+      [kFusedBinding.weights]: buffers.upload(`${label}.weights`, packed),
+      [kFusedBinding.input]: buffers.create(`${label}.input`, maxBatch * inputValues * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST),
+      [kFusedBinding.output]: buffers.create(`${label}.output`, maxBatch * outputValues * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC),
     }));
-    const bindError = await device.popErrorScope();
-    const error = (await validation) ?? (await oom) ?? bindError;
-    if (error) throw new GpuError(`${label}: ${error.message}`);
-  } catch (e) {
-    destroy();
-    throw e;
-  }
-
-  return {
-    kind: `fused-${variant}`,
-    maxBatch,
-    steps,
-    ...(variant === 'invocation' ? { nudgeMaxBatch: kQuickLaneBatch } : {}),
-    batchBuffer,
-    inputBuffer,
-    inputValues,
-    outputBuffer,
-    outputValues,
-    destroy,
-  };
+    // The f32 view and the vec4 view of the weights are one buffer.
+    const bufferOf = (binding: number) => bound[binding === kFusedBinding.weightBlocks ? kFusedBinding.weights : binding]!;
+    const compiled = await Promise.all(pipelines);
+    const steps: PlanStep[] = await scoped(device, `${label} bind groups`, () =>
+      kernels.map(({ name, kernel, runs }, k) => ({
+        label: `${label}.${name}`,
+        pipeline: compiled[k]!,
+        bindGroup: device.createBindGroup({
+          label: `${label}.${name}.bindGroup`,
+          layout: compiled[k]!.getBindGroupLayout(0),
+          entries: kernel.bindings.map((binding) => ({ binding, resource: { buffer: bufferOf(binding) } })),
+        }),
+        workgroups: (count: number) => (runs(count) ? kernel.workgroups(count) : null),
+      })),
+    );
+    return {
+      kind: `fused-${variant}`,
+      maxBatch,
+      steps,
+      ...(variant === 'invocation' ? { nudgeMaxBatch: kQuickLaneBatch } : {}),
+      batchBuffer: bound[kFusedBinding.batch]!,
+      inputBuffer: bound[kFusedBinding.input]!,
+      inputValues,
+      outputBuffer: bound[kFusedBinding.output]!,
+      outputValues,
+      destroy: () => buffers.destroy(),
+    };
+  });
 }
 
-/** FNV-1a over the packed weights' bytes: a short, stable pipeline-cache key. */
-function fingerprint(packed: Float32Array): string {
-  const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
-  let hash = 0x811c9dc5;
-  for (const b of bytes) hash = Math.imul(hash ^ b, 0x01000193) >>> 0;
-  return `${hash.toString(16)}-${packed.length}`;
+/**
+ * The plan's kernels. CPU adapters: the split lane kernel for batches ≤ kSplitMaxBatch and
+ * the packed one (kImagesPerInvocation images per invocation) above. GPUs: the workgroup
+ * kernel for every batch.
+ */
+function plannedKernels(variant: FusedVariant, layout: FusedLayout, packed: Float32Array, subgroups: boolean): PlannedKernel[] {
+  if (variant === 'workgroup') return [{ name: 'workgroup', kernel: workgroupKernel(layout), runs: () => true }];
+  const packedKernel = packedLaneKernel(layout, packed, { images: kImagesPerInvocation, subgroups, minWorkgroups: kLaneMinWorkgroups });
+  return [
+    { name: 'invocation.split', kernel: splitLaneKernel(layout, packed), runs: (count) => count <= kSplitMaxBatch },
+    { name: subgroups ? 'invocation.subgroups' : 'invocation', kernel: packedKernel, runs: (count) => count > kSplitMaxBatch },
+  ];
 }

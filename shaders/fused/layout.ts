@@ -1,5 +1,6 @@
 /**
- * The whole network as the fused kernel sees it: the LeNet-5 shape (conv → pool → conv → pool
+ * The contract between the fused kernels (this folder) and their plan (src/gpu/fused-plan.ts):
+ * the whole network as the fused kernels see it: the LeNet-5 shape (conv → pool → conv → pool
  * → dense… → dense or RBF, then optionally a softmax), read from a model description, and the
  * packed weight buffer laid out at load time for the kernel's access pattern. Any activation,
  * any pooling mode (average, max, trainable; floor for odd sizes), zero padding on either conv.
@@ -13,11 +14,10 @@
  *   for one input sit together, so one vec4 load feeds 4 accumulators. Outputs are padded to a
  *   multiple of 4 with zero rows; the bias (or nothing, for the RBF) follows, padded alike.
  */
-import { ModelMismatchError } from '../errors.js';
-import { tensorOf, type ModelWeights } from '../model/model-weights.js';
-import { denseTable } from '../reference/layers.js';
+import { ModelMismatchError } from '../../src/errors.js';
+import { tensorOf, type ModelWeights } from '../../src/model/model-weights.js';
 import {
-  connectionOffsets,
+  denseTable,
   type Activation,
   type Conv5x5Layer,
   type DenseLayer,
@@ -26,7 +26,7 @@ import {
   type PoolMode,
   type RbfLayer,
   type Subsample2x2Layer,
-} from '../model/spec.js';
+} from '../../src/model/spec.js';
 
 /**
  * Most 5×5 kernels one conv stage may have: the lane kernel bakes the conv weights into its
@@ -43,6 +43,26 @@ export const kMaxFusedWorkgroupBytes = 16384;
 
 /** WebGPU's guaranteed maxStorageBufferBindingSize: the packed weights are one binding. */
 const kMaxBindingBytes = 134217728;
+
+/**
+ * The bindings of every fused kernel (group 0): the batch-size uniform {count}; the packed
+ * weights as f32 (the workgroup kernel's conv stages) and the same buffer as vec4f (the dense
+ * layers' [out/4][in][4] blocks); the preprocessed input [N, inputSize, inputSize]; the
+ * output [N, classes].
+ */
+export const kFusedBinding = { batch: 0, weights: 1, weightBlocks: 2, input: 3, output: 4 } as const;
+
+/** One fused kernel as its plan takes it. */
+export interface FusedKernel {
+  /** Pipeline-cache identity: the kernel's name and everything its WGSL depends on (JSON). */
+  readonly kernel: string;
+  readonly options: object;
+  readonly code: string;
+  /** The kFusedBinding entries its WGSL declares: its bind group has exactly these. */
+  readonly bindings: readonly number[];
+  /** The workgroup grid for `count` images, from the mapping in the kernel's header. */
+  workgroups(count: number): [number, number, number];
+}
 
 /** A conv layer followed by its subsampling, fused into one stage. */
 export interface FusedConvStage {
@@ -241,11 +261,6 @@ export function packFusedWeights(weights: ModelWeights, layout: FusedLayout): Fl
     if (l.kind === 'dense') packed.set(tensorOf(weights, l.bias), stage.biasOffset);
   });
   return packed;
-}
-
-/** Start of each output map's kernels in a stage's weights, as `connectionOffsets` gives. */
-export function tableOffsets(stage: FusedConvStage): number[] {
-  return connectionOffsets(stage.table);
 }
 
 function expectKind<K extends LayerSpec['kind']>(

@@ -1,83 +1,41 @@
 /**
- * The whole network in one dispatch: input → conv+subsample → conv+subsample → dense… →
- * logits or RBF distances, every intermediate activation kept on chip. Built from a
- * `FusedLayout` (src/gpu/fused-layout.ts), which also fixes the packed weight layout.
+ * The whole network in one dispatch, for GPUs: input → conv+pool → conv+pool → dense… →
+ * scores (or RBF distances, or the softmax of the scores), every intermediate kept on chip.
  *
- * Two variants, chosen per adapter (src/gpu/fused-plan.ts, `fusedVariantFor`):
- * - `invocation` (CPU implementations such as SwiftShader): fused-lenet-lanes.ts, conv weights
- *   baked in. Packed shape (large batches): one invocation carries whole images in private
- *   memory, no barriers. Split shape (batches ≤ kSplitMaxBatch): one 4-lane workgroup per
- *   image, the lanes sharing each layer's outputs through workgroup memory.
- * - `workgroup` (GPUs), below: one workgroup of kFusedWorkgroupThreads carries one image, its
- *   activations as tiles in workgroup memory; thread t computes outputs t, t+T, t+2T, … of
- *   each layer, with a barrier between layers. Workgroup w (flattened 2-D grid) handles image w;
- *   workgroups past N return before the first barrier (a uniform branch).
- *
- * Bindings: 0 batch uniform {count}, 1 packed weights as f32, 2 the same buffer as vec4f (the
- * dense layers' [out/4][in][4] blocks), 3 input [N, inputSize, inputSize] (preprocessed),
- * 4 output [N, classes]. The `invocation` variant does not use binding 1.
+ * Mapping: one workgroup of kFusedWorkgroupThreads = T threads carries one image, its
+ * activations as tiles in workgroup memory (the padded input, both pooled stages, the dense
+ * layers' outputs: `fusedWorkgroupBytes`); thread t computes outputs t, t+T, t+2T, … of each
+ * stage, with a barrier between stages. Workgroup w (flattened 2-D grid) handles image w;
+ * workgroups past N return before the first barrier (a uniform branch). The conv and pool
+ * weights are read from the f32 view of the packed buffer, the dense layers' [out/4][in][4]
+ * blocks from its vec4 view (layout.ts).
  */
-import { wgsl } from './wgsl.js';
-import type { Activation } from '../src/model/spec.js';
-import { paddedInputSide, paddedMapSide, type FusedConvStage, type FusedLayout, type FusedVectorStage } from '../src/gpu/fused-layout.js';
-import { activationWgsl, batchAndIndexWgsl, dispatchSize } from './common.js';
-import {
-  fusedLenetLanes,
-  kImagesPerInvocation,
-  kLaneMinWorkgroups,
-  kLaneWorkgroupSize,
-  kPackedLanes,
-  softmaxWgsl,
-  type LaneShape,
-} from './fused-lenet-lanes.js';
+import { wgsl } from '../wgsl.js';
+import { batchAndIndexWgsl, dispatchSize } from '../common.js';
+import { kFusedBinding, paddedInputSide, paddedMapSide, type FusedConvStage, type FusedKernel, type FusedLayout, type FusedVectorStage } from './layout.js';
+import { activationsWgsl, constantsWgsl, softmaxWgsl } from './shared.js';
 
-/** Which thread mapping the kernel uses: see the header. */
-export type FusedVariant = 'invocation' | 'workgroup';
-
-/** Threads per workgroup of the `workgroup` variant (one image per workgroup). */
+/** Threads per workgroup (one image per workgroup). */
 export const kFusedWorkgroupThreads = 128;
-/** Threads per workgroup for a variant: the dispatch uses the same number. */
-export function fusedWorkgroupSize(variant: FusedVariant): number {
-  return variant === 'invocation' ? kLaneWorkgroupSize : kFusedWorkgroupThreads;
-}
 
 /**
- * The workgroup grid for `count` images. `workgroup`, and `invocation` in its split shape: one
- * workgroup per image. `invocation`, packed shape: each invocation takes up to
- * kImagesPerInvocation images, but small batches are spread over up to kLaneMinWorkgroups
- * workgroups first (one image per invocation), so that a CPU implementation runs them on
- * several threads instead of one.
+ * The workgroup kernel for a model's layout: its WGSL and its grid (one workgroup per image).
  *
  * @example
- * fusedWorkgroups('invocation', 1024); // [64, 1, 1]: 4 invocations × 4 images each
- * fusedWorkgroups('invocation', 3, kSplitLanes); // [3, 1, 1]
+ * const kernel = workgroupKernel(fusedLayout(seedModel));
+ * kernel.workgroups(1024); // [1024, 1, 1]
  */
-export function fusedWorkgroups(variant: FusedVariant, count: number, shape: LaneShape = kPackedLanes): [number, number, number] {
-  if (variant === 'workgroup') return dispatchSize(count, 1);
-  if (shape.split) return dispatchSize(count * kLaneWorkgroupSize, kLaneWorkgroupSize);
-  const packed = Math.ceil(count / (kLaneWorkgroupSize * kImagesPerInvocation));
-  const spread = Math.min(Math.ceil(count / kLaneWorkgroupSize), kLaneMinWorkgroups);
-  const groups = Math.max(packed, spread);
-  return dispatchSize(groups * kLaneWorkgroupSize, kLaneWorkgroupSize);
+export function workgroupKernel(layout: FusedLayout): FusedKernel {
+  return {
+    kernel: 'fused-workgroup',
+    options: { layout },
+    code: workgroupWgsl(layout),
+    bindings: [kFusedBinding.batch, kFusedBinding.weights, kFusedBinding.weightBlocks, kFusedBinding.input, kFusedBinding.output],
+    workgroups: (count) => dispatchSize(count, 1),
+  };
 }
 
-export interface FusedLenetOptions {
-  readonly layout: FusedLayout;
-  readonly variant: FusedVariant;
-  /** The packed weights (`packFusedWeights`): the `invocation` variant bakes the conv stages in. */
-  readonly packed: Float32Array;
-  /** `invocation` variant only: packed (default) or split shape, see fused-lenet-lanes.ts. */
-  readonly shape?: LaneShape;
-}
-
-/**
- * WGSL for the whole-network kernel.
- *
- * @example
- * const code = fusedLenet({ layout: fusedLayout(seedModel), variant: 'workgroup', packed });
- */
-export function fusedLenet({ layout, variant, packed, shape }: FusedLenetOptions): string {
-  if (variant === 'invocation') return fusedLenetLanes(layout, packed, shape);
+function workgroupWgsl(layout: FusedLayout): string {
   const [s1, s2] = layout.convs;
   const space = 'workgroup';
   const padded = paddedInputSide(layout);
@@ -90,22 +48,15 @@ export function fusedLenet({ layout, variant, packed, shape }: FusedLenetOptions
   const firstStore =
     mapPad > 0 ? `act1[o * ${mapSide * mapSide}u + (r / ${s1.poolSize}u + ${mapPad}u) * ${mapSide}u + r % ${s1.poolSize}u + ${mapPad}u]` : 'act1[i]';
   return wgsl`
-${batchAndIndexWgsl(fusedWorkgroupSize(variant))}
-${activationFn('activateC1', s1.convActivation)}
-${activationFn('activateS2', s1.poolActivation)}
-${activationFn('activateC3', s2.convActivation)}
-${activationFn('activateS4', s2.poolActivation)}
-${vectors.map((v, i) => activationFn(`activateV${i}`, v.activation)).join('\n')}
+${batchAndIndexWgsl(kFusedWorkgroupThreads)}
+${activationsWgsl(layout)}
 
-const kInputSize = ${layout.inputSize}u;
-const kPad = ${s1.padding}u;
-const kPadded = ${padded}u;
-const kClasses = ${layout.classes}u;
+${constantsWgsl(layout)}
 
-@group(0) @binding(1) var<storage, read> wf: array<f32>;
-@group(0) @binding(2) var<storage, read> wv: array<vec4f>;
-@group(0) @binding(3) var<storage, read> input: array<f32>;
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;
+@group(0) @binding(${kFusedBinding.weights}) var<storage, read> wf: array<f32>;
+@group(0) @binding(${kFusedBinding.weightBlocks}) var<storage, read> wv: array<vec4f>;
+@group(0) @binding(${kFusedBinding.input}) var<storage, read> input: array<f32>;
+@group(0) @binding(${kFusedBinding.output}) var<storage, read_write> output: array<f32>;
 
 var<${space}> img: array<f32, ${padded * padded}>;
 var<${space}> act1: array<f32, ${s1.outChannels * mapSide * mapSide}>;
@@ -174,11 +125,6 @@ ${vectors
   .join('\n')}${layout.softmax ? '\n  storeSoftmax(0u, n, local, kWorkgroupSize);' : ''}
 }
 `;
-}
-
-/** `activationWgsl` under another name: each layer's activation is its own function. */
-function activationFn(name: string, activation: Activation): string {
-  return activationWgsl(activation).replace('fn activate(', `fn ${name}(`);
 }
 
 /**
