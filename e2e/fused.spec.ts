@@ -1,17 +1,73 @@
 /**
- * The fused whole-network plan against the CPU reference, output only (the layered plan is
- * the one that exposes activations): both kernel variants — the one this adapter gets through
- * `createEngine(…, { plan: 'fused' })`, and the other one built directly, the lane kernel both
- * with subgroups (where the adapter has them) and without — for the seed model
- * and the classic model with either activation, on batches 1, 3, 7 and 257 (both shapes of the lane kernel). Plus: the variant
- * choice per adapter, and no GPU object created on the inference path after warm-up.
+ * The fused whole-network plan against the CPU reference, on its output only (the fused
+ * kernel keeps no layer's activations; the layered plan is the one compared layer by layer).
+ * For each model, on one device: the plan the adapter gets through `createEngine(…, { plan:
+ * 'fused' })` (scores and classes), then each kernel built directly — the lane kernel with
+ * subgroups (where the adapter has them) and without, and the workgroup kernel — on batches
+ * 1 and 3 (the lane kernel's split shape) and 7 and 257 (its packed shape). Random weights
+ * (`randomWeights`, PyTorch's initialisation), tolerance 1e-5 + 1e-4·|ref|.
+ *
+ * The models: the seed, the classic model with either activation, PyTorch's tutorial Net, and
+ * three more members at LeNet-5's size (kFamily) chosen so that between them every
+ * activation appears after a conv, a pool and a dense layer, every pooling mode in both
+ * stages, inputs of 28 and 32 with padding 0, 1 and 2 (on either conv, odd sizes pooled with
+ * floor), with an RBF output, a softmax and a log-softmax. Plus: a model the fused plan
+ * declines runs on the layered plan and says why, the variant choice per adapter, and no GPU
+ * object created on the inference path after warm-up.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { expectAllWithin, openHarness } from './gpu-page.js';
 import type { Comparison } from './compare.js';
+import type { ArchitectureJson } from '../src/model/architecture.js';
 
 const kBatches = [1, 3, 7, 257]; // 1 and 3: the split lane kernel; 7 and 257: the packed one
-const kModels = ['seed', 'classic-sigmoid', 'classic-scaled-tanh'] as const;
+
+/**
+ * Family members beyond the presets. Sizes: tanh-max-log-softmax 28 → 26 (pad 1) → 13 → 9
+ * → 4 (both pools drop a row); trainable-max-rbf 28 → 24 → 12 → 10 (pad 1) → 5;
+ * odd-32-softmax 32 → 30 (pad 1) → 15 → 11 → 5, two dense layers.
+ */
+const kFamily: Readonly<Record<string, ArchitectureJson>> = {
+  'tanh-max-log-softmax': {
+    inputSize: 28,
+    layers: [
+      { type: 'conv', outChannels: 6, padding: 1, activation: 'tanh' },
+      { type: 'pool', mode: 'max', activation: 'tanh' },
+      { type: 'conv', outChannels: 16, activation: 'tanh' },
+      { type: 'pool', mode: 'average', activation: 'relu' },
+      { type: 'dense', outFeatures: 120, activation: 'tanh' },
+      { type: 'dense', outFeatures: 84, activation: 'relu' },
+      { type: 'dense', outFeatures: 10 },
+      { type: 'softmax', log: true },
+    ],
+  },
+  'trainable-max-rbf': {
+    inputSize: 28,
+    layers: [
+      { type: 'conv', outChannels: 6, activation: 'none' },
+      { type: 'pool', mode: 'trainable', activation: 'scaled-tanh' },
+      { type: 'conv', outChannels: 16, padding: 1, activation: 'relu' },
+      { type: 'pool', mode: 'max', activation: 'sigmoid' },
+      { type: 'dense', outFeatures: 120, activation: 'sigmoid' },
+      { type: 'dense', outFeatures: 84, activation: 'scaled-tanh' },
+      { type: 'rbf', classes: 10 },
+    ],
+  },
+  'odd-32-softmax': {
+    inputSize: 32,
+    layers: [
+      { type: 'conv', outChannels: 6, padding: 1, activation: 'scaled-tanh' },
+      { type: 'pool', mode: 'average', activation: 'none' },
+      { type: 'conv', outChannels: 16, activation: 'none' },
+      { type: 'pool', mode: 'max', activation: 'none' },
+      { type: 'dense', outFeatures: 120, activation: 'relu' },
+      { type: 'dense', outFeatures: 10 },
+      { type: 'softmax' },
+    ],
+  },
+};
+
+const kModels = ['seed', 'classic-sigmoid', 'classic-scaled-tanh', 'pytorch-tutorial', ...Object.keys(kFamily)];
 
 let page: Page;
 test.beforeAll(async ({ browser }) => {
@@ -21,8 +77,25 @@ test.afterAll(async () => {
   await page?.close();
 });
 
-/** In the page: scores and classes of `runs` against referenceForward for each batch. */
-async function fusedCase(c: { model: string; variant: 'engine' | 'invocation' | 'workgroup'; subgroups?: boolean; seed: number; batches: number[] }) {
+interface ModelRef {
+  readonly name: string;
+  /** A family member's description; absent for the harness's models and the presets. */
+  readonly json?: ArchitectureJson;
+}
+
+interface FusedReport {
+  readonly reports: Comparison[];
+  /** What each run was: engine plan kind, then each direct plan's kind and whether it used subgroups. */
+  readonly runs: Array<{ what: string; kind: string; subgroupKernel?: boolean }>;
+  readonly subgroupsAvailable: boolean;
+}
+
+/**
+ * In the page, on one device: the engine with plan 'fused', then the lane kernel with and
+ * without subgroups and the workgroup kernel, each against referenceForward on every batch.
+ * The engine and the direct plans share the device, so its pipelines are compiled once.
+ */
+async function fusedCase(c: { model: ModelRef; seed: number; batches: number[] }): Promise<FusedReport> {
   return page.evaluate(async (c) => {
     const { lenet5, harness } = window;
     // Vite serves the sources by path: the test reaches the plan and the comparison helpers.
@@ -30,74 +103,130 @@ async function fusedCase(c: { model: string; variant: 'engine' | 'invocation' | 
     const compare = (await load('/e2e/compare.ts')) as typeof import('./compare.js');
     const fused = (await load('/src/gpu/fused-plan.ts')) as typeof import('../src/gpu/fused-plan.js');
     const runnerModule = (await load('/src/gpu/plan-runner.ts')) as typeof import('../src/gpu/plan-runner.js');
-    const spec = harness.modelSpec(c.model as Parameters<typeof harness.modelSpec>[0]);
+    const { name, json } = c.model;
+    const spec = json
+      ? lenet5.buildArchitecture(json, name)
+      : name.startsWith('classic') || name === 'seed'
+        ? harness.modelSpec(name as Parameters<typeof harness.modelSpec>[0])
+        : lenet5.presetModel(name)!;
+    const last = spec.layers[spec.layers.length - 1]!;
+    const classes = lenet5.layerOutputSize(last);
     const weights = lenet5.randomWeights(spec, c.seed);
     const rng = new harness.Prng(c.seed + 1);
     const maxBatch = Math.max(...c.batches);
     const reports: Comparison[] = [];
-    let kind = '';
-    if (c.variant === 'engine') {
-      const engine = await lenet5.createEngine(weights, { backend: 'webgpu', plan: 'fused', maxBatch });
+    const runs: FusedReport['runs'] = [];
+    const adapter = await navigator.gpu.requestAdapter();
+    const device = await adapter!.requestDevice({ requiredFeatures: lenet5.recommendedFeatures(adapter!) });
+    try {
+      const engine = await lenet5.createEngine(weights, { backend: 'webgpu', plan: 'fused', maxBatch, device });
       try {
         for (const count of c.batches) {
           const pixels = harness.randomPixels(rng, count, count % 2 === 0);
-          const reference = lenet5.referenceOutput(weights, lenet5.preprocess(pixels, count, weights.preprocessing), count);
+          const reference = lenet5.referenceForward(weights, lenet5.preprocess(pixels, count, weights.preprocessing), count).get(last.name)!;
           const result = await engine.infer(pixels, count);
-          reports.push(compare.compareFloats(`engine scores batch ${count}`, result.scores, reference, [10]));
+          reports.push(compare.compareFloats(`${name} engine scores batch ${count}`, result.scores, reference, [classes]));
           reports.push(
-            compare.compareClasses(`engine classes batch ${count}`, result.classes, lenet5.classify(reference, count, spec.output), reference, 10),
+            compare.compareClasses(`${name} engine classes batch ${count}`, result.classes, lenet5.classify(reference, count, spec.output), reference, classes),
           );
         }
-        kind = (engine as unknown as { planKind: string }).planKind;
+        runs.push({ what: 'engine', kind: (engine as unknown as { planKind: string }).planKind });
       } finally {
         engine.destroy();
       }
-      return { reports, kind };
-    }
-    const adapter = await navigator.gpu.requestAdapter();
-    const device = await adapter!.requestDevice({ requiredFeatures: lenet5.recommendedFeatures(adapter!) });
-    const plan = await fused.buildFusedPlan(device, weights, { maxBatch, variant: c.variant, subgroups: c.subgroups });
-    const subgroupKernel = plan.steps.some((s) => s.label.endsWith('.invocation.subgroups'));
-    const runner = new runnerModule.PlanRunner(device, plan);
-    try {
-      for (const count of c.batches) {
-        const pixels = harness.randomPixels(rng, count);
-        const input = lenet5.preprocess(pixels, count, weights.preprocessing);
-        const reference = lenet5.referenceOutput(weights, input, count);
-        const scores = await runner.run(input, count);
-        reports.push(compare.compareFloats(`${plan.kind} scores batch ${count}`, scores, reference, [10]));
+      const kernels = [
+        { what: 'lanes, subgroups where available', variant: 'invocation', subgroups: true },
+        { what: 'lanes without subgroups', variant: 'invocation', subgroups: false },
+        { what: 'workgroup', variant: 'workgroup', subgroups: false },
+      ] as const;
+      for (const { what, variant, subgroups } of kernels) {
+        const plan = await fused.buildFusedPlan(device, weights, { maxBatch, variant, subgroups });
+        const runner = new runnerModule.PlanRunner(device, plan);
+        try {
+          for (const count of c.batches) {
+            const input = lenet5.preprocess(harness.randomPixels(rng, count), count, weights.preprocessing);
+            const reference = lenet5.referenceForward(weights, input, count).get(last.name)!;
+            const scores = await runner.run(input, count);
+            reports.push(compare.compareFloats(`${name} ${what} (${plan.kind}) batch ${count}`, scores, reference, [classes]));
+          }
+          runs.push({ what, kind: plan.kind, subgroupKernel: plan.steps.some((s) => s.label.endsWith('.invocation.subgroups')) });
+        } finally {
+          runner.destroy();
+          plan.destroy();
+        }
       }
-      return { reports, kind: plan.kind, subgroupKernel, subgroupsAvailable: fused.lanesShareSubgroup(device) };
+      return { reports, runs, subgroupsAvailable: fused.lanesShareSubgroup(device) };
     } finally {
-      runner.destroy();
-      plan.destroy();
       device.destroy();
     }
   }, c);
 }
 
-kModels.forEach((model, i) => {
-  test(`${model}: plan 'fused' through createEngine matches the reference, batches ${kBatches.join(', ')}`, async () => {
-    const { reports, kind } = await fusedCase({ model, variant: 'engine', seed: 40 + i, batches: kBatches });
-    expect(kind).toBe('fused');
-    expect(reports).toHaveLength(kBatches.length * 2);
-    expectAllWithin(reports);
+kModels.forEach((name, i) => {
+  test(`${name}: the fused plan (engine, lanes with and without subgroups, workgroup) matches the reference, batches ${kBatches.join(', ')}`, async () => {
+    test.setTimeout(360_000); // up to four pipelines per model; SwiftShader compiles each for seconds
+    const json = kFamily[name];
+    const result = await fusedCase({ model: { name, ...(json ? { json } : {}) }, seed: 40 + i, batches: kBatches });
+    expect(result.runs.map((r) => r.kind)).toEqual(['fused', 'fused-invocation', 'fused-invocation', 'fused-workgroup']);
+    // The subgroup kernel is built exactly when asked for and the device can run it.
+    expect(result.runs.map((r) => r.subgroupKernel)).toEqual([undefined, result.subgroupsAvailable, false, false]);
+    expect(result.reports).toHaveLength(kBatches.length * (2 + 3));
+    expectAllWithin(result.reports);
   });
-  const kernels = [
-    { variant: 'invocation', subgroups: true, name: `'invocation' (subgroups where the adapter has them)` },
-    { variant: 'invocation', subgroups: false, name: `'invocation' without subgroups` },
-    { variant: 'workgroup', subgroups: false, name: `'workgroup'` },
-  ] as const;
-  for (const { variant, subgroups, name } of kernels) {
-    test(`${model}: fused ${name} kernel matches the reference, batches ${kBatches.join(', ')}`, async () => {
-      const result = await fusedCase({ model, variant, subgroups, seed: 50 + i, batches: kBatches });
-      expect(result.kind).toBe(`fused-${variant}`);
-      // The subgroup kernel is built exactly when asked for and the device can run it.
-      expect(result.subgroupKernel).toBe(variant === 'invocation' && subgroups && result.subgroupsAvailable);
-      expect(result.reports).toHaveLength(kBatches.length);
-      expectAllWithin(result.reports);
-    });
-  }
+});
+
+test('a model the fused plan declines (Caffe LeNet, 1,000 conv kernels) runs on the layered plan, which says why', async () => {
+  const outcome = await page.evaluate(async () => {
+    const { lenet5, harness } = window;
+    const path = '/e2e/compare.ts';
+    const compare = (await import(/* @vite-ignore */ path)) as typeof import('./compare.js');
+    const spec = lenet5.presetModel('caffe-lenet')!;
+    const weights = lenet5.randomWeights(spec, 11);
+    const engine = await lenet5.createEngine(weights, { backend: 'webgpu', plan: 'fused', maxBatch: 8 });
+    try {
+      const pixels = harness.randomPixels(new harness.Prng(12), 3);
+      const reference = lenet5.referenceForward(weights, lenet5.preprocess(pixels, 3, weights.preprocessing), 3).get('ip2')!;
+      const result = await engine.infer(pixels, 3);
+      const gpu = engine as unknown as { planKind: string; planFallbackReason?: string };
+      return { kind: gpu.planKind, reason: gpu.planFallbackReason, report: compare.compareFloats('caffe-lenet scores batch 3', result.scores, reference, [10]) };
+    } finally {
+      engine.destroy();
+    }
+  });
+  expect(outcome.kind).toBe('layered');
+  expect(outcome.reason).toMatch(/^fused plan: conv2 has 1000 5×5 kernels \(20→50 maps\); .* at most 128 per conv/);
+  expectAllWithin([outcome.report]);
+});
+
+test('fusedDeclineReason: the shipped and family models run; too many kernels, too much workgroup memory or another shape are declined with the reason', async () => {
+  const reasons = await page.evaluate(async (family) => {
+    const { lenet5 } = window;
+    const path = '/src/gpu/fused-plan.ts';
+    const fused = (await import(/* @vite-ignore */ path)) as typeof import('../src/gpu/fused-plan.js');
+    const reasonOf = (json: ArchitectureJson) => fused.fusedDeclineReason(lenet5.buildArchitecture(json)) ?? 'runs';
+    const conv = (padding: number, outChannels = 6) => ({ type: 'conv', outChannels, padding, activation: 'relu' }) as const;
+    const pool = { type: 'pool', mode: 'max' } as const;
+    const dense = { type: 'dense', outFeatures: 10 } as const;
+    return {
+      presets: Object.fromEntries(lenet5.kPresetNames.map((n) => [n, fused.fusedDeclineReason(lenet5.presetModel(n)!) ?? 'runs'])),
+      family: Object.fromEntries(Object.entries(family).map(([n, json]) => [n, reasonOf(json)])),
+      // a 36² padded input, 6 maps of (16 + 2·2)², 16 of 8²: 18,880 bytes.
+      memory: reasonOf({ inputSize: 32, layers: [conv(2), pool, conv(2, 16), pool, dense] }),
+      oneStage: reasonOf({ inputSize: 28, layers: [conv(2), pool, dense] }),
+      convConv: reasonOf({ inputSize: 28, layers: [conv(0), conv(0, 16), pool, conv(0, 16), pool, dense] }),
+    };
+  }, kFamily);
+  expect(reasons.presets).toEqual({
+    seed: 'runs',
+    'pytorch-tutorial': 'runs',
+    classic: 'runs',
+    'classic-scaled-tanh': 'runs',
+    'caffe-lenet': expect.stringMatching(/conv2 has 1000 5×5 kernels/),
+  });
+  expect(Object.values(reasons.family)).toEqual(Object.keys(kFamily).map(() => 'runs'));
+  expect(reasons.memory).toMatch(/needs 18880 bytes of workgroup memory per image.*at most 16384/);
+  expect(reasons.oneStage).toMatch(/conv → pool → conv → pool → dense… .* has dense layer fc1 \(layer 2\) where it needs a conv/);
+  expect(reasons.convConv).toMatch(/has conv5x5 layer conv2 \(layer 1\) where it needs a pool/);
 });
 
 test('the variant follows the adapter: SwiftShader and other CPU adapters get lanes, GPUs get workgroups', async () => {
