@@ -330,14 +330,15 @@ test('bad files: the loader’s plain error, and the previous model keeps predic
  * (as e2e/demo.spec.ts does); otherwise it goes to the test's output folder, so a test run
  * leaves the tree clean.
  */
-test('screenshot of the demo with the PyTorch tutorial’s Net loaded', async ({ browser }, testInfo) => {
+test('screenshot of the demo with the PyTorch tutorial’s Net loaded from its state_dict', async ({ browser }, testInfo) => {
   const path = process.env['UPDATE_SCREENSHOTS'] === '1' ? 'docs/screenshot-formats.png' : testInfo.outputPath('screenshot-formats.png');
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   await openDemo(page);
-  const tutorial = fixture('pytorch-tutorial.onnx');
-  await chooseFile(page, 'pytorch-tutorial.onnx', tutorial.bytes);
-  await expectModelShown(page, 'pytorch-tutorial.onnx', tutorial);
+  // The state_dict as `torch.save(net.state_dict(), path)` wrote it, run as the tutorial's Net.
+  await chooseFile(page, 'pytorch-tutorial.pth', readFileSync(`${kFamily}/pytorch-tutorial.pth`));
+  await page.getByLabel('Network of a file that does not say which').selectOption('pytorch-tutorial');
+  await expectModelShown(page, 'pytorch-tutorial.pth', fixture('pytorch-tutorial.pth', { architecture: 'pytorch-tutorial' }));
   await draw(page, kSeven);
   await expect(page.getByRole('status')).toHaveText('7');
   expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'the page scrolls sideways').toBeLessThanOrEqual(0);

@@ -39,7 +39,9 @@ class DemoPage {
   private readonly seen = new SeenView();
   private readonly scores = new ScoresPanel();
   private readonly inside = new InsidePanel();
-  private readonly card = new ModelCard((preset) => void this.runFileAs(preset));
+  private readonly card = new ModelCard((preset) => this.fileTask(() => this.runFileAs(preset)));
+  /** File loads and preset changes run one after another, so a preset picked mid-load applies to that file. */
+  private fileTasks: Promise<void> = Promise.resolve();
   private readonly status = byId('prediction');
   private readonly statusNote = byId('prediction-note');
   /** Engine calls run one at a time: a test-set run and live predictions share the engine. */
@@ -210,7 +212,7 @@ class DemoPage {
     const input = byId<HTMLInputElement>('weights-file');
     input.addEventListener('change', () => {
       const file = input.files?.[0];
-      if (file) void this.loadFile(file);
+      if (file) this.fileTask(() => this.loadFile(file));
       input.value = ''; // so picking the same file again fires `change` again
     });
     const zone = byId('drop-zone');
@@ -226,15 +228,19 @@ class DemoPage {
       e.preventDefault();
       zone.classList.remove('over');
       const file = e.dataTransfer?.files[0];
-      if (file) void this.loadFile(file);
+      if (file) this.fileTask(() => this.loadFile(file));
     });
+  }
+
+  private fileTask(task: () => Promise<void>): void {
+    this.fileTasks = this.fileTasks.then(task).catch((e: unknown) => this.showLoadError((e as Error).message));
   }
 
   private async loadFile(file: File): Promise<void> {
     const preset = this.card.preset;
     try {
       const engine = await this.models.loadFile(new Uint8Array(await file.arrayBuffer()), file.name, preset);
-      this.card.fileLoaded();
+      this.card.fileLoaded(preset);
       this.fileShown(file.name, engine);
     } catch (e) {
       this.showLoadError(`Could not load ${file.name}: ${(e as Error).message}\nStill using the ${this.describeChoice()}.`);
@@ -250,7 +256,7 @@ class DemoPage {
     const name = this.models.loadedFileName;
     try {
       const engine = await this.models.reloadFile(preset);
-      this.card.fileLoaded();
+      this.card.fileLoaded(preset);
       this.fileShown(name, engine);
     } catch (e) {
       this.card.revertPicker();

@@ -79,7 +79,7 @@ export class ModelCard {
     for (const name of kPresetNames) {
       const option = document.createElement('option');
       option.value = name;
-      const label = `${presetModel(name)?.title ?? name} · ${name}`;
+      const label = `${name}: ${presetModel(name)?.title ?? name}`;
       option.textContent = label;
       this.labels.set(name, label);
       this.picker.append(option);
@@ -92,9 +92,9 @@ export class ModelCard {
     return this.picker.value || undefined;
   }
 
-  /** Records the picker's value the visitor's file now runs with. */
-  fileLoaded(): void {
-    this.applied = this.picker.value;
+  /** Records the preset the visitor's file now runs with (undefined: recognised from its tensors). */
+  fileLoaded(preset: string | undefined): void {
+    this.applied = preset ?? '';
   }
 
   /** Puts the picker back to what the visitor's file runs with (a choice failed). */
