@@ -105,7 +105,12 @@ function scoresCaption(output: OutputKind, layerName: string, bitmaps: boolean):
   }
 }
 
-/** Probabilities for the bars, or null when the scores are distances. */
+/**
+ * Probabilities for the bars, or null when the scores are distances.
+ *
+ * @example
+ * probabilitiesOf('log-probabilities', scores); // exp of each score
+ */
 export function probabilitiesOf(output: OutputKind, scores: Float32Array): Float64Array | null {
   switch (output) {
     case 'logits':
