@@ -1,48 +1,161 @@
 /**
- * The benchmark page runs (quick mode: batches 1, 4, 16) and reports sane figures: finite and
+ * The benchmark page runs (quick mode: batches 1, 16, 64) and reports sane figures: finite and
  * positive, latency p95 ≥ p50, the sweep in batch order, GFLOP/s consistent with images/s and
- * the model's multiply-adds, a GPU time for every kernel of each plan, tfjs logits equal to
- * ours where tfjs ran, and the table, charts and JSON on the page. No speed is asserted.
+ * the model's multiply-adds, a GPU time for every kernel of each plan, the peers' logits
+ * (tfjs WASM and WebGPU, ONNX Runtime Web WASM) equal to ours before they are timed, the
+ * side-by-side rows, and the tables, charts and JSON on the page — all under the page's
+ * Content-Security-Policy, every request same-origin. A cold page (bench.html?cold=…) answers
+ * for ours (with time to full speed) and for ONNX Runtime Web, with the same first logits.
+ * No speed is asserted.
  */
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
+import type { ColdOutcome } from '../pages/bench/cold.js';
 import type { BenchResult, EngineResult } from '../pages/bench/types.js';
 
-test('bench.html quick run (seed with tfjs, classic) reports sane figures and draws its results', async ({ page }) => {
+const kQuickBatches = [1, 16, 64];
+
+/**
+ * Runs `task` again (up to 3 times in all) if Vite's dev server reloaded the page under it:
+ * the dev server pre-bundles a dependency it first meets at run time (tfjs, ONNX Runtime), or
+ * finds its shared pre-bundle cache (node_modules/.vite) rewritten by another dev server, and
+ * then reloads every page. The built site has no such reload.
+ */
+async function surviveDepReload<T>(page: Page, ready: () => Promise<unknown>, task: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await task();
+    } catch (e) {
+      if (attempt >= 3 || !/Execution context was destroyed|navigation/i.test((e as Error).message)) throw e;
+      console.log(`[bench] the dev server reloaded the page (${(e as Error).message.split('\n')[0]}): running again`);
+      await page.waitForLoadState('load');
+      await ready();
+    }
+  }
+}
+
+/** CSP violations and requests to other origins, from the page's load on. */
+async function watchPolicy(page: Page, origin: string): Promise<{ foreign: string[]; failed: string[]; violations: () => Promise<string[]> }> {
+  const foreign: string[] = [];
+  const failed: string[] = [];
+  page.on('request', (r) => {
+    const url = r.url();
+    if (!url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== origin) foreign.push(url);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+  });
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.effectiveDirective} blocked ${e.blockedURI || '(inline)'}`));
+  });
+  return { foreign, failed, violations: () => page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations) };
+}
+
+test('bench.html quick run (seed with tfjs and ONNX Runtime Web, classic) reports sane figures and draws its results', async ({ page, baseURL }) => {
   test.setTimeout(600_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  const policy = await watchPolicy(page, new URL(baseURL!).origin);
   await page.goto('/bench.html');
-  await page.waitForFunction(() => document.body.dataset['state'] === 'idle', undefined, { timeout: 60_000 });
+  const idle = () => page.waitForFunction(() => document.body.dataset['state'] === 'idle', undefined, { timeout: 60_000 });
+  await idle();
   expect(errors, 'page errors on load').toEqual([]);
 
-  const seed = await page.evaluate(() => window.bench.run({ quick: true, frameworks: true, models: ['seed'] }));
-  checkResult(seed, ['webgpu-fused', 'webgpu-layered', 'cpu-reference', 'tfjs-webgpu', 'tfjs-wasm']);
-  for (const id of ['tfjs-webgpu', 'tfjs-wasm']) {
+  const seed = await surviveDepReload(page, idle, () =>
+    page.evaluate(() => window.bench.run({ quick: true, frameworks: true, peers: ['tfjs-wasm', 'tfjs-webgpu', 'ort-wasm'], models: ['seed'] })),
+  );
+  checkResult(seed, ['webgpu-default', 'webgpu-fused', 'webgpu-layered', 'cpu-reference', 'tfjs-wasm', 'tfjs-webgpu', 'ort-wasm']);
+  expect(seed.meta.peers).toEqual(['tfjs-wasm', 'tfjs-webgpu', 'ort-wasm']);
+  for (const id of ['tfjs-webgpu', 'tfjs-wasm', 'ort-wasm']) {
     const e = seed.models[0]!.engines.find((x) => x.engine === id)!;
     expect(e.error, `${id}: ${e.error}`).toBeUndefined();
     expect(e.check?.ok, `${id}: logits vs ours, max |Δ| ${e.check?.maxAbsDiff}`).toBe(true);
-    expect(e.check!.images).toBeGreaterThan(0);
+    expect(e.check!.images).toBe(64);
   }
+  const ort = seed.models[0]!.engines.find((x) => x.engine === 'ort-wasm')!;
+  expect(ort.detail).toMatch(/^onnxruntime-web \d+\.\d+\.\d+ wasm, 1 thread$/);
+  expect(ort.check!.atol).toBe(1e-4);
+  expect(ort.check!.rtol).toBe(0);
+  expect(ort.check!.maxAbsDiff, 'ONNX Runtime WASM against ours').toBeLessThanOrEqual(1e-4);
+  expect(seed.meta.crossOriginIsolated, 'the page is not cross-origin isolated: WASM runs one thread').toBe(false);
 
-  const classic = await page.evaluate(() => window.bench.run({ quick: true, frameworks: false, models: ['classic'] }));
-  checkResult(classic, ['webgpu-fused', 'webgpu-layered', 'cpu-reference']);
+  // The side-by-side rows: ours (default, fused, layered) and each peer, figures from the sweep.
+  const rows = seed.sideBySide!;
+  expect(rows.map((r) => r.engine)).toEqual(['webgpu-default', 'webgpu-fused', 'webgpu-layered', 'tfjs-wasm', 'tfjs-webgpu', 'ort-wasm']);
+  for (const r of rows) {
+    const e = seed.models[0]!.engines.find((x) => x.engine === r.engine)!;
+    expect(r.latencyP50Ms).toBe(e.latency.p50);
+    expect(r.imagesPerSecond[1]).toBe(e.sweep.find((p) => p.batch === 1)!.imagesPerSecond);
+    // A sweep stops early after a batch slower than 3 s (tfjs WebGPU on a busy CPU adapter).
+    expect(r.imagesPerSecond[64]).toBe(e.sweep.find((p) => p.batch === 64)?.imagesPerSecond);
+    expect(r.imagesPerSecond[1024], 'a quick run stops at 64').toBeUndefined();
+    expect(r.coldStartMs, 'cold starts come from npm run bench, not the page').toBeUndefined();
+  }
+  expect(rows.find((r) => r.engine === 'ort-wasm')!.logitsMatch).toBe(true);
+  await expect(page.locator('#results table.side-by-side tr')).toHaveCount(1 + rows.length);
+  await expect(page.locator('#charts canvas#side-by-side')).toHaveCount(1);
 
-  // The page shows what it measured: the floors, one table per model, one sweep chart per model, the JSON.
+  const classic = await surviveDepReload(page, idle, () => page.evaluate(() => window.bench.run({ quick: true, frameworks: false, models: ['classic'] })));
+  checkResult(classic, ['webgpu-default', 'webgpu-fused', 'webgpu-layered', 'cpu-reference']);
+
+  // The page shows what it measured: the floors, one table per model, the charts, the JSON (the
+  // side-by-side table is the seed model's: none for a classic-only run).
   await expect(page.locator('#results table.floors tr')).toHaveCount(1 + classic.floors!.length);
+  await expect(page.locator('#results table.side-by-side')).toHaveCount(0);
   await expect(page.locator('#results table.model')).toHaveCount(1);
-  await expect(page.locator('#results table.model tr')).toHaveCount(1 + 3);
+  await expect(page.locator('#results table.model tr')).toHaveCount(1 + 4);
   await expect(page.locator('#charts canvas#sweep-classic')).toHaveCount(1);
   await expect(page.locator('#charts canvas#kernels')).toHaveCount(1);
   const json = JSON.parse((await page.locator('#json').textContent()) ?? 'null') as BenchResult;
   expect(json).toEqual(classic);
   await expect(page.locator('#download')).toBeEnabled();
   expect(errors, 'page errors during the runs').toEqual([]);
+  expect(await policy.violations(), 'CSP violations').toEqual([]);
+  expect(policy.foreign, 'requests to other origins').toEqual([]);
+  expect(policy.failed, 'failed requests (the favicon included)').toEqual([]);
+});
+
+test('cold pages: ours (default options, with time to full speed) and ONNX Runtime Web WASM answer the same first logits', async ({ page, baseURL }) => {
+  test.setTimeout(300_000);
+  const outcomes: ColdOutcome[] = [];
+  for (const engine of ['webgpu-default', 'ort-wasm']) {
+    const policy = await watchPolicy(page, new URL(baseURL!).origin);
+    await page.goto(`/bench.html?cold=${engine}&quick`);
+    const finished = () => page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset['state'] ?? ''), undefined, { timeout: 240_000 });
+    // After a dev-server reload the cold page starts again by itself: wait for that one.
+    await surviveDepReload(page, async () => undefined, finished);
+    const outcome = (await page.evaluate(() => window.coldStart))!;
+    expect(outcome.error, `${engine}: ${outcome.error}`).toBeUndefined();
+    const run = outcome.run!;
+    expect(run.phases.map((p) => p.label)).toEqual(['imported', 'ready', 'first logits']);
+    const at = run.phases.map((p) => p.atMs);
+    expect(at, `${engine}: phases in order, from page load`).toEqual([...at].sort((a, b) => a - b));
+    expect(at[0]).toBeGreaterThan(0);
+    expect(run.firstLogitsMs).toBe(at[2]);
+    expect(run.logits).toHaveLength(10);
+    if (engine === 'webgpu-default') {
+      expect(run.speed!.length, 'batch-1024 runs after the first answer').toBeGreaterThanOrEqual(2);
+      expect(run.steadyImagesPerSecond).toBeGreaterThan(0);
+      expect(run.fullSpeedMs).toBeGreaterThan(run.firstLogitsMs);
+      expect(run.speed!.map((s) => s.atMs)).toContain(run.fullSpeedMs);
+    } else {
+      expect(outcome.detail).toMatch(/onnxruntime-web .* wasm, 1 thread/);
+      expect(run.fullSpeedMs).toBeUndefined();
+    }
+    expect(await policy.violations(), `${engine}: CSP violations`).toEqual([]);
+    expect(policy.foreign, `${engine}: requests to other origins`).toEqual([]);
+    outcomes.push(outcome);
+  }
+  const [ours, theirs] = outcomes.map((o) => o.run!.logits);
+  for (let i = 0; i < 10; i++) expect(Math.abs(theirs![i]! - ours![i]!), `logit ${i}: ORT ${theirs![i]} vs ours ${ours![i]}`).toBeLessThanOrEqual(1e-4);
 });
 
 function checkResult(result: BenchResult, engines: readonly string[]): void {
   const { meta } = result;
   expect(meta.quick).toBe(true);
-  expect(meta.batches).toEqual([1, 4, 16]);
+  expect(meta.host).toBe('browser');
+  expect(meta.batches).toEqual(kQuickBatches);
   expect(meta.adapter.vendor + meta.adapter.architecture + meta.adapter.description, 'adapter info').not.toBe('');
   expect(meta.browser).toMatch(/Chrome/);
   expect(result.floors!.length).toBeGreaterThan(0);
@@ -74,7 +187,7 @@ function checkEngine(e: EngineResult, macs: number, batches: readonly number[]):
     expect(p.imagesPerSecond, `${what} batch ${p.batch}: images/s = batch / time`).toBeCloseTo((p.batch / p.msPerBatch) * 1000, 6);
     expect(p.gflops / ((2 * macs * p.imagesPerSecond) / 1e9), `${what} batch ${p.batch}: GFLOP/s from multiply-adds`).toBeCloseTo(1, 9);
   }
-  if (e.engine.startsWith('webgpu')) {
+  if (e.engine === 'webgpu-fused' || e.engine === 'webgpu-layered') {
     const k = e.kernels;
     expect(k, `${what}: kernel times`).toBeDefined();
     expect(k!.kernels.length, `${what}: kernels`).toBe(e.engine === 'webgpu-fused' ? 1 : 7);
@@ -84,4 +197,5 @@ function checkEngine(e: EngineResult, macs: number, batches: readonly number[]):
     }
     positive(k!.totalMs, 'total kernel ms');
   }
+  if (e.engine === 'webgpu-default') expect(e.detail).toMatch(/^createEngine default/);
 }

@@ -17,16 +17,20 @@ import {
   Title,
   Tooltip,
 } from 'chart.js';
-import type { BenchResult, EngineId, ModelResult } from './types.js';
+import { engineLabel, kSideBySideBatches, sideBySide } from './summary.js';
+import type { BenchResult, EngineId, ModelResult, SideBySideRow } from './types.js';
 
 Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, LogarithmicScale, CategoryScale, Legend, Tooltip, Title);
 
 const kColours: Record<EngineId, string> = {
+  'webgpu-default': '#9467bd',
   'webgpu-fused': '#d62728',
   'webgpu-layered': '#1f77b4',
   'cpu-reference': '#7f7f7f',
   'tfjs-webgpu': '#2ca02c',
   'tfjs-wasm': '#ff7f0e',
+  'ort-wasm': '#8c564b',
+  'ort-webgpu': '#17becf',
 };
 
 /** Replaces the charts in `container` with those of `result`; returns them (to destroy later). */
@@ -34,6 +38,8 @@ export function drawCharts(container: HTMLElement, result: BenchResult): Chart[]
   container.replaceChildren();
   const charts: Chart[] = [];
   const adapter = `${result.meta.adapter.vendor} ${result.meta.adapter.architecture}`.trim();
+  const rows = result.sideBySide ?? sideBySide(result);
+  if (rows.length > 0) charts.push(sideBySideChart(container, result, rows, adapter));
   for (const model of result.models) charts.push(sweepChart(container, model, adapter));
   const timed = result.models.filter((m) => m.engines.some((e) => e.kernels));
   if (timed.length > 0) charts.push(kernelChart(container, timed));
@@ -70,6 +76,46 @@ function sweepChart(container: HTMLElement, model: ModelResult, adapter: string)
       scales: {
         x: { type: 'logarithmic', title: { display: true, text: 'batch size (images)' } },
         y: { type: 'logarithmic', title: { display: true, text: 'images/s (upload → readback)' } },
+      },
+    },
+  });
+}
+
+/**
+ * The side-by-side chart: one row of bars per engine, on one log axis — images/s at batch 1,
+ * 64 and 1024 (the longer the better) and, beside them, the cold start and batch-1 latency in
+ * ms (the shorter the better), so ours and the peers compare at a glance.
+ */
+function sideBySideChart(container: HTMLElement, result: BenchResult, rows: readonly SideBySideRow[], adapter: string): Chart {
+  const box = canvas(container, 'side-by-side');
+  box.parentElement!.classList.add('tall');
+  const throughput = kSideBySideBatches.map((b, i) => ({
+    label: `images/s at batch ${b}`,
+    data: rows.map((r) => r.imagesPerSecond[b] ?? null),
+    backgroundColor: ['#c6dbef', '#6baed6', '#08519c'][i]!,
+    xAxisID: 'rate',
+  }));
+  const times = [
+    { label: 'cold start, ms (page load → first logits)', data: rows.map((r) => r.coldStartMs ?? null), backgroundColor: '#fd8d3c', xAxisID: 'ms' },
+    { label: 'batch-1 latency p50, ms', data: rows.map((r) => r.latencyP50Ms ?? null), backgroundColor: '#fdd0a2', xAxisID: 'ms' },
+  ];
+  return new Chart(box, {
+    type: 'bar',
+    data: { labels: rows.map((r) => engineLabel(r.engine)), datasets: [...throughput, ...times] },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      indexAxis: 'y',
+      plugins: {
+        title: {
+          display: true,
+          text: `Seed model side by side (${result.meta.browser}, ${adapter}${result.meta.quick ? ', QUICK run' : ''}): images/s (blue, top axis) and ms (orange, bottom axis)`,
+        },
+      },
+      scales: {
+        rate: { type: 'logarithmic', position: 'top', title: { display: true, text: 'images/s (more is better)' } },
+        ms: { type: 'logarithmic', position: 'bottom', title: { display: true, text: 'ms (less is better)' } },
       },
     },
   });

@@ -1,6 +1,7 @@
 /**
  * The results as HTML tables (one per model), every figure labelled with its adapter and timer.
  */
+import { engineLabel, kSideBySideBatches, sideBySide } from './summary.js';
 import type { BenchResult, EngineResult } from './types.js';
 
 const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
@@ -14,6 +15,55 @@ export function renderTable(container: HTMLElement, result: BenchResult): void {
     `; ${meta.hardwareConcurrency} logical CPUs; kernel timer: ${meta.timestampQuery ? 'timestamp-query' : 'wall clock around onSubmittedWorkDone'}` +
     `${meta.quick ? '; QUICK run (small batches)' : ''}.`;
   container.replaceChildren(head);
+  const rows = result.sideBySide ?? sideBySide(result);
+  if (rows.length > 0) {
+    const table = document.createElement('table');
+    table.className = 'side-by-side';
+    const caption = document.createElement('caption');
+    caption.textContent =
+      'Side by side, seed model: cold start (fresh browser, page load → first logits), time to full speed (batch 1024 at ≥ 90% of steady), ' +
+      'batch-1 latency and images/s (upload → readback), medians';
+    table.append(caption, row('th', ['engine', 'cold start ms', 'full speed ms', 'batch-1 p50 ms', ...kSideBySideBatches.map((b) => `img/s b=${b}`), 'logits vs ours', 'note']));
+    for (const r of rows) {
+      table.append(
+        row('td', [
+          `${engineLabel(r.engine)} (${r.detail})`,
+          fmt(r.coldStartMs ?? Number.NaN),
+          fmt(r.fullSpeedMs ?? Number.NaN),
+          fmt(r.latencyP50Ms ?? Number.NaN, 2),
+          ...kSideBySideBatches.map((b) => fmt(r.imagesPerSecond[b] ?? Number.NaN)),
+          r.logitsMatch === undefined ? '' : r.logitsMatch ? 'equal' : 'DIFFER',
+          r.error ?? '',
+        ]),
+      );
+    }
+    container.append(table);
+  }
+  if (result.coldStarts?.length) {
+    const table = document.createElement('table');
+    table.className = 'cold';
+    const caption = document.createElement('caption');
+    caption.textContent = `Cold starts (${result.coldStartSetup ?? 'each run a fresh browser with empty caches'}): ms, the median run's phases`;
+    table.append(caption, row('th', ['engine', 'runs', 'imported', 'ready', 'first logits', 'full speed', 'steady img/s @1024', 'plan', 'first logits vs ours']));
+    for (const c of result.coldStarts) {
+      const median = [...c.runs].sort((a, b) => a.firstLogitsMs - b.firstLogitsMs)[Math.floor((c.runs.length - 1) / 2)];
+      const phase = (label: string) => median?.phases.find((p) => p.label === label)?.atMs ?? Number.NaN;
+      table.append(
+        row('td', [
+          `${engineLabel(c.engine)} (${c.detail})`,
+          String(c.runs.length),
+          fmt(phase('imported')),
+          fmt(phase('ready')),
+          fmt(c.firstLogitsMs),
+          fmt(c.fullSpeedMs ?? Number.NaN),
+          fmt(median?.steadyImagesPerSecond ?? Number.NaN),
+          median?.plans?.join(' → ') ?? '',
+          c.error ?? (c.maxAbsDiffVsOurs === undefined ? '' : `max |Δ| ${c.maxAbsDiffVsOurs.toExponential(1)}`),
+        ]),
+      );
+    }
+    container.append(table);
+  }
   if (result.floors) {
     const floors = document.createElement('table');
     floors.className = 'floors';

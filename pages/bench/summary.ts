@@ -1,0 +1,62 @@
+/**
+ * The side-by-side table: ours (default, fused, layered) against the peers on the seed model,
+ * for cold start, batch-1 latency and images/s at 1, 64 and 1024. Built from a result, so the
+ * page, `npm run bench` and the JSON show the same rows.
+ */
+import { kPeers, type BenchResult, type ColdStart, type EngineId, type SideBySideRow } from './types.js';
+
+/** The engines of the side-by-side table, in its order. */
+export const kSideBySide: readonly EngineId[] = ['webgpu-default', 'webgpu-fused', 'webgpu-layered', ...kPeers];
+
+/** The batches the table shows images/s at. */
+export const kSideBySideBatches = [1, 64, 1024] as const;
+
+/**
+ * One row per engine that ran on the seed model or was cold-started; none when neither.
+ *
+ * @example
+ * const rows = sideBySide(result);
+ * rows.find((r) => r.engine === 'ort-wasm')?.coldStartMs;
+ */
+export function sideBySide(result: BenchResult): SideBySideRow[] {
+  const seed = result.models.find((m) => m.model === 'seed');
+  const rows: SideBySideRow[] = [];
+  for (const id of kSideBySide) {
+    const warm = seed?.engines.find((e) => e.engine === id);
+    const cold: ColdStart | undefined = result.coldStarts?.find((c) => c.engine === id);
+    if (!warm && !cold) continue;
+    const at = (batch: number) => warm?.sweep.find((p) => p.batch === batch)?.imagesPerSecond;
+    const imagesPerSecond: { 1?: number; 64?: number; 1024?: number } = {};
+    for (const b of kSideBySideBatches) {
+      const v = at(b);
+      if (v !== undefined) imagesPerSecond[b] = v;
+    }
+    const error = [warm?.error, cold?.error ? `cold start: ${cold.error}` : undefined].filter((e) => e).join('; ');
+    rows.push({
+      engine: id,
+      detail: warm?.detail ?? cold!.detail,
+      ...(cold && !cold.error ? { coldStartMs: cold.firstLogitsMs } : {}),
+      ...(cold?.fullSpeedMs !== undefined ? { fullSpeedMs: cold.fullSpeedMs } : {}),
+      ...(warm && Number.isFinite(warm.latency.p50) ? { latencyP50Ms: warm.latency.p50 } : {}),
+      imagesPerSecond,
+      ...(warm?.check ? { logitsMatch: warm.check.ok } : {}),
+      ...(error ? { error } : {}),
+    });
+  }
+  return rows;
+}
+
+/** 'ours, default' and the like: the engine's short name in the table and the chart. */
+export function engineLabel(id: EngineId): string {
+  const names: Record<EngineId, string> = {
+    'webgpu-default': 'ours, default',
+    'webgpu-fused': 'ours, fused plan',
+    'webgpu-layered': 'ours, layered plan',
+    'cpu-reference': 'CPU reference',
+    'tfjs-wasm': 'TensorFlow.js WASM',
+    'tfjs-webgpu': 'TensorFlow.js WebGPU',
+    'ort-wasm': 'ONNX Runtime Web WASM',
+    'ort-webgpu': 'ONNX Runtime Web WebGPU',
+  };
+  return names[id];
+}

@@ -1,0 +1,87 @@
+/**
+ * bench.html: runs the benchmark on demand and shows the tables, the charts and the JSON.
+ * `window.bench.run(options)` is the same entry point for `npm run bench` and the tests;
+ * `window.bench.show(result)` shows a result completed elsewhere (`npm run bench` adds the cold
+ * starts it measured in fresh browsers, and shows the whole before its screenshot).
+ */
+import { recommendedFeatures } from '../../src/index.js';
+import { drawCharts } from './charts.js';
+import { pageHost } from './page-host.js';
+import { runBenchmark } from './run.js';
+import { sideBySide } from './summary.js';
+import { renderTable } from './table.js';
+import { kPeers, type BenchOptions, type BenchResult } from './types.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const log = (line: string) => {
+  $('log').textContent += `${line}\n`;
+};
+let charts: Array<{ destroy(): void }> = [];
+let last: BenchResult | undefined;
+
+/** A device with timestamp queries (per-kernel GPU time) and the engine's features, where the adapter has them. */
+async function benchDevice(): Promise<{ device: GPUDevice; info: GPUAdapterInfo }> {
+  if (!navigator.gpu) throw new Error('navigator.gpu is missing: no WebGPU in this browser (or not a secure context)');
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error('requestAdapter() returned no adapter');
+  const requiredFeatures = [...recommendedFeatures(adapter), ...(adapter.features.has('timestamp-query') ? ['timestamp-query' as const] : [])];
+  const device = await adapter.requestDevice({ label: 'bench.device', requiredFeatures });
+  return { device, info: adapter.info };
+}
+
+async function run(options: BenchOptions): Promise<BenchResult> {
+  document.body.dataset['state'] = 'running';
+  $('log').textContent = '';
+  $<HTMLButtonElement>('run').disabled = true;
+  const { device, info } = await benchDevice();
+  try {
+    const measured = await runBenchmark(device, info, options, pageHost, log);
+    const result = { ...measured, sideBySide: sideBySide(measured) };
+    show(result);
+    document.body.dataset['state'] = 'done';
+    return result;
+  } catch (e) {
+    log(`error: ${(e as Error).message}`);
+    document.body.dataset['state'] = 'error';
+    throw e;
+  } finally {
+    device.destroy();
+    $<HTMLButtonElement>('run').disabled = false;
+  }
+}
+
+/** Shows `result`: tables, charts, JSON, download. */
+function show(result: BenchResult): void {
+  last = result;
+  for (const c of charts) c.destroy();
+  charts = drawCharts($('charts'), result);
+  renderTable($('results'), result);
+  $('json').textContent = JSON.stringify(result, null, 1);
+  $<HTMLButtonElement>('download').disabled = false;
+}
+
+function optionsFromForm(): BenchOptions {
+  const models = (['seed', 'classic'] as const).filter((m) => $<HTMLInputElement>(`model-${m}`).checked);
+  const peers = kPeers.filter((p) => $<HTMLInputElement>(`peer-${p}`).checked);
+  return { quick: $<HTMLInputElement>('quick').checked, frameworks: peers.length > 0, peers, models };
+}
+
+$('run').addEventListener('click', () => {
+  run(optionsFromForm()).catch(() => undefined);
+});
+$('download').addEventListener('click', () => {
+  if (!last) return;
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([JSON.stringify(last, null, 1)], { type: 'application/json' }));
+  a.download = `lenet5-bench-${last.meta.date.replace(/[:.]/g, '-')}.json`;
+  a.click();
+  URL.revokeObjectURL(a.href);
+});
+
+declare global {
+  interface Window {
+    bench: { run(options: BenchOptions): Promise<BenchResult>; show(result: BenchResult): void };
+  }
+}
+window.bench = { run, show };
+document.body.dataset['state'] = 'idle';
