@@ -612,6 +612,10 @@ function tensorCases(): CraftedCase[] {
     { name: 'fc weight [32, 10] (transposed, right byte count)', bytes: chain((g) => void (initializerOf(g, 'fc.weight').dims = [32, 10])), outcome: 'model', mentions: ['fc.weight'] },
     { name: 'fc weight [10, 2^31] (a huge claim, few bytes)', bytes: chain((g) => void (initializerOf(g, 'fc.weight').dims = [10, 2 ** 31])), outcome: 'file', mentions: ['fc.weight'] },
     { name: 'fc weight [10, 2^20] (a large claim, few bytes)', bytes: chain((g) => void (initializerOf(g, 'fc.weight').dims = [10, 2 ** 20])), outcome: 'model', mentions: ['fc.weight'] },
+    // Dims within 2^32 elements but far beyond the bytes: nothing may be sized by them (a zero bias of 2^27 would be 512 MiB).
+    { name: 'Gemm without C, weight claiming [2^27, 32]', bytes: chain((g) => { nodeOf(g, 'Gemm').input!.pop(); initializerOf(g, 'fc.weight').dims = [2 ** 27, 32]; }), outcome: 'file', mentions: ['fc.weight'] },
+    { name: 'MatMul, weight claiming [32, 2^27]', bytes: chain((g) => { Object.assign(nodeOf(g, 'Gemm'), { op_type: 'MatMul', input: ['f1', 'fc.weight'], attribute: [] }); initializerOf(g, 'fc.weight').dims = [32, 2 ** 27]; }), outcome: 'file', mentions: ['fc.weight'] },
+    { name: 'Conv without bias, weight claiming [2^27, 1, 5, 5]', bytes: chain((g) => { nodeOf(g, 'Conv').input!.pop(); initializerOf(g, 'conv1.weight').dims = [2 ** 27, 1, 5, 5]; }), outcome: 'file', mentions: ['conv1.weight'] },
     { name: 'bias dims [0] with no data', bytes: withBias((t) => void Object.assign(t, { dims: [0], raw_data: new Uint8Array(0) })), outcome: 'model', mentions: ['fc.bias'] },
     { name: 'NaN in raw_data', bytes: withWeight((t) => void (t.raw_data = f32([...values.subarray(0, 7), NaN, ...values.subarray(8)]))), outcome: 'file', mentions: ['conv1.weight', 'element 7'] },
     { name: '-Infinity in raw_data', bytes: withWeight((t) => void (t.raw_data = f32([-Infinity, ...values.subarray(1)]))), outcome: 'file', mentions: ['conv1.weight', 'element 0'] },

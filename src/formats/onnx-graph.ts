@@ -463,7 +463,9 @@ class GraphMapper {
     }
     const weight = this.constant(node, 1, 'B');
     const outFeatures = this.denseWeightOut(node, weight, inFeatures, transB === 1);
-    this.dense(node, weight, transB === 1, inFeatures, outFeatures, this.biasValues(node, 2, outFeatures));
+    // The weight's values first: they prove its dims against the bytes before a bias is sized by them.
+    const values = floatTensorValues(weight);
+    this.dense(node, weight, values, transB === 1, inFeatures, outFeatures, this.biasValues(node, 2, outFeatures));
   }
 
   private matmul(node: OnnxNode): void {
@@ -472,8 +474,8 @@ class GraphMapper {
     if (node.inputs.length !== 2 || node.inputs[0] !== this.data) throw this.mismatch(node, `expected inputs (layer input, weight [in, out]), the layer input first, found [${node.inputs.map((n) => `'${clip(n)}'`).join(', ')}]`);
     const weight = this.constant(node, 1, 'weight');
     const outFeatures = this.denseWeightOut(node, weight, inFeatures, false);
-    const bias = { name: '', values: new Float32Array(outFeatures), synthetic: true };
-    this.dense(node, weight, false, inFeatures, outFeatures, bias);
+    const values = floatTensorValues(weight);
+    this.dense(node, weight, values, false, inFeatures, outFeatures, { name: '', values: new Float32Array(outFeatures), synthetic: true });
   }
 
   private denseWeightOut(node: OnnxNode, weight: OnnxTensor, inFeatures: number, outFirst: boolean): number {
@@ -489,12 +491,12 @@ class GraphMapper {
   private dense(
     node: OnnxNode,
     weight: OnnxTensor,
+    values: Float32Array,
     outFirst: boolean,
     inFeatures: number,
     outFeatures: number,
     bias: { name: string; values: Float32Array; synthetic?: boolean },
   ): void {
-    const values = floatTensorValues(weight);
     const name = this.layerName(node, weight, 'fc');
     const weightKey = this.tensorKey(name, 'weight', weight.name);
     const biasKey = this.tensorKey(name, 'bias', bias.name);
