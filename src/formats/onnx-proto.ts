@@ -684,7 +684,12 @@ function readInt64(r: Reader): number {
   throw new Error('invalid varint encoding: more than 10 bytes');
 }
 
-/** The name of a TensorProto data type, for messages. */
+/**
+ * The name of a TensorProto data type, for messages.
+ *
+ * @example
+ * dataTypeName(10); // 'FLOAT16'
+ */
 export function dataTypeName(dataType: number): string {
   return kOnnxDataTypes[dataType] ?? `unknown data type ${dataType}`;
 }
