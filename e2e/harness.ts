@@ -4,7 +4,8 @@
  * kernel against its reference, a model layer by layer). Comparisons run here so that only
  * reports, never large arrays, cross to the test process.
  */
-import * as lenet5 from '../src/index.js';
+import * as publicApi from '../src/index.js';
+import * as referenceApi from '../src/reference.js';
 import { activation as activationShader, kActivationWorkgroupSize } from '../shaders/activation.js';
 import { dispatchSize, kBatchUniformBytes } from '../shaders/common.js';
 import { acquireDevice, describeAdapter, type GpuContext } from '../src/gpu/device.js';
@@ -22,6 +23,9 @@ import {
   type ModelSpec,
 } from '../src/model/spec.js';
 import { compareClasses, compareFloats, type Comparison } from './compare.js';
+
+/** The package's two entries as the tests use them: the public API and lenet5-webgpu/reference. */
+const lenet5 = { ...publicApi, ...referenceApi };
 
 /** The models the tests name. */
 export type ModelName = 'seed' | 'classic-sigmoid' | 'classic-scaled-tanh';

@@ -85,7 +85,8 @@ test('benchmark page: same-origin only, no CSP violation, tfjs (WebGPU and WASM)
       const load = (path: string) => import(/* @vite-ignore */ path);
       const { tfSeedModel } = (await load('/pages/bench/frameworks.ts')) as typeof import('../pages/bench/frameworks.js');
       const lib = (await load('/src/index.ts')) as typeof import('../src/index.js');
-      const weights = lib.randomWeights(lib.seedModel, 5);
+      const reference = (await load('/src/reference.ts')) as typeof import('../src/reference.js');
+      const weights = reference.randomWeights(lib.seedModel, 5);
       const input = new Float32Array(784).fill(0.5);
       const results: number[] = [];
       for (const backend of ['wasm', 'webgpu'] as const) {

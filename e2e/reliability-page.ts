@@ -4,8 +4,10 @@
  * and dispatches are counted (`instrumentedDevice`), and send only reports to the test process.
  */
 import * as lenet5 from '../src/index.js';
+import * as reference from '../src/reference.js';
 import { Prng } from '../src/model/prng.js';
 import { compareClasses, compareFloats, type Comparison } from './compare.js';
+
 
 type ModelName = 'seed' | 'classic-sigmoid' | 'classic-scaled-tanh';
 type MapState = 'unmapped' | 'pending' | 'mapped';
@@ -131,7 +133,7 @@ function randomPixels(rng: Prng, count: number, floats = false): Uint8Array | Fl
 
 /** `result` against the CPU reference for `pixels`: scores within the kernel tolerance, classes equal. */
 function checkResult(label: string, weights: lenet5.ModelWeights, pixels: lenet5.Pixels, count: number, result: lenet5.InferenceResult): Comparison[] {
-  const scores = lenet5.referenceOutput(weights, lenet5.preprocess(pixels, count, weights.preprocessing), count);
+  const scores = reference.referenceOutput(weights, reference.preprocess(pixels, count, weights.preprocessing), count);
   const countCheck: Comparison = {
     label: `${label} count`,
     checked: 1,
@@ -143,7 +145,7 @@ function checkResult(label: string, weights: lenet5.ModelWeights, pixels: lenet5
   return [
     countCheck,
     compareFloats(`${label} scores`, result.scores, scores, [10]),
-    compareClasses(`${label} classes`, result.classes, lenet5.classify(scores, count, weights.spec.output), scores, 10),
+    compareClasses(`${label} classes`, result.classes, reference.classify(scores, count, weights.spec.output), scores, 10),
   ];
 }
 
@@ -201,7 +203,7 @@ async function streamWithLoss(
  * engine must give bit-identical results to those before the first loss.
  */
 async function deviceLoss(c: { model: ModelName; seed: number; calls: number; lossAfter: number }) {
-  const weights = lenet5.randomWeights(modelSpec(c.model), c.seed);
+  const weights = reference.randomWeights(modelSpec(c.model), c.seed);
   const rng = new Prng(c.seed + 1);
   const inputs = Array.from({ length: c.calls }, (_, k) => {
     const count = 1 + (k % 6);
@@ -254,7 +256,7 @@ async function deviceLoss(c: { model: ModelName; seed: number; calls: number; lo
  * misuse and, after destroy(), no live buffer.
  */
 async function overlapping(c: { model: ModelName; seed: number; calls: number; maxBatch: number; sizes: number[] }) {
-  const weights = lenet5.randomWeights(modelSpec(c.model), c.seed);
+  const weights = reference.randomWeights(modelSpec(c.model), c.seed);
   const rng = new Prng(c.seed + 1);
   const { device, ledger } = await instrumentedDevice();
   const engine = await lenet5.createEngine(weights, { device, backend: 'webgpu', plan: 'layered', maxBatch: c.maxBatch });
@@ -285,7 +287,7 @@ async function overlapping(c: { model: ModelName; seed: number; calls: number; m
 let steady: { engine: lenet5.InferenceEngine; weights: lenet5.ModelWeights; device: GPUDevice; ledger: Ledger; inputs: Uint8Array[] } | undefined;
 
 async function steadyStart(c: { model: ModelName; seed: number; warmup: number; plan: lenet5.PlanKind }) {
-  const weights = lenet5.randomWeights(modelSpec(c.model), c.seed);
+  const weights = reference.randomWeights(modelSpec(c.model), c.seed);
   const rng = new Prng(c.seed + 1);
   const { device, ledger } = await instrumentedDevice();
   const engine = await lenet5.createEngine(weights, { device, backend: 'webgpu', plan: c.plan, maxBatch: 16 });
@@ -325,7 +327,7 @@ function steadyEnd() {
 
 /** destroy() while calls are pending, twice, then every method: all with EngineDestroyedError. */
 async function destroyContract(c: { model: ModelName; seed: number }) {
-  const weights = lenet5.randomWeights(modelSpec(c.model), c.seed);
+  const weights = reference.randomWeights(modelSpec(c.model), c.seed);
   const { device, ledger } = await instrumentedDevice();
   const engine = await lenet5.createEngine(weights, { device, backend: 'webgpu', plan: 'layered', maxBatch: 8 });
   const pixels = randomPixels(new Prng(c.seed), 20);
@@ -348,7 +350,7 @@ async function destroyContract(c: { model: ModelName; seed: number }) {
 
 /** Bad inputs, each given to infer (and some to activations and createEngine): what each did. */
 async function inputLimits(c: { seed: number }) {
-  const weights = lenet5.randomWeights(lenet5.classicModel('sigmoid'), c.seed);
+  const weights = reference.randomWeights(lenet5.classicModel('sigmoid'), c.seed);
   const engine = await lenet5.createEngine(weights, { backend: 'webgpu', plan: 'layered', maxBatch: 8 });
   const settle = (p: Promise<unknown>) => p.then(() => 'resolved', describeError);
   const one = () => new Uint8Array(784);
@@ -406,10 +408,10 @@ async function inputLimits(c: { seed: number }) {
  * device's limits, and the comparison with the reference.
  */
 async function chunked(c: { model: ModelName; seed: number; count: number; maxBatch?: number }) {
-  const weights = lenet5.randomWeights(modelSpec(c.model), c.seed);
+  const weights = reference.randomWeights(modelSpec(c.model), c.seed);
   const { device, ledger } = await instrumentedDevice();
   const engine = await lenet5.createEngine(weights, { device, backend: 'webgpu', plan: 'layered', ...(c.maxBatch ? { maxBatch: c.maxBatch } : {}) });
-  const maxBatch = (engine as lenet5.WebGpuEngine).maxBatch;
+  const maxBatch = (engine as reference.WebGpuEngine).maxBatch;
   const pixels = randomPixels(new Prng(c.seed + 1), c.count);
   const submitsBefore = ledger.submits;
   const start = performance.now();

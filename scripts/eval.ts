@@ -26,13 +26,11 @@ import { parseArgs } from 'node:util';
 import { parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
 import type { InferenceEngine } from '../src/engine-api.js';
 import type { PlanChoice } from '../src/gpu/plans.js';
-import { createEngine } from '../src/index.js';
-import { WebGpuEngine } from '../src/gpu/engine.js';
+import { createEngine } from '../src/node.js';
 import { kPresetNames } from '../src/model/presets.js';
 import { kImageSize } from '../src/model/spec.js';
 import { float32Bytes } from '../src/weights/dtypes.js';
 import { loadWeights } from '../src/formats/load.js';
-import { nodeGpuDevice } from './node-webgpu.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
 
 const kUsage =
@@ -167,33 +165,25 @@ async function main(): Promise<void> {
   const count = Math.min(images.count, options.limit ?? images.count);
 
   let engine: InferenceEngine | undefined;
-  let device: GPUDevice | undefined;
   const watchdog = startWatchdog(kStallMs + 10_000, 'eval');
   try {
-    let adapterName: string;
-    if (options.cpu) {
-      engine = await createEngine(weights, { backend: 'cpu' });
-      adapterName = engine.adapterName;
-    } else {
-      const gpu = await withTimeout(nodeGpuDevice(), 'getting a WebGPU device', watchdog);
-      device = gpu.device;
-      adapterName = gpu.adapterName;
-      engine = await withTimeout(
-        createEngine(weights, { backend: 'webgpu', device, plan: options.plan, maxBatch: Math.min(options.batch, count) }),
-        'creating the engine',
-        watchdog,
-      );
-    }
-    if (engine instanceof WebGpuEngine) await withTimeout(engine.fastest(), 'compiling the fastest plan', watchdog);
+    // The package's Node entry: Dawn on the best adapter (SwiftShader where there is no GPU).
+    engine = await withTimeout(
+      createEngine(weights, options.cpu ? { backend: 'cpu' } : { backend: 'webgpu', plan: options.plan, maxBatch: Math.min(options.batch, count) }),
+      'creating the engine',
+      watchdog,
+    );
+    const adapterName = engine.adapterName;
+    await withTimeout(engine.fastest(), 'compiling the fastest plan', watchdog);
     const running: InferenceEngine = engine;
     const model = running.model;
     const from = { file: 'as the file says', option: 'from --arch', tensors: 'assumed from the tensor names and shapes' }[model.origin?.architectureFrom ?? 'file'];
-    const plan = options.cpu ? 'CPU reference' : `${engine instanceof WebGpuEngine ? engine.plan : options.plan} plan${options.plan === 'auto' ? ' (auto)' : ''}`;
+    const plan = options.cpu ? 'CPU reference' : `${engine.plan ?? options.plan} plan${options.plan === 'auto' ? ' (auto)' : ''}`;
     console.log(`adapter: ${adapterName}`);
     console.log(`model: ${model.title} ('${model.id}', ${model.origin?.format ?? 'in memory'}, ${from}); outputs: ${model.output}; ${plan}`);
     console.log(`architecture: ${model.summary}`);
     if (model.origin?.note) console.log(`note: ${model.origin.note.replace('--arch in eval', '--arch')}`);
-    if (engine instanceof WebGpuEngine && engine.planFallbackReason) console.log(`plan: the fused plan is not used (${engine.planFallbackReason}); running the layered plan`);
+    if (engine.planFallbackReason) console.log(`plan: the fused plan is not used (${engine.planFallbackReason}); running the layered plan`);
 
     const scores = new Float32Array(count * 10);
     const classes = new Uint8Array(count);
@@ -221,7 +211,6 @@ async function main(): Promise<void> {
     }
   } finally {
     engine?.destroy();
-    device?.destroy();
     watchdog.stop();
   }
 }

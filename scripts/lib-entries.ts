@@ -14,4 +14,5 @@ export interface LibEntry {
 export const kLibEntries: Readonly<Record<string, LibEntry>> = {
   'lenet5-webgpu': { subpath: '.', source: 'src/index.ts' },
   node: { subpath: './node', source: 'src/node.ts' },
+  reference: { subpath: './reference', source: 'src/reference.ts' },
 };

@@ -1,6 +1,7 @@
 import type { ModelInfo, ModelWeights } from './model/model-weights.js';
 import type { Pixels } from './model/preprocess.js';
 import type { LayerName, ModelSpec, OutputKind } from './model/spec.js';
+import type { PlanKind } from './gpu/plans.js';
 
 /** What `infer` returns: 10 scores per image and the predicted digit of each. */
 export interface InferenceResult {
@@ -42,6 +43,19 @@ export interface InferenceEngine {
   readonly adapterName: string;
   /** Why WebGPU was not used, when the 'auto' backend fell back to the CPU reference. */
   readonly fallbackReason?: string;
+  /** The GPU plan running now ('layered' or 'fused'); undefined on the CPU reference. */
+  readonly plan: PlanKind | undefined;
+  /** Why the fused plan is not used (it declined this model, or failed to build), if so. */
+  readonly planFallbackReason?: string | undefined;
+  /**
+   * Resolves with the plan the engine settles on: with the default plan 'auto', once the fused
+   * plan has compiled and taken over (or could not); at once otherwise, and on the CPU.
+   *
+   * @example
+   * const engine = await createEngine(url); // answers at once
+   * await engine.fastest(); // 'fused': full speed from here on
+   */
+  fastest(): Promise<PlanKind | undefined>;
   /**
    * Classifies `count` raw 28×28 images (bytes 0..255, or float intensities in [0, 1]),
    * applying the model's preprocessing.

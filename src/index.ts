@@ -8,6 +8,8 @@
  * const { classes, scores } = await engine.infer(mnistBytes, 100); // 100 × 784 bytes, 0..255
  * const layers = await engine.activations(mnistBytes.subarray(0, 784)); // C1 … OUTPUT
  * engine.destroy();
+ *
+ * @module lenet5-webgpu
  */
 import type { Backend, InferenceEngine } from './engine-api.js';
 import { InputError, WebGPUUnavailableError } from './errors.js';
@@ -100,31 +102,15 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+// The public surface: the engine and its options, the errors, the formats, the models.
+// Reference kernels and other internals: `lenet5-webgpu/reference` (src/reference.ts).
 export type { Backend, InferenceEngine, InferenceResult, LayerActivation } from './engine-api.js';
 export * from './errors.js';
-export { WebGpuEngine, kDefaultMaxBatch, type WebGpuEngineOptions } from './gpu/engine.js';
+export { kDefaultMaxBatch } from './gpu/engine.js';
 export { recommendedFeatures } from './gpu/device.js';
 export type { PlanChoice, PlanKind } from './gpu/plans.js';
-export { CpuEngine } from './reference/cpu-engine.js';
-export * from './model/spec.js';
-export { classicModel, kC3ConnectionTable, seedModel, type ClassicActivation } from './model/presets.js';
-export { modelInfo, tensorOf, type ModelInfo, type ModelOrigin, type ModelWeights } from './model/model-weights.js';
-export { checkPixels, preprocess, type Pixels } from './model/preprocess.js';
-export { randomWeights, type RandomWeightsOptions } from './model/random.js';
-export {
-  activate,
-  activationReference,
-  conv5x5Reference,
-  denseReference,
-  rbfReference,
-  softmaxReference,
-  subsample2x2Reference,
-  type Floats,
-} from './reference/layers.js';
-export { classify, referenceForward, referenceLayer, referenceOutput } from './reference/forward.js';
 export {
   loadWeights,
-  modelWeightsFrom,
   readWeightsFile,
   saveWeights,
   kMetadataKeys,
@@ -132,6 +118,7 @@ export {
   type PreprocessingOption,
 } from './formats/load.js';
 export type { RawTensor, WeightsFileContents, WeightsFormat } from './formats/types.js';
+export type { ModelInfo, ModelOrigin, ModelWeights } from './model/model-weights.js';
 export {
   architectureJsonOf,
   buildArchitecture,
@@ -140,6 +127,21 @@ export {
   type ArchitectureJson,
   type LayerJson,
 } from './model/architecture.js';
-export { kPresetNames, presetJson, presetModel } from './model/presets.js';
-export { parseSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensor, type TensorToWrite } from './weights/safetensors.js';
+export { classicModel, kPresetNames, presetJson, presetModel, seedModel, type ClassicActivation } from './model/presets.js';
+export type {
+  Activation,
+  Conv5x5Layer,
+  DenseLayer,
+  LayerName,
+  LayerSpec,
+  ModelSpec,
+  OutputKind,
+  PoolMode,
+  Preprocessing,
+  RbfLayer,
+  SoftmaxLayer,
+  Subsample2x2Layer,
+  TensorSpec,
+} from './model/spec.js';
+export type { Pixels } from './model/preprocess.js';
 export { parseIdxImages, parseIdxLabels, type IdxImages } from './data/idx.js';

@@ -3,7 +3,8 @@
  * backend and the WASM (CPU) backend. Loaded only when asked for (dynamic import), with the
  * WASM binaries served by this site (tfjs-wasm.ts), nothing from elsewhere.
  */
-import { tensorOf, type ModelWeights } from '../../src/index.js';
+import { type ModelWeights } from '../../src/index.js';
+import { tensorOf } from '../../src/reference.js';
 import type { PeerModel } from './peers.js';
 import { loadTfjs, tfjsSeedModel, type TfBackend } from './tfjs-model.js';
 

@@ -35,7 +35,7 @@ export const nodeHost: BenchHost = {
     return resolveWeights(new Uint8Array(await readFile(`${repo}weights/${model}.safetensors`)));
   },
   async loadPeer(id, weights) {
-    const { tensorOf } = await import('../../src/index.js');
+    const { tensorOf } = await import('../../src/reference.js');
     return nodePeer(id, (name) => tensorOf(weights, name));
   },
   peers: kNodePeers,
@@ -76,7 +76,7 @@ const instances: GPU[] = [];
 export async function nodeDevice(adapter?: string): Promise<NodeDevice> {
   const { recommendedFeatures } = await import('../../src/index.js');
   if (adapter === undefined) {
-    const { nodeGpuDevice } = await import('../../scripts/node-webgpu.js');
+    const { nodeGpuDevice } = await import('../../src/node.js');
     const { device, adapterName } = await nodeGpuDevice();
     return { device, adapterName, info: infoOf(device, adapterName) };
   }

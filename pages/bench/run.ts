@@ -8,16 +8,8 @@
  * It runs in the page and in Node alike: what differs (where the weights come from, how a
  * peer is loaded, what to call the platform) comes from the host.
  */
-import {
-  classicModel,
-  createEngine,
-  multiplyAdds,
-  preprocess,
-  randomWeights,
-  seedModel,
-  type InferenceEngine,
-  type ModelWeights,
-} from '../../src/index.js';
+import { classicModel, createEngine, seedModel, type InferenceEngine, type ModelWeights } from '../../src/index.js';
+import { multiplyAdds, preprocess, randomWeights } from '../../src/reference.js';
 import { measureFloors } from './floors.js';
 import { kernelTimes } from './kernels.js';
 import { benchPixels, percentile, repeat } from './measure.js';
@@ -105,7 +97,7 @@ async function benchModel(
     try {
       // The default engine may start on a cheap plan and move to a faster one in the
       // background: its figures here are the ones it settles at (cold.ts times the way there).
-      const plans = plan ? [] : await settle(engine, pixels.subarray(0, 64 * 784), log);
+      const { plans } = plan ? { plans: [] } : await settle(engine, log);
       const result = await timeEngine(engine, pixels, batches, macs, quick, log);
       const running = planOf(engine);
       if (!plan) {
@@ -138,35 +130,30 @@ async function benchModel(
   return { model, weights: source, multiplyAddsPerImage: macs, engines };
 }
 
-/** The plan must hold this long (and this many runs) before the default engine counts as settled. */
-const kSettleMs = 3000;
-const kSettleRuns = 5;
-const kSettleMaxMs = 60_000;
+/** The longest the default engine is given to settle on its fastest plan before it is timed. */
+const kSettleMaxMs = 120_000;
 
 /**
- * Where the engine says which plan it runs as a string (`engine.plan`), runs batches of 64
- * until that has not changed for 3 s and 5 runs (at most 60 s); returns the plans seen in
- * order. Where it does not say (an engine with one fixed plan), returns at once.
+ * Waits for the engine's `fastest()` (the plan it settles on; the default engine compiles the
+ * fused plan in the background) where it has one; returns the plans it ran, in order, and how
+ * long the wait took. An engine without it (one fixed plan) returns at once.
  */
-async function settle(engine: InferenceEngine, pixels: Uint8Array, log: Log): Promise<string[]> {
-  if (typeof (engine as InferenceEngine & { plan?: unknown }).plan !== 'string') return [];
-  const seen = [planOf(engine)!];
+async function settle(engine: InferenceEngine, log: Log): Promise<{ plans: string[]; ms: number }> {
+  const fastest = (engine as InferenceEngine & { fastest?: () => Promise<unknown> }).fastest;
+  const first = planOf(engine);
+  if (typeof fastest !== 'function') return { plans: first ? [first] : [], ms: 0 };
   const start = performance.now();
-  let since = start;
-  let runs = 0;
-  while (performance.now() - start < kSettleMaxMs) {
-    await engine.infer(pixels, pixels.length / 784);
-    const plan = planOf(engine)!;
-    if (plan !== seen[seen.length - 1]) {
-      seen.push(plan);
-      log(`  default engine: plan ${seen.join(' → ')} after ${(performance.now() - start).toFixed(0)} ms`);
-      since = performance.now();
-      runs = 0;
-    } else if (++runs >= kSettleRuns && performance.now() - since >= kSettleMs) {
-      break;
-    }
-  }
-  return seen;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    fastest.call(engine).catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, kSettleMaxMs))),
+  ]);
+  clearTimeout(timer);
+  const ms = performance.now() - start;
+  const last = planOf(engine);
+  const plans = [first, last].filter((p, i, all): p is string => !!p && all.indexOf(p) === i);
+  log(`  default engine: plan ${plans.join(' → ')}, settled after ${ms.toFixed(0)} ms`);
+  return { plans, ms };
 }
 
 /** Shipped weights when they load; seeded random weights otherwise (speed is the same). */

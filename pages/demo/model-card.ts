@@ -4,13 +4,8 @@
  * the loader's note when the architecture was assumed from the tensors, and the preset
  * picker for files that do not say which network they hold. All text goes in as textContent.
  */
-import {
-  kPresetNames,
-  parameterCount,
-  presetModel,
-  type InferenceEngine,
-  type ModelOrigin,
-} from '../../src/index.js';
+import { kPresetNames, presetModel, type InferenceEngine, type ModelOrigin } from '../../src/index.js';
+import { parameterCount } from '../../src/reference.js';
 
 function byId<T extends HTMLElement>(id: string): T {
   const element = document.getElementById(id);

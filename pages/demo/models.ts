@@ -7,15 +7,8 @@
  */
 import classicUrl from '../../weights/classic.safetensors?url';
 import seedUrl from '../../weights/seed.safetensors?url';
-import {
-  createEngine,
-  modelWeightsFrom,
-  readWeightsFile,
-  WebGPUUnavailableError,
-  type Backend,
-  type InferenceEngine,
-  type WeightsFileContents,
-} from '../../src/index.js';
+import { createEngine, readWeightsFile, WebGPUUnavailableError, type Backend, type InferenceEngine, type WeightsFileContents } from '../../src/index.js';
+import { modelWeightsFrom } from '../../src/reference.js';
 
 export type ModelChoice = 'classic' | 'seed' | 'file';
 

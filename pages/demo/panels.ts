@@ -6,17 +6,8 @@
  * feeds an RBF), the output named and pointed to the scores. Each panel builds its elements
  * once per model and repaints them per prediction; all text goes in as textContent.
  */
-import {
-  kScaledTanhA,
-  type Activation,
-  type InferenceEngine,
-  type InferenceResult,
-  type LayerActivation,
-  type LayerSpec,
-  type ModelSpec,
-  type OutputKind,
-  type RbfLayer,
-} from '../../src/index.js';
+import { type Activation, type InferenceEngine, type InferenceResult, type LayerActivation, type LayerSpec, type ModelSpec, type OutputKind, type RbfLayer } from '../../src/index.js';
+import { kScaledTanhA } from '../../src/reference.js';
 import { kFieldSize, padField } from './digitize.js';
 import { paintFeatureMaps, paintGray, paintStrip, pictureCanvas, rangeOf, softmax, type Range } from './viz.js';
 

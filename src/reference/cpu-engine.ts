@@ -23,6 +23,7 @@ const kPixelsPerImage = kImageSize * kImageSize;
 export class CpuEngine implements InferenceEngine {
   readonly backend: Backend = 'cpu';
   readonly adapterName = 'CPU reference';
+  readonly plan = undefined;
   readonly spec: ModelSpec;
   readonly model: ModelInfo;
   private destroyed = false;
@@ -37,6 +38,11 @@ export class CpuEngine implements InferenceEngine {
   ) {
     this.spec = weights.spec;
     this.model = modelInfo(weights);
+  }
+
+  /** The CPU has no GPU plan to move to: resolves at once. */
+  fastest(): Promise<undefined> {
+    return Promise.resolve(undefined);
   }
 
   async infer(pixels: Pixels, count: number): Promise<InferenceResult> {
