@@ -110,16 +110,17 @@ export type PickleValue =
 /** Caps on the work and memory one pickle may cost. A state_dict needs ~40 opcodes and ~12 memo entries per tensor. */
 export const kPickleLimits = {
   /**
-   * ~6,000 tensors' worth: far more than any LeNet (or a ResNet-152), and a bound on the work a
-   * pickle can ask for: the costliest 250,000 opcodes measured (a list nested 45,000 deep through
-   * the memo) take ~40 ms of CPU on a busy 2-core machine, most of it garbage collection.
+   * ~2,500 tensors' worth: far more than any LeNet (a checkpoint with its optimizer state needs a
+   * few thousand opcodes), and a bound on the work a pickle can ask for: the costliest pickles
+   * at this cap (dicts nested through the memo, one Map each) take ~15–35 ms of CPU on a busy
+   * 2-core machine, most of it garbage collection.
    */
-  maxOpcodes: 250_000,
+  maxOpcodes: 100_000,
   /** Python's pickler pushes at most 1,000 dict items or list elements at a time (its batch size). */
   maxStack: 10_000,
   maxMarkDepth: 10_000,
-  maxMemo: 100_000,
-  maxContainerItems: 100_000,
+  maxMemo: 30_000,
+  maxContainerItems: 50_000,
   /** LONG4's byte count: Python ints in a state_dict are sizes and strides. */
   maxLongBytes: 64,
   /** GLOBAL's module and name lines. */
@@ -375,15 +376,26 @@ class Machine {
       }
       case Op.APPEND: {
         const item = this.pop();
-        return this.extend(this.top(), [item]);
+        const list = this.top();
+        if (list instanceof PickleObject) return;
+        if (!(list instanceof PickleList)) this.fail(`APPEND: expected a list, found ${describeValue(list)}`);
+        this.grow(list.items.length + 1, 'a list');
+        list.items.push(item);
+        return;
       }
       case Op.APPENDS: {
         const items = this.popMark();
         return this.extend(this.top(), items);
       }
       case Op.SETITEM: {
-        const pair = this.popN(2);
-        return this.setItems(this.top(), pair);
+        const value = this.pop();
+        const key = this.pop();
+        const dict = this.top();
+        if (dict instanceof PickleObject) return;
+        if (!(dict instanceof PickleDict)) this.fail(`SETITEM: expected a dict, found ${describeValue(dict)}`);
+        this.grow(dict.items.size + 1, 'a dict');
+        dict.items.set(this.hashable(key), value);
+        return;
       }
       case Op.SETITEMS: {
         const items = this.popMark();
@@ -516,6 +528,8 @@ class Machine {
 
   private text(length: number): string {
     const raw = this.take(length);
+    // Short ASCII strings (names, keys) are most of a state_dict's: decode them without TextDecoder.
+    if (length <= 64 && raw.every((b) => b < 0x80)) return String.fromCharCode(...raw);
     try {
       return utf8.decode(raw);
     } catch {

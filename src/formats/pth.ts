@@ -134,8 +134,12 @@ class TorchTensor extends HostValue {
  * looksLikePth(new Uint8Array(await file.arrayBuffer())); // true for torch.save(...) output
  */
 export function looksLikePth(bytes: Uint8Array): boolean {
-  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return true;
-  return legacyMagicAt(bytes) !== undefined;
+  return startsAsZip(bytes) || legacyMagicAt(bytes) !== undefined;
+}
+
+/** A zip local-file header's signature, PK\3\4. */
+function startsAsZip(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
 }
 
 /**
@@ -149,8 +153,7 @@ export function looksLikePth(bytes: Uint8Array): boolean {
  * contents.tensors.get('conv1.weight')?.shape; // [6, 1, 5, 5]
  */
 export function readPth(bytes: Uint8Array): WeightsFileContents {
-  const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
-  const root = isZip ? readZipFormat(bytes) : legacyMagicAt(bytes) !== undefined ? readLegacyFormat(bytes) : notPth(bytes);
+  const root = startsAsZip(bytes) ? readZipFormat(bytes) : legacyMagicAt(bytes) !== undefined ? readLegacyFormat(bytes) : notPth(bytes);
   const tensors = readStateDict(root, new OutputBudget(bytes.length));
   return { format: 'pth', tensors, metadata: {} };
 }
@@ -206,7 +209,8 @@ function readZipFormat(bytes: Uint8Array): PickleValue {
     persistentLoad,
     refuse,
     whole: true,
-    fileOffset: pickleEntry.method === 0 ? pickleEntry.dataOffset : 0,
+    // For a deflated pickle (PyTorch never writes one), offsets count from the entry's data into the inflated bytes.
+    fileOffset: pickleEntry.dataOffset,
   }).value;
 }
 

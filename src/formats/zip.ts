@@ -13,9 +13,8 @@
  * descriptors inside the file and before the central directory, no two entries overlapping.
  * Deflated entries (PyTorch never writes them; hostile files may) are inflated by fflate's
  * streaming `Inflate` in small pieces into a buffer of the declared size, which is bounded
- * first (all declared sizes together at most 64 × the file's size and 256 MiB); a stream that
- * produces one byte more than it declared is stopped there, so a zip bomb costs at most one
- * piece's worth of work past its claim. Every entry read is checked against its CRC-32
+ * first (all declared sizes together at most 32 × the file's size and 256 MiB); a stream that
+ * produces more than it declared is stopped within one piece (at most 1 MiB) of its claim. Every entry read is checked against its CRC-32
  * (PyTorch itself does not check it; a corrupt file then loads different weights silently).
  *
  * Zip64 archives (over 4 GiB or 65,535 entries), encryption, multi-disk archives and methods
@@ -39,20 +38,24 @@ export interface ZipEntry {
   readonly dataOffset: number;
 }
 
-/** Declared inflated bytes may total at most this many times the archive's size… */
-export const kMaxInflateRatio = 64;
+/**
+ * Declared inflated bytes may total at most this many times the archive's size… (PyTorch
+ * stores every entry; a re-zipped state_dict deflates ~1.1:1, its pickle ~4:1.)
+ */
+export const kMaxInflateRatio = 32;
 /** …and at most this many bytes. */
 export const kMaxInflatedBytes = 256 * 2 ** 20;
 /** Entry names longer than this are refused (PyTorch's are `<stem>/data/<n>`). */
 export const kMaxNameBytes = 1024;
 /**
- * Deflate expands at most ~1,032:1, so feeding it pieces of (bytes still to come) / 1,032 input
- * bytes (at least kMinInflatePiece) lets a stream overshoot its declared size by at most about
- * that size again (or 1,032 × kMinInflatePiece) before it is stopped: inflating costs at most
- * about twice the declared size, which readZip has bounded.
+ * Deflate expands at most ~1,032:1. Input is fed in pieces of (bytes still to come + slack) /
+ * 1,032, so one piece can overshoot the declared size by at most the slack before the stream is
+ * stopped: inflating a bomb costs at most its declared size (bounded in readZip) plus 1 MiB.
+ * fflate allocates ~200 KiB per piece, so the slack also keeps honest entries to fewer pieces
+ * (a 1.6 MB deflated state_dict: ~1,500, ~0.1 s).
  */
 const kMaxDeflateRatio = 1032;
-const kMinInflatePiece = 64;
+export const kInflateSlack = 2 ** 20;
 
 const kLocalSignature = 0x04034b50;
 const kCentralSignature = 0x02014b50;
@@ -114,9 +117,6 @@ export class ZipArchive {
 export function readZip(bytes: Uint8Array): ZipArchive {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = findEndRecord(bytes, view);
-  const fail = (message: string, byteOffset: number): never => {
-    throw new WeightsFileError(message, { byteOffset });
-  };
 
   const disk = view.getUint16(end + 4, true);
   const centralDisk = view.getUint16(end + 6, true);
@@ -153,9 +153,9 @@ export function readZip(bytes: Uint8Array): ZipArchive {
     const { declared, flags, next } = readCentralRecord(bytes, view, at, trailerStart);
     if (entries.has(declared.name)) fail(`zip entry '${declared.name}' appears twice: expected unique names, found a duplicate`, at);
     const { dataOffset, span } = checkLocalHeader(bytes, view, declared, flags, centralOffset);
-    const { nameOffset: _, nameLength: __, ...entry } = declared;
-    entries.set(declared.name, { ...entry, dataOffset });
-    spans.push({ ...span, name: declared.name });
+    const { name, method, crc32, compressedSize, size, headerOffset } = declared;
+    entries.set(name, { name, method, crc32, compressedSize, size, headerOffset, dataOffset });
+    spans.push({ start: span.start, end: span.end, name });
     if (declared.method === 8) declaredInflated += declared.size;
     at = next;
   }
@@ -197,9 +197,6 @@ function zip64Trailer(view: DataView, end: number, count: number, centralSize: n
   const locator = end - kZip64LocatorSize;
   if (locator < 0 || view.getUint32(locator, true) !== kZip64LocatorSignature) return undefined;
   const record = locator - kZip64EndSize;
-  const fail = (message: string, byteOffset: number): never => {
-    throw new WeightsFileError(message, { byteOffset });
-  };
   const recordOffset = u64(view, locator + 8);
   if (view.getUint32(locator + 4, true) !== 0 || view.getUint32(locator + 16, true) !== 1 || recordOffset !== record) {
     fail(`zip64 end locator: expected disk 0 of 1 and the zip64 end record at byte ${record} (just before it), ` +
@@ -222,9 +219,6 @@ function zip64Trailer(view: DataView, end: number, count: number, centralSize: n
 type CentralRecord = Omit<ZipEntry, 'dataOffset'> & { nameOffset: number; nameLength: number };
 
 function readCentralRecord(bytes: Uint8Array, view: DataView, at: number, limit: number): { declared: CentralRecord; flags: number; next: number } {
-  const fail = (message: string): never => {
-    throw new WeightsFileError(message, { byteOffset: at });
-  };
   const flags = view.getUint16(at + 8, true);
   const method = view.getUint16(at + 10, true);
   const crc = view.getUint32(at + 16, true);
@@ -238,24 +232,24 @@ function readCentralRecord(bytes: Uint8Array, view: DataView, at: number, limit:
   const next = at + kCentralSize + nameLength + extraLength + commentLength;
   if (next > limit) {
     fail(`central directory record runs past the central directory: expected its name, extra field and comment ` +
-      `(${nameLength + extraLength + commentLength} bytes) to end by byte ${limit}, found them ending at ${next}`);
+      `(${nameLength + extraLength + commentLength} bytes) to end by byte ${limit}, found them ending at ${next}`, at);
   }
-  if (nameLength > kMaxNameBytes) fail(`zip entry name: expected at most ${kMaxNameBytes} bytes, found ${nameLength}`);
+  if (nameLength > kMaxNameBytes) fail(`zip entry name: expected at most ${kMaxNameBytes} bytes, found ${nameLength}`, at);
   let name = '';
   try {
     name = utf8.decode(bytes.subarray(at + kCentralSize, at + kCentralSize + nameLength));
   } catch {
-    fail('zip entry name: expected UTF-8 text, found invalid bytes');
+    fail('zip entry name: expected UTF-8 text, found invalid bytes', at);
   }
   const where = `zip entry '${name}'`;
-  if (flags & 0x41) fail(`${where} is encrypted: expected flags without bits 0 and 6, found ${hex16(flags)}`);
-  if (method !== 0 && method !== 8) fail(`${where}: expected compression method 0 (stored) or 8 (deflate), found ${method}`);
+  if (flags & 0x41) fail(`${where} is encrypted: expected flags without bits 0 and 6, found ${hex16(flags)}`, at);
+  if (method !== 0 && method !== 8) fail(`${where}: expected compression method 0 (stored) or 8 (deflate), found ${method}`, at);
   if (compressedSize === 0xffffffff || size === 0xffffffff || headerOffset === 0xffffffff) {
-    fail(`${where} needs zip64 fields: expected 32-bit sizes and offset, found ${hex32(compressedSize)}, ${hex32(size)}, ${hex32(headerOffset)}`);
+    fail(`${where} needs zip64 fields: expected 32-bit sizes and offset, found ${hex32(compressedSize)}, ${hex32(size)}, ${hex32(headerOffset)}`, at);
   }
-  if (diskStart !== 0) fail(`${where}: expected it on disk 0, found disk ${diskStart}`);
+  if (diskStart !== 0) fail(`${where}: expected it on disk 0, found disk ${diskStart}`, at);
   if (method === 0 && compressedSize !== size) {
-    fail(`${where} is stored, so its sizes must agree: expected ${size} bytes, found ${compressedSize} compressed bytes`);
+    fail(`${where} is stored, so its sizes must agree: expected ${size} bytes, found ${compressedSize} compressed bytes`, at);
   }
   const declared = { name, method: method as 0 | 8, crc32: crc, compressedSize, size, headerOffset, nameOffset: at + kCentralSize, nameLength };
   return { declared, flags, next };
@@ -273,47 +267,42 @@ function checkLocalHeader(
   centralOffset: number,
 ): { dataOffset: number; span: { start: number; end: number } } {
   const at = entry.headerOffset;
-  const where = `zip entry '${entry.name}'`;
-  const fail = (message: string, byteOffset = at): never => {
-    throw new WeightsFileError(`${where}: ${message}`, { byteOffset });
-  };
   if (at + kLocalSize > centralOffset) {
-    fail(`local header at byte ${at}: expected ${kLocalSize} bytes before the central directory (byte ${centralOffset}), ` +
+    entryFail(entry, `local header at byte ${at}: expected ${kLocalSize} bytes before the central directory (byte ${centralOffset}), ` +
       `found ${Math.max(0, centralOffset - at)}`);
   }
-  if (view.getUint32(at, true) !== kLocalSignature) fail(`local header: expected signature PK\\3\\4, found ${hex32(view.getUint32(at, true))}`);
+  if (view.getUint32(at, true) !== kLocalSignature) entryFail(entry, `local header: expected signature PK\\3\\4, found ${hex32(view.getUint32(at, true))}`);
   const flags = view.getUint16(at + 6, true);
   const method = view.getUint16(at + 8, true);
   const nameLength = view.getUint16(at + 26, true);
   const extraLength = view.getUint16(at + 28, true);
-  if (method !== entry.method) fail(`local header: expected compression method ${entry.method}, as the central directory says, found ${method}`);
+  if (method !== entry.method) entryFail(entry, `local header: expected compression method ${entry.method}, as the central directory says, found ${method}`);
   if ((flags & 0x41) !== (centralFlags & 0x41)) {
-    fail(`local header: expected the central directory's encryption flags ${hex16(centralFlags & 0x41)}, found ${hex16(flags & 0x41)}`);
+    entryFail(entry, `local header: expected the central directory's encryption flags ${hex16(centralFlags & 0x41)}, found ${hex16(flags & 0x41)}`);
   }
   const nameStart = at + kLocalSize;
   const dataOffset = nameStart + nameLength + extraLength;
   if (dataOffset > centralOffset) {
-    fail(`local header: expected its name and extra field to end by byte ${centralOffset} (the central directory), ` +
+    entryFail(entry, `local header: expected its name and extra field to end by byte ${centralOffset} (the central directory), ` +
       `found them ending at ${dataOffset}`);
   }
   const centralName = bytes.subarray(entry.nameOffset, entry.nameOffset + entry.nameLength);
   const localName = bytes.subarray(nameStart, nameStart + nameLength);
   if (!sameBytes(localName, centralName)) {
-    fail(`local header names a different entry: expected '${entry.name}', found '${new TextDecoder().decode(localName).slice(0, 80)}'`);
+    entryFail(entry, `local header names a different entry: expected '${entry.name}', found '${new TextDecoder().decode(localName).slice(0, 80)}'`);
   }
   const dataEnd = dataOffset + entry.compressedSize;
   if (dataEnd > centralOffset) {
-    fail(`its ${entry.compressedSize} bytes of data at byte ${dataOffset} run past the entries' area: expected them to end ` +
+    entryFail(entry, `its ${entry.compressedSize} bytes of data at byte ${dataOffset} run past the entries' area: expected them to end ` +
       `by byte ${centralOffset} (the central directory), found them ending at ${dataEnd}`, dataOffset);
   }
-  const declared = [entry.crc32, entry.compressedSize, entry.size];
   let end = dataEnd;
   if (flags & 0x08) {
-    end = dataEnd + checkDescriptor(view, dataEnd, centralOffset, declared, fail);
+    end = dataEnd + checkDescriptor(view, entry, dataEnd, centralOffset);
   } else {
     const local = [view.getUint32(at + 14, true), view.getUint32(at + 18, true), view.getUint32(at + 22, true)];
-    if (local.some((v, i) => v !== declared[i])) {
-      fail(`local header's CRC and sizes disagree with the central directory: expected ${hex32(entry.crc32)}, ` +
+    if (local[0] !== entry.crc32 || local[1] !== entry.compressedSize || local[2] !== entry.size) {
+      entryFail(entry, `local header's CRC and sizes disagree with the central directory: expected ${hex32(entry.crc32)}, ` +
         `${entry.compressedSize}, ${entry.size}, found ${hex32(local[0]!)}, ${local[1]}, ${local[2]}`);
     }
   }
@@ -325,22 +314,25 @@ function checkLocalHeader(
  * without its signature, 32-bit sizes (zip64's 64-bit form also accepted). It must repeat the
  * central directory's values. Returns its length.
  */
-function checkDescriptor(view: DataView, at: number, limit: number, declared: number[], fail: (m: string, o?: number) => never): number {
-  const fits = (n: number) => at + n <= limit;
-  const matches = (offset: number, wide: boolean) =>
-    view.getUint32(offset, true) === declared[0] &&
-    (wide
-      ? u64(view, offset + 4) === declared[1] && u64(view, offset + 12) === declared[2]
-      : view.getUint32(offset + 4, true) === declared[1] && view.getUint32(offset + 8, true) === declared[2]);
-  const signed = fits(4) && view.getUint32(at, true) === kDescriptorSignature;
-  if (signed && fits(16) && matches(at + 4, false)) return 16;
-  if (signed && fits(24) && matches(at + 4, true)) return 24;
-  if (fits(12) && matches(at, false)) return 12;
-  return fail(
-    `data descriptor after the data: expected CRC ${hex32(declared[0]!)} and sizes ${declared[1]}, ${declared[2]} ` +
-      `(as the central directory says) before byte ${limit}, found ${fits(16) ? 'other values' : 'the end of the entries'}`,
+function checkDescriptor(view: DataView, entry: CentralRecord, at: number, limit: number): number {
+  const room = limit - at;
+  const signed = room >= 4 && view.getUint32(at, true) === kDescriptorSignature;
+  if (signed && room >= 16 && descriptorMatches(view, entry, at + 4, false)) return 16;
+  if (signed && room >= 24 && descriptorMatches(view, entry, at + 4, true)) return 24;
+  if (room >= 12 && descriptorMatches(view, entry, at, false)) return 12;
+  return entryFail(
+    entry,
+    `data descriptor after the data: expected CRC ${hex32(entry.crc32)} and sizes ${entry.compressedSize}, ${entry.size} ` +
+      `(as the central directory says) before byte ${limit}, found ${room >= 16 ? 'other values' : 'the end of the entries'}`,
     at,
   );
+}
+
+function descriptorMatches(view: DataView, entry: CentralRecord, at: number, wide: boolean): boolean {
+  if (view.getUint32(at, true) !== entry.crc32) return false;
+  return wide
+    ? u64(view, at + 4) === entry.compressedSize && u64(view, at + 12) === entry.size
+    : view.getUint32(at + 4, true) === entry.compressedSize && view.getUint32(at + 8, true) === entry.size;
 }
 
 function checkNoOverlap(spans: { start: number; end: number; name: string }[]): void {
@@ -377,7 +369,7 @@ function inflateEntry(entry: ZipEntry, raw: Uint8Array): Uint8Array {
   try {
     if (raw.length === 0) inflater.push(raw, true);
     for (let at = 0; at < raw.length; ) {
-      const piece = Math.max(kMinInflatePiece, Math.ceil((out.length - written) / kMaxDeflateRatio));
+      const piece = Math.ceil((out.length - written + kInflateSlack) / kMaxDeflateRatio);
       const next = Math.min(raw.length, at + piece);
       inflater.push(raw.subarray(at, next), next === raw.length);
       at = next;
@@ -415,6 +407,16 @@ export function crc32(bytes: Uint8Array): number {
   let crc = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) crc = table[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** Module-level, not per-call closures: readZip runs them once per entry. */
+function fail(message: string, byteOffset: number): never {
+  throw new WeightsFileError(message, { byteOffset });
+}
+
+/** An error about one entry, at its local header unless said otherwise. */
+function entryFail(entry: CentralRecord, message: string, byteOffset = entry.headerOffset): never {
+  throw new WeightsFileError(`zip entry '${entry.name}': ${message}`, { byteOffset });
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
