@@ -23,5 +23,6 @@ if (cold) {
   document.getElementById('log')!.textContent = JSON.stringify(outcome, null, 1);
   document.body.dataset['state'] = outcome.error ? 'error' : 'done';
 } else {
-  await import('./ui.js');
+  const { startBenchUi } = await import('./ui.js');
+  startBenchUi();
 }

@@ -32,7 +32,7 @@ export async function ortForPage(backend: OrtBackend): Promise<OrtModule> {
     backend === 'wasm'
       ? await Promise.all([import('onnxruntime-web/wasm'), import('onnxruntime-web/ort-wasm-simd-threaded.wasm?url')])
       : await Promise.all([import('onnxruntime-web'), import('onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url')]);
-  ort.env.wasm.wasmPaths = { wasm: wasm.default };
+  ort.env.wasm.wasmPaths = { wasm: new URL(wasm.default, document.baseURI).href };
   return ort;
 }
 

@@ -1,8 +1,8 @@
 /**
  * Time to full speed: after a cold start, batch-1024 runs back to back until the engine is
  * steady, then the first run that reached 90% of the steady images/s. With the default engine
- * (whose plan may change in the background once a faster one is ready) this is when a user
- * starts getting the throughput the table reports.
+ * (which answers with a cheap plan and moves to a faster one once compiled in the background)
+ * this is when a user starts getting the throughput the table reports.
  */
 import type { InferenceEngine } from '../../src/index.js';
 import { percentile } from './measure.js';
@@ -12,20 +12,18 @@ import type { SpeedSample } from './types.js';
 export const kFullSpeedBatch = 1024;
 /** A run counts as full speed at this fraction of the steady images/s. */
 export const kFullSpeedFraction = 0.9;
-/** The steady images/s is the median of this many last runs, all on one plan. */
-const kSteadyRuns = 5;
 
 export interface SpeedBudget {
-  /** Run at least this long (ms since the loop began)… */
-  readonly minMs: number;
-  /** …and at least this many runs… */
+  /** Runs after the engine has settled on its plan; their median is the steady images/s. */
+  readonly steadyRuns: number;
+  /** Run at least this many in all… */
   readonly minRuns: number;
-  /** …but stop after this long, steady or not (after 2 runs at least: one is no trend). */
+  /** …but stop after this long (ms since the loop began), settled or not, after 2 runs at least. */
   readonly maxMs: number;
 }
 
-export const kFullBudget: SpeedBudget = { minMs: 6000, minRuns: 8, maxMs: 30_000 };
-export const kQuickBudget: SpeedBudget = { minMs: 0, minRuns: 3, maxMs: 5000 };
+export const kFullBudget: SpeedBudget = { steadyRuns: 5, minRuns: 6, maxMs: 120_000 };
+export const kQuickBudget: SpeedBudget = { steadyRuns: 3, minRuns: 3, maxMs: 60_000 };
 
 export interface FullSpeed {
   /** End of the first run at ≥ 90% of steady (itself and the next run both), ms on `now`'s clock. */
@@ -34,10 +32,14 @@ export interface FullSpeed {
   readonly speed: readonly SpeedSample[];
 }
 
+/** An engine that says when it has settled on its fastest plan (the WebGPU engine does). */
+type MaybeSettling = InferenceEngine & { fastest?: () => Promise<unknown> };
+
 /**
- * Runs `engine.infer(pixels, 1024)` until steady: at least `budget.minMs` and `minRuns`, and
- * the last 5 runs on one plan (where `planOf` says), at most `budget.maxMs`. `now()` is the
- * clock the result is on (ms since page load in the page).
+ * Runs `engine.infer(pixels, 1024)` until the engine has settled on its plan (`fastest()`
+ * resolved, where the engine has it) and `budget.steadyRuns` runs have ended since, at least
+ * `budget.minRuns` in all and at most `budget.maxMs`. `now()` is the clock the result is on
+ * (ms since page load in the page).
  *
  * @example
  * const { fullSpeedMs } = await timeToFullSpeed(engine, benchPixels(1024), kFullBudget, () => performance.now(), planOf);
@@ -51,19 +53,27 @@ export async function timeToFullSpeed(
 ): Promise<FullSpeed> {
   const speed: SpeedSample[] = [];
   const start = now();
-  let samePlan = 0;
+  const fastest = (engine as MaybeSettling).fastest;
+  let settledAt = typeof fastest === 'function' ? Infinity : start;
+  if (typeof fastest === 'function') {
+    void fastest.call(engine).then(
+      () => (settledAt = now()),
+      () => (settledAt = now()),
+    );
+  }
   for (;;) {
     const t = now();
     await engine.infer(pixels, kFullSpeedBatch);
     const end = now();
     const plan = planOf(engine);
-    samePlan = speed.length > 0 && speed[speed.length - 1]!.plan === plan ? samePlan + 1 : 1;
     speed.push({ atMs: end, imagesPerSecond: (kFullSpeedBatch / (end - t)) * 1000, ...(plan ? { plan } : {}) });
-    const elapsed = end - start;
-    if (elapsed >= budget.maxMs && speed.length >= 2) break;
-    if (elapsed >= budget.minMs && speed.length >= budget.minRuns && samePlan >= Math.min(kSteadyRuns, budget.minRuns)) break;
+    // A run counts as steady when it began after the engine settled (the swap is between calls).
+    const steady = speed.filter((s, i) => (i === 0 ? start : speed[i - 1]!.atMs) >= settledAt).length;
+    if (steady >= budget.steadyRuns && speed.length >= budget.minRuns) break;
+    if (end - start >= budget.maxMs && speed.length >= 2) break;
   }
-  const last = speed.slice(-Math.min(kSteadyRuns, Math.ceil(speed.length / 2)));
+  const settledRuns = speed.filter((s, i) => (i === 0 ? start : speed[i - 1]!.atMs) >= settledAt);
+  const last = settledRuns.length > 0 ? settledRuns.slice(-budget.steadyRuns) : speed.slice(-Math.ceil(speed.length / 2));
   const steadyImagesPerSecond = percentile(last.map((s) => s.imagesPerSecond), 50);
   const fast = (i: number) => i >= speed.length || speed[i]!.imagesPerSecond >= kFullSpeedFraction * steadyImagesPerSecond;
   const first = speed.findIndex((_, i) => fast(i) && fast(i + 1));

@@ -18,7 +18,14 @@ type TfModule = typeof Tf;
  * const tf = await loadTfjs('wasm');
  */
 export async function loadTfjs(backend: TfBackend): Promise<TfModule> {
-  const [tf] = await Promise.all([import('@tensorflow/tfjs-core'), backend === 'wasm' ? import('./tfjs-wasm.js') : import('@tensorflow/tfjs-backend-webgpu')]);
+  if (backend === 'wasm') {
+    const [tf, { useSiteWasmFiles }] = await Promise.all([import('@tensorflow/tfjs-core'), import('./tfjs-wasm.js')]);
+    useSiteWasmFiles();
+    return tf;
+  }
+  const [tf, webgpu] = await Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-backend-webgpu')]);
+  // Importing the package registers the backend; naming it keeps the import in any bundle.
+  if (!webgpu.WebGPUBackend) throw new Error('@tensorflow/tfjs-backend-webgpu has no WebGPUBackend');
   return tf;
 }
 

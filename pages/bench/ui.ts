@@ -66,22 +66,28 @@ function optionsFromForm(): BenchOptions {
   return { quick: $<HTMLInputElement>('quick').checked, frameworks: peers.length > 0, peers, models };
 }
 
-$('run').addEventListener('click', () => {
-  run(optionsFromForm()).catch(() => undefined);
-});
-$('download').addEventListener('click', () => {
-  if (!last) return;
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([JSON.stringify(last, null, 1)], { type: 'application/json' }));
-  a.download = `lenet5-bench-${last.meta.date.replace(/[:.]/g, '-')}.json`;
-  a.click();
-  URL.revokeObjectURL(a.href);
-});
-
 declare global {
   interface Window {
     bench: { run(options: BenchOptions): Promise<BenchResult>; show(result: BenchResult): void };
   }
 }
-window.bench = { run, show };
-document.body.dataset['state'] = 'idle';
+
+/**
+ * Wires the form and installs `window.bench`. A function the entry calls, not module-level
+ * statements: a bundler told the package has no side effects would drop those.
+ */
+export function startBenchUi(): void {
+  $('run').addEventListener('click', () => {
+    run(optionsFromForm()).catch(() => undefined);
+  });
+  $('download').addEventListener('click', () => {
+    if (!last) return;
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([JSON.stringify(last, null, 1)], { type: 'application/json' }));
+    a.download = `lenet5-bench-${last.meta.date.replace(/[:.]/g, '-')}.json`;
+    a.click();
+    URL.revokeObjectURL(a.href);
+  });
+  window.bench = { run, show };
+  document.body.dataset['state'] = 'idle';
+}
