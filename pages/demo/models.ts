@@ -2,22 +2,23 @@
  * The page's models: the two shipped weights files and the visitor's own (safetensors,
  * PyTorch .pth/.pt or ONNX), each behind an engine created on first use and kept, so
  * switching back and forth is instant. A file that fails to load leaves the current model in
- * place. The visitor's file is kept as read, so it can be run again as another preset (a
- * PyTorch state_dict does not say which network it holds) without reading it again.
+ * place. The visitor's file's bytes are kept, so it can be run again as another preset (a
+ * PyTorch state_dict does not say which network it holds) without asking for the file again.
  */
 import classicUrl from '../../weights/classic.safetensors?url';
 import seedUrl from '../../weights/seed.safetensors?url';
-import { createEngine, readWeightsFile, WebGPUUnavailableError, type Backend, type InferenceEngine, type WeightsFileContents } from '../../src/index.js';
-import { modelWeightsFrom } from '../../src/reference.js';
+import { createEngine, readWeightsFile, WebGPUUnavailableError, type Backend, type InferenceEngine } from '../../src/index.js';
 
 export type ModelChoice = 'classic' | 'seed' | 'file';
 
 const kShipped: Record<Exclude<ModelChoice, 'file'>, string> = { classic: classicUrl, seed: seedUrl };
 
-/** The visitor's file: its name and contents as read (format sniffed from the bytes). */
+/** The visitor's file: its name, its bytes, and whether it declares its own network. */
 interface LoadedFile {
   readonly name: string;
-  readonly contents: WeightsFileContents;
+  readonly bytes: Uint8Array;
+  /** ONNX graph, or safetensors with the architecture in its metadata: a preset does not apply. */
+  readonly declares: boolean;
 }
 
 /**
@@ -71,7 +72,7 @@ export class Models {
 
   /** Whether the visitor's file declares its own network (ONNX graph, safetensors metadata). */
   get fileDeclaresArchitecture(): boolean {
-    return this.file?.contents.architecture !== undefined;
+    return this.file?.declares ?? false;
   }
 
   /**
@@ -99,8 +100,9 @@ export class Models {
    * the file is bad.
    */
   async loadFile(bytes: Uint8Array, name: string, preset?: string): Promise<InferenceEngine> {
-    const contents = readWeightsFile(bytes);
-    return this.useFile({ name, contents }, preset);
+    // Read once to learn whether the file names its network (a bad file fails here already).
+    const declares = readWeightsFile(bytes).architecture !== undefined;
+    return this.useFile({ name, bytes, declares }, preset);
   }
 
   /**
@@ -113,9 +115,8 @@ export class Models {
   }
 
   private async useFile(file: LoadedFile, preset: string | undefined): Promise<InferenceEngine> {
-    const declares = file.contents.architecture !== undefined;
-    const weights = modelWeightsFrom(file.contents, preset && !declares ? { architecture: preset } : {});
-    const engine = await createEngine(weights, { backend: this.backend });
+    const architecture = preset && !file.declares ? { architecture: preset } : {};
+    const engine = await createEngine(file.bytes, { backend: this.backend, ...architecture });
     this.choices++;
     const previous = this.engines.get('file');
     this.engines.set('file', engine);
