@@ -110,7 +110,7 @@ test.describe('bad input: non-zero exit, one line on stderr, nothing hangs', () 
     ['missing weights file', () => ['--weights', join(dir, 'nope.safetensors'), '--images', images()], /cannot read weights file .*ENOENT/],
     ['labels given as images', () => ['--weights', join(dir, 'seed.safetensors'), '--images', join(dir, 'labels.idx1')], /DataFileError: .*expected magic 2051, found 2049/],
     ['labels that do not match the images', () => ['--weights', join(dir, 'seed.safetensors'), '--images', images(), '--labels', join(kData, 't10k-labels-idx1-ubyte')], /holds 10000 labels for 37 images/],
-    ['images given as weights', () => ['--weights', images(), '--images', images()], /WeightsFileError: header length/],
+    ['images given as weights', () => ['--weights', images(), '--images', images()], /WeightsFileError: not a weights file: expected safetensors, a PyTorch \.pth\/\.pt \(zip\) or ONNX, found \d+ bytes starting 00 00 08 03/],
     ['unknown option', () => ['--weights', 'x', '--images', 'y', '--fast'], /Unknown option '--fast'.*usage: npm run eval/],
     ['bad batch', () => ['--weights', 'x', '--images', 'y', '--batch', '0'], /--batch must be a positive integer, found '0'/],
     ['unknown plan', () => ['--weights', 'x', '--images', 'y', '--plan', 'fast'], /--plan must be 'auto', 'layered' or 'fused', found 'fast'/],

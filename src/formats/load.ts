@@ -7,7 +7,7 @@
  * it before anything reaches the GPU.
  */
 import { InputError, ModelMismatchError, WeightsFileError } from '../errors.js';
-import { architectureJsonOf, buildArchitecture, denseShapeFits, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
+import { architectureJsonOf, buildArchitecture, denseShapeFits, describeArchitecture, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
 import type { ModelOrigin, ModelWeights } from '../model/model-weights.js';
 import { classicModel, kPresetNames, presetModel, seedModel, type ClassicActivation } from '../model/presets.js';
 import { kImageSize, layerOutputShape, type ModelSpec, type Preprocessing } from '../model/spec.js';
@@ -115,19 +115,31 @@ function decideArchitecture(contents: WeightsFileContents, options: LoadOptions)
   return { spec: presetModel(chosen)!, origin: { format, architectureFrom: 'tensors', alsoFits: others, note } };
 }
 
-/** The architecture a file declares: its graph (ONNX) or metadata description. */
+/**
+ * The architecture a file declares: its graph (ONNX) or metadata description. A preset name
+ * beside a description (`lenet5.model`, and `lenet5.activation` for the classic model) must
+ * name the same network: a file that contradicts itself is refused, not half believed.
+ */
 function declaredArchitecture(contents: WeightsFileContents): ModelSpec | undefined {
   if (!contents.architecture) return undefined;
-  const declaredId = contents.metadata[kMetadataKeys.model];
-  const id = declaredId && kPresetNames.includes(declaredId) ? declaredId : declaredId === 'classic' || declaredId === 'seed' ? declaredId : 'custom';
+  let built: ModelSpec;
   try {
-    return buildArchitecture(contents.architecture, id);
+    built = buildArchitecture(contents.architecture);
   } catch (e) {
     if (e instanceof ModelMismatchError && contents.format === 'safetensors') {
       throw new WeightsFileError(`__metadata__['${kArchitectureKey}']: ${e.message}`);
     }
     throw e;
   }
+  const named = legacyModel(contents.metadata);
+  if (!named) return built;
+  if (!sameNetwork(named, built)) {
+    throw new WeightsFileError(
+      `__metadata__['${kMetadataKeys.model}'] names the '${named.id}' network, but __metadata__['${kArchitectureKey}'] describes another: ` +
+        `expected ${describeArchitecture(named)}, found ${describeArchitecture(built)}`,
+    );
+  }
+  return { ...built, id: named.id };
 }
 
 /** The caller's architecture option as a spec: a preset name, JSON text or a description. */
