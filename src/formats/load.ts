@@ -131,6 +131,11 @@ function declaredArchitecture(contents: WeightsFileContents): ModelSpec | undefi
     }
     throw e;
   }
+  if (contents.format === 'onnx' && !contents.architecture.name) {
+    const producer = contents.metadata['onnx.producer'];
+    const opset = contents.metadata['onnx.opset'];
+    built = { ...built, title: `ONNX model${producer ? ` from ${producer}` : ''}${opset ? `, opset ${opset}` : ''}` };
+  }
   const named = legacyModel(contents.metadata);
   if (!named) return built;
   if (!sameNetwork(named, built)) {

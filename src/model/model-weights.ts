@@ -1,6 +1,6 @@
 import { ModelMismatchError } from '../errors.js';
 import { describeArchitecture } from './architecture.js';
-import type { ModelSpec, OutputKind, Preprocessing } from './spec.js';
+import { parameterCount, type ModelSpec, type OutputKind, type Preprocessing } from './spec.js';
 
 /** Where a model came from and how its architecture was decided (for people and tools). */
 export interface ModelOrigin {
@@ -48,6 +48,8 @@ export interface ModelInfo {
   readonly output: OutputKind;
   /** The layers' names, first to last (what `activations()` returns, in order). */
   readonly layers: readonly string[];
+  /** Trainable parameters (fixed RBF centres not counted). */
+  readonly parameters: number;
   readonly preprocessing: Preprocessing;
   /** Absent for weights made in memory. */
   readonly origin?: ModelOrigin;
@@ -68,6 +70,7 @@ export function modelInfo(weights: ModelWeights): ModelInfo {
     summary: describeArchitecture(spec),
     output: spec.output,
     layers: spec.layers.map((l) => l.name),
+    parameters: parameterCount(spec),
     preprocessing: weights.preprocessing,
     ...(weights.origin ? { origin: weights.origin } : {}),
   };
