@@ -19,7 +19,7 @@
  */
 import { batchAndIndexWgsl, wgslFloat } from '../common.js';
 import { kFusedBinding, paddedInputSide, paddedMapSide, type FusedConvStage, type FusedLayout } from './layout.js';
-import { activationsWgsl, constantsWgsl } from './shared.js';
+import { activationsWgsl, constantsWgsl, keptVectors } from './shared.js';
 
 /** Threads per workgroup of both lane kernels: one SIMD group of a 4-wide CPU implementation. */
 export const kLaneWorkgroupSize = 4;
@@ -76,11 +76,6 @@ fn loadImage(n: u32, lane: u32) {
     }
   }
 }`;
-}
-
-/** The dense layers whose outputs are kept in a vec{i} array: all but the last, unless a softmax follows. */
-export function keptVectors(layout: FusedLayout): FusedLayout['vectors'] {
-  return layout.softmax ? layout.vectors : layout.vectors.slice(0, -1);
 }
 
 /** `let out = fma(x0, w0, fma(x1, w1, … bias))` as a chain of lets; returns the last name. */

@@ -1,9 +1,14 @@
 /**
- * The contract between the fused kernels (this folder) and their plan (src/gpu/fused-plan.ts):
- * the whole network as the fused kernels see it: the LeNet-5 shape (conv → pool → conv → pool
- * → dense… → dense or RBF, then optionally a softmax), read from a model description, and the
- * packed weight buffer laid out at load time for the kernel's access pattern. Any activation,
- * any pooling mode (average, max, trainable; floor for odd sizes), zero padding on either conv.
+ * The contract between the fused kernels (this folder: workgroup.ts for GPUs, lanes-packed.ts
+ * and lanes-split.ts for CPU implementations) and their plan (src/gpu/fused-plan.ts): the
+ * whole network as the kernels see it, read from a model description; the packed weight
+ * buffer laid out at load time for the kernels' access pattern; the bindings; and what a
+ * kernel module hands the plan (`FusedKernel`).
+ *
+ * The network: conv → pool → conv → pool → dense… → dense or RBF, then optionally a
+ * (log-)softmax. Any activation after any layer, any pooling mode (average, max, trainable;
+ * floor for odd sizes), zero padding on either conv. `fusedLayout` declines the rest, and
+ * models too big for the kernels to run well, with the reason.
  *
  * Packing, one Float32Array, every section starting on a multiple of 4 floats:
  * - conv weights as stored ([kernels, 5, 5]; a dense conv is the table {0…in−1} per map),
@@ -29,8 +34,9 @@ import {
 } from '../../src/model/spec.js';
 
 /**
- * Most 5×5 kernels one conv stage may have: the lane kernel bakes the conv weights into its
- * code, and SwiftShader's compile time grows with it (LeNet-5's stages have 6 and 96).
+ * Most 5×5 kernels one conv stage may have: the lane kernels bake the conv weights into their
+ * code, and SwiftShader's compile time grows with it (LeNet-5's stages have 6 and 96; the
+ * seed's packed lane kernel is 384 KB of WGSL).
  */
 export const kMaxFusedKernels = 128;
 

@@ -1,7 +1,7 @@
 /**
  * WGSL that every fused kernel starts from or ends with: one activation function per layer,
- * the network's shape as constants, the final (log-)softmax, and the fingerprint that tells
- * baked-in weights apart in the pipeline cache.
+ * the network's shape as constants, which dense outputs are kept, the final (log-)softmax, and
+ * the fingerprint that tells baked-in weights apart in the pipeline cache.
  */
 import { activationWgsl } from '../common.js';
 import type { Activation } from '../../src/model/spec.js';
@@ -28,6 +28,11 @@ export function constantsWgsl(layout: FusedLayout): string {
 const kPad = ${layout.convs[0].padding}u;
 const kPadded = ${paddedInputSide(layout)}u;
 const kClasses = ${layout.classes}u;`;
+}
+
+/** The dense layers whose outputs are kept in a vec{i} array: all but the last, unless a softmax follows. */
+export function keptVectors(layout: FusedLayout): FusedLayout['vectors'] {
+  return layout.softmax ? layout.vectors : layout.vectors.slice(0, -1);
 }
 
 /**

@@ -13,7 +13,7 @@
 import { wgsl } from '../wgsl.js';
 import { batchAndIndexWgsl, dispatchSize } from '../common.js';
 import { kFusedBinding, paddedInputSide, paddedMapSide, type FusedConvStage, type FusedKernel, type FusedLayout, type FusedVectorStage } from './layout.js';
-import { activationsWgsl, constantsWgsl, softmaxWgsl } from './shared.js';
+import { activationsWgsl, constantsWgsl, keptVectors, softmaxWgsl } from './shared.js';
 
 /** Threads per workgroup (one image per workgroup). */
 export const kFusedWorkgroupThreads = 128;
@@ -44,7 +44,7 @@ function workgroupWgsl(layout: FusedLayout): string {
   const vectors = layout.vectors;
   const last = vectors.length - 1;
   // With a softmax, the last layer's scores are kept too, and the softmax stores the output.
-  const kept = layout.softmax ? vectors : vectors.slice(0, last);
+  const kept = keptVectors(layout);
   const firstStore =
     mapPad > 0 ? `act1[o * ${mapSide * mapSide}u + (r / ${s1.poolSize}u + ${mapPad}u) * ${mapSide}u + r % ${s1.poolSize}u + ${mapPad}u]` : 'act1[i]';
   return wgsl`
