@@ -89,21 +89,27 @@ export async function nodeDevice(adapter?: string): Promise<NodeDevice> {
     instances.push(gpu);
     return gpu.requestAdapter({ powerPreference: 'high-performance' });
   };
-  let found: GPUAdapter | null;
+  let found: GPUAdapter | null = null;
+  let failure: unknown;
   try {
     found = await request();
   } catch (e) {
-    // Without a GPU, Dawn sees SwiftShader only through its Vulkan ICD: try that before giving up.
-    const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
-    if (process.env['VK_ICD_FILENAMES'] || !(await readFile(icd).then(() => true, () => false))) throw new Error(`--adapter ${adapter}: ${(e as Error).message}`);
-    process.env['VK_ICD_FILENAMES'] = icd;
+    failure = e;
+  }
+  // Without a GPU driver Dawn sees SwiftShader only through its Vulkan ICD file: add it beside
+  // whatever drivers there are (VK_ADD_DRIVER_FILES hides none, unlike VK_ICD_FILENAMES) and
+  // ask again; an unknown name then gets Dawn's list of every adapter.
+  const { kSwiftShaderIcd } = await import('../../src/node.js');
+  const canAdd = !process.env['VK_ICD_FILENAMES'] && !process.env['VK_ADD_DRIVER_FILES'] && (await readFile(kSwiftShaderIcd).then(() => true, () => false));
+  if (!found && canAdd) {
+    process.env['VK_ADD_DRIVER_FILES'] = kSwiftShaderIcd;
     try {
       found = await request();
-    } catch (e2) {
-      throw new Error(`--adapter ${adapter}: ${(e2 as Error).message}`);
+    } catch (e) {
+      failure = e;
     }
   }
-  if (!found) throw new Error(`--adapter ${adapter}: Dawn returned no adapter`);
+  if (!found) throw new Error(`--adapter ${adapter}: ${failure ? (failure as Error).message : 'Dawn found no adapter'}`);
   const device = await found.requestDevice({ label: 'bench.node.device', requiredFeatures: recommendedFeatures(found) });
   const info = found.info;
   return { device, info, adapterName: [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') };
@@ -118,8 +124,9 @@ function infoOf(device: GPUDevice, adapterName: string): GPUAdapterInfo {
 
 /**
  * One cold start in this process (`--node-cold ENGINE`): from the import of the library (ours:
- * the engine and Dawn; peers: their framework) to the first logits, then for ours batch-1024
- * runs to full speed. `processMs` adds the time Node and tsx took to get here.
+ * `lenet5-webgpu/node`, whose createEngine loads Dawn and requests the device; peers: their
+ * framework) to the first logits, then for ours batch-1024 runs to full speed. `processMs`
+ * adds the time Node and tsx took to get here.
  *
  * @example
  * const run = await nodeColdStart('webgpu-default', undefined, true);
@@ -132,11 +139,13 @@ export async function nodeColdStart(engine: OursId | PeerId, adapter: string | u
   const { benchPixels } = await import('./measure.js');
   const image = benchPixels(1);
   if (engine === 'webgpu-default' || engine === 'webgpu-fused' || engine === 'webgpu-layered') {
-    const [lib, { planOf }, speedModule] = await Promise.all([import('../../src/index.js'), import('./plan-of.js'), import('./speed.js')]);
-    const { device, adapterName } = await nodeDevice(adapter);
+    // As a Node user writes it: createEngine(path) from lenet5-webgpu/node, which picks the
+    // adapter and makes the device itself; with --adapter, on the device made for that adapter.
+    const [lib, { planOf }, speedModule] = await Promise.all([import('../../src/node.js'), import('./plan-of.js'), import('./speed.js')]);
+    const own = adapter === undefined ? undefined : await nodeDevice(adapter);
     mark('imported');
     const plan = engine === 'webgpu-fused' ? 'fused' : engine === 'webgpu-layered' ? 'layered' : undefined;
-    const ours = await lib.createEngine(new Uint8Array(await readFile(seedFile)), { device, ...(plan ? { plan } : {}) });
+    const ours = await lib.createEngine(seedFile, { ...(own ? { device: own.device } : {}), ...(plan ? { plan } : {}) });
     mark('ready');
     const { scores } = await ours.infer(image, 1);
     mark('first logits');
@@ -146,10 +155,12 @@ export async function nodeColdStart(engine: OursId | PeerId, adapter: string | u
     const budget = quick ? speedModule.kQuickBudget : speedModule.kFullBudget;
     const speed = await speedModule.timeToFullSpeed(ours, benchPixels(speedModule.kFullSpeedBatch), budget, at, planOf);
     const lastPlan = planOf(ours);
+    const adapterName = ours.adapterName;
+    const backend = ours.backend;
     ours.destroy();
-    device.destroy();
+    own?.device.destroy();
     return {
-      detail: `webgpu on ${adapterName}${plan ? `, plan ${plan}` : ', createEngine default'}`,
+      detail: `${backend} on ${adapterName}${plan ? `, plan ${plan}` : ', createEngine default'}`,
       run: {
         firstLogitsMs,
         phases,
