@@ -94,7 +94,7 @@ test('bench.html quick run (seed with tfjs and ONNX Runtime Web, classic) report
   }
   expect(rows.find((r) => r.engine === 'ort-wasm')!.logitsMatch).toBe(true);
   await expect(page.locator('#results table.side-by-side tr')).toHaveCount(1 + rows.length);
-  await expect(page.locator('#charts canvas#side-by-side')).toHaveCount(1);
+  await expect(page.locator('#charts #side-by-side canvas')).toHaveCount(2);
 
   const classic = await surviveDepReload(page, idle, () => page.evaluate(() => window.bench.run({ quick: true, frameworks: false, models: ['classic'] })));
   checkResult(classic, ['webgpu-default', 'webgpu-fused', 'webgpu-layered', 'cpu-reference']);
