@@ -876,6 +876,16 @@ function attackCases(): PthCase[] {
     })), outcome: 'file', says: 'model.state_dict()' },
     { name: 'a whole module: torch.nn.modules.conv.Conv2d', bytes: withPickle(pickleOf((w) => w.global('torch.nn.modules.conv', 'Conv2d').emptyTuple().newobj())), outcome: 'file', says: 'model.state_dict()' },
     { name: 'unknown storage type torch.UntypedStorage', bytes: withPickle(stateDictPickle([{ ...kWeight, type: 'UntypedStorage' }])), outcome: 'file', says: "'torch.UntypedStorage'" },
+    { name: '_rebuild_from_type_v2 given itself as the function, nested 5,000 deep', bytes: withPickle(pickleOf((w) => {
+      w.emptyDict().str('w');
+      w.global('torch._tensor', '_rebuild_from_type_v2').put(1).raw(0x30); // memo 1: F (POP)
+      w.global('torch', 'Tensor').put(2).raw(0x30); // memo 2: Tensor
+      w.mark().mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(6).tuple().persid();
+      w.int(0).ints([6]).ints([1]).bool(false).emptyDict().tuple(); // the tensor's own arguments
+      // Each level: (F, Tensor, <the level below>, {}); a reader that called F for F would recurse 5,000 deep.
+      for (let i = 0; i < 5_000; i++) w.put(3).raw(0x30).mark().get(1).get(2).get(3).emptyDict().tuple();
+      w.put(3).raw(0x30).get(1).get(3).reduce().setitem();
+    })), outcome: 'file', says: '_rebuild_from_type_v2' },
     { name: 'torch._utils._rebuild_qtensor (quantised)', bytes: withPickle(pickleOf((w) => {
       w.emptyDict().str('q').global('torch._utils', '_rebuild_qtensor').emptyTuple().reduce().setitem();
     })), outcome: 'file', says: "'torch._utils._rebuild_qtensor'" },
@@ -911,8 +921,8 @@ function structureCases(): PthCase[] {
     { name: '100,000 EMPTY_LISTs then 99,999 APPENDs (stack cap)', bytes: repeat(100_000, (w) => w.emptyList(), (w) => { for (let i = 1; i < 100_000; i++) w.append(); }), outcome: 'file', says: 'stack' },
     { name: '9,000 EMPTY_LISTs then 8,999 APPENDs (a list nested 9,000 deep)', bytes: repeat(9_000, (w) => w.emptyList(), (w) => { for (let i = 1; i < 9_000; i++) w.append(); }), outcome: 'file', says: 'state_dict' },
     { name: '10,001 NONEs (stack cap)', bytes: repeat(10_001, (w) => w.none()), outcome: 'file', says: 'stack' },
-    { name: 'a list nested 19,000 deep through the memo', bytes: memoChain(19_000, 'list'), outcome: 'file', says: 'state_dict' },
-    { name: 'a dict nested 16,000 deep through the memo', bytes: memoChain(16_000, 'dict'), outcome: 'file', says: 'no tensors' },
+    { name: 'a list nested 9,500 deep through the memo', bytes: memoChain(9_500, 'list'), outcome: 'file', says: 'state_dict' },
+    { name: 'a dict nested 8,000 deep through the memo', bytes: memoChain(8_000, 'dict'), outcome: 'file', says: 'no tensors' },
     { name: 'a dict that contains itself', bytes: withPickle(pickleOf((w) => w.emptyDict().put(0).str('self').get(0).setitem())), outcome: 'file', says: 'no tensors' },
     { name: 'a list that contains itself', bytes: withPickle(pickleOf((w) => w.emptyList().put(0).get(0).append())), outcome: 'file', says: 'state_dict' },
     { name: 'two dicts that contain each other', bytes: withPickle(pickleOf((w) => w.emptyDict().put(0).str('b').emptyDict().put(1).str('a').get(0).setitem().setitem())), outcome: 'file', says: 'no tensors' },
@@ -933,16 +943,16 @@ function structureCases(): PthCase[] {
       writeTensor(w.str('fc.weight'), kWeight);
       w.setitems();
     })), outcome: 'accept' },
-    { name: '30,001 memo entries (memo cap)', bytes: repeat(1, (w) => { w.none(); for (let i = 0; i < 30_001; i++) w.raw(0x94); }), outcome: 'file', says: 'memo' },
-    { name: '50,001 items in one list by APPENDS of 5,000 (container cap)', bytes: repeat(1, (w) => {
+    { name: '20,001 memo entries (memo cap)', bytes: repeat(1, (w) => { w.none(); for (let i = 0; i < 20_001; i++) w.raw(0x94); }), outcome: 'file', says: 'memo' },
+    { name: '25,001 items in one list by APPENDS of 5,000 (container cap)', bytes: repeat(1, (w) => {
       w.emptyList();
-      for (let i = 0; i < 11; i++) {
+      for (let i = 0; i < 6; i++) {
         w.mark();
         for (let k = 0; k < 5_000; k++) w.none();
         w.appends();
       }
     }), outcome: 'file', says: 'list of more than' },
-    { name: '100,001 opcodes (work cap)', bytes: repeat(1, (w) => { for (let i = 0; i < 50_001; i++) w.none().raw(0x30); w.emptyDict(); }), outcome: 'file', says: 'opcodes' },
+    { name: '50,001 opcodes (work cap)', bytes: repeat(1, (w) => { for (let i = 0; i < 25_001; i++) w.none().raw(0x30); w.emptyDict(); }), outcome: 'file', says: 'opcodes' },
     { name: 'stack underflow (REDUCE on an empty stack)', bytes: withPickle(new PickleWriter().proto(2).reduce().stop()), outcome: 'file', says: 'underflow' },
     { name: 'pop below a MARK', bytes: withPickle(new PickleWriter().proto(2).none().mark().setitem().stop()), outcome: 'file', says: 'underflow' },
     { name: 'SETITEMS with an odd count', bytes: withPickle(new PickleWriter().proto(2).emptyDict().mark().none().setitems().stop()), outcome: 'file', says: 'pairs' },

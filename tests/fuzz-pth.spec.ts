@@ -29,10 +29,12 @@ const kTimeLimitMs = 100;
 const kHeapGrowthBound = 8 * 2 ** 20;
 /**
  * What one crafted case may allocate (heap + ArrayBuffers, transient garbage included: no GC
- * runs inside a case): 64 bytes per byte of the file (at least 64 KiB), as for safetensors;
- * plus, for a file with deflated entries, 6 × what inflating may produce (the declared sizes,
- * capped at kMaxInflateRatio × the file, plus one piece's slack): the output buffer, and
- * fflate's growing buffer and output copy. A buffer sized by a number from the file would be far beyond this.
+ * runs inside a case): 64 bytes per byte of the file, and at least 16 MiB, since a pickle at
+ * the unpickler's caps (kPickleLimits) builds that many JS objects whatever the file's size;
+ * plus, for a file with deflated entries, 6 × what inflating may produce
+ * (the declared sizes, capped at kMaxInflateRatio × the file, plus one piece's slack): the
+ * output buffer, and fflate's growing buffer and output copy. A buffer sized by a number read
+ * from the file (a 4 GiB string length, 2^40 elements) would be far beyond this.
  */
 function allocationAllowance(bytes: Uint8Array): number {
   let deflated = false;
@@ -42,7 +44,7 @@ function allocationAllowance(bytes: Uint8Array): number {
     // not a zip the oracle can walk: no inflating either
   }
   const inflating = deflated ? Math.min(kMaxInflateRatio * bytes.length, kMaxInflatedBytes) + kInflateSlack : 0;
-  return 64 * Math.max(bytes.length, 2 ** 16) + 6 * inflating;
+  return 64 * Math.max(bytes.length, 2 ** 18) + 6 * inflating;
 }
 
 setFlagsFromString('--expose-gc');

@@ -110,17 +110,17 @@ export type PickleValue =
 /** Caps on the work and memory one pickle may cost. A state_dict needs ~40 opcodes and ~12 memo entries per tensor. */
 export const kPickleLimits = {
   /**
-   * ~2,500 tensors' worth: far more than any LeNet (a checkpoint with its optimizer state needs a
-   * few thousand opcodes), and a bound on the work a pickle can ask for: the costliest pickles
-   * at this cap (dicts nested through the memo, one Map each) take ~15–35 ms of CPU on a busy
-   * 2-core machine, most of it garbage collection.
+   * ~1,200 tensors' worth: far more than any LeNet (a LeNet state_dict needs ~400 opcodes, a
+   * checkpoint with its optimizer state ~1,500), and a bound on the work a pickle can ask for:
+   * the costliest pickles at this cap (containers nested 8,000 deep through the memo) take
+   * ~10–40 ms of CPU on a busy 2-core machine, most of it garbage collection.
    */
-  maxOpcodes: 100_000,
+  maxOpcodes: 50_000,
   /** Python's pickler pushes at most 1,000 dict items or list elements at a time (its batch size). */
   maxStack: 10_000,
   maxMarkDepth: 10_000,
-  maxMemo: 30_000,
-  maxContainerItems: 50_000,
+  maxMemo: 20_000,
+  maxContainerItems: 25_000,
   /** LONG4's byte count: Python ints in a state_dict are sizes and strides. */
   maxLongBytes: 64,
   /** GLOBAL's module and name lines. */

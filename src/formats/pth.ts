@@ -403,20 +403,22 @@ function rebuildParameter(args: readonly PickleValue[], byteOffset: number, coun
   return args[0];
 }
 
+/** The functions `_rebuild_from_type_v2` may be given: only these, so it can never call itself. */
+const kTensorRebuilders: ReadonlySet<string> = new Set(['torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_tensor']);
+
 /** `_rebuild_from_type_v2(func, type, args, state)`: torch 2.x's tensor with Python attributes. */
 function rebuildFromType(args: readonly PickleValue[], byteOffset: number): PickleValue {
   const [func, type, funcArgs] = args;
-  if (args.length !== 4 || !(func instanceof PickleCallable) || !func.call || !(type instanceof TensorClass) || !(funcArgs instanceof PickleTuple)) {
+  const rebuilds = func instanceof PickleCallable && func.call !== undefined && kTensorRebuilders.has(func.qualifiedName);
+  if (args.length !== 4 || !rebuilds || !(type instanceof TensorClass) || !(funcArgs instanceof PickleTuple)) {
     return argumentError(
       'torch._tensor._rebuild_from_type_v2',
-      '(a tensor-rebuilding function, torch.Tensor or Parameter, a tuple of its arguments, a state)',
+      '(torch._utils._rebuild_tensor_v2, torch.Tensor or Parameter, a tuple of its arguments, a state)',
       args,
       byteOffset,
     );
   }
-  const tensor = func.call(funcArgs.items, byteOffset);
-  if (!(tensor instanceof TorchTensor)) return argumentError('torch._tensor._rebuild_from_type_v2', 'a function that rebuilds a tensor', args, byteOffset);
-  return tensor;
+  return (func as PickleCallable).call!(funcArgs.items, byteOffset);
 }
 
 /**

@@ -11,16 +11,16 @@
  * central-directory record and every local header are checked against each other and against
  * the bytes present: entry counts and sizes consistent, names equal in both headers, data and
  * descriptors inside the file and before the central directory, no two entries overlapping.
- * Deflated entries (PyTorch never writes them; hostile files may) are inflated by fflate's
- * streaming `Inflate` in small pieces into a buffer of the declared size, which is bounded
- * first (all declared sizes together at most 32 × the file's size and 256 MiB); a stream that
- * produces more than it declared is stopped within one piece (at most 1 MiB) of its claim. Every entry read is checked against its CRC-32
- * (PyTorch itself does not check it; a corrupt file then loads different weights silently).
+ * Deflated entries (PyTorch never writes them; hostile files may) are inflated by fflate into
+ * a buffer of the declared size, which is bounded first (all declared sizes together at most
+ * 32 × the file's size and 256 MiB), in pieces small enough that a stream producing more than
+ * it declared is stopped within 256 KiB of its claim. Every entry read is checked against its
+ * CRC-32 (PyTorch itself does not check it: a corrupt file loads different weights silently).
  *
  * Zip64 archives (over 4 GiB or 65,535 entries), encryption, multi-disk archives and methods
  * other than stored and deflate are refused with a message saying so.
  */
-import { Inflate } from 'fflate';
+import { Inflate, inflateSync } from 'fflate';
 import { WeightsFileError } from '../errors.js';
 
 /** One entry as its central-directory record and local header describe it (both checked). */
@@ -50,12 +50,13 @@ export const kMaxNameBytes = 1024;
 /**
  * Deflate expands at most ~1,032:1. Input is fed in pieces of (bytes still to come + slack) /
  * 1,032, so one piece can overshoot the declared size by at most the slack before the stream is
- * stopped: inflating a bomb costs at most its declared size (bounded in readZip) plus 1 MiB.
- * fflate allocates ~200 KiB per piece, so the slack also keeps honest entries to fewer pieces
- * (a 1.6 MB deflated state_dict: ~1,500, ~0.1 s).
+ * stopped: inflating a bomb costs at most its declared size (bounded in readZip) plus 256 KiB.
+ * An entry that fits one piece is inflated in one call. The price is paid by honest deflated
+ * entries, which PyTorch never writes (a state_dict re-zipped by hand): fflate allocates
+ * ~200 KiB per piece, so a 1.6 MB deflated file takes ~3,000 pieces, ~0.3 s on a busy machine.
  */
 const kMaxDeflateRatio = 1032;
-export const kInflateSlack = 2 ** 20;
+export const kInflateSlack = 2 ** 18;
 
 const kLocalSignature = 0x04034b50;
 const kCentralSignature = 0x02014b50;
@@ -351,43 +352,59 @@ function checkNoOverlap(spans: { start: number; end: number; name: string }[]): 
 
 /** Inflates a deflated entry into a buffer of exactly its declared size (bounded in readZip). */
 function inflateEntry(entry: ZipEntry, raw: Uint8Array): Uint8Array {
-  const out = new Uint8Array(entry.size);
-  let written = 0;
-  let overflow = false;
-  const inflater = new Inflate((chunk) => {
-    if (written + chunk.length > out.length) {
-      overflow = true;
-      throw new WeightsFileError(
-        `zip entry '${entry.name}' inflates to more than it declares: expected ${entry.size} bytes, found at least ` +
-          `${written + chunk.length} (a zip bomb?)`,
-        { byteOffset: entry.dataOffset },
-      );
-    }
-    out.set(chunk, written);
-    written += chunk.length;
-  });
   try {
-    if (raw.length === 0) inflater.push(raw, true);
-    for (let at = 0; at < raw.length; ) {
-      const piece = Math.ceil((out.length - written + kInflateSlack) / kMaxDeflateRatio);
-      const next = Math.min(raw.length, at + piece);
-      inflater.push(raw.subarray(at, next), next === raw.length);
-      at = next;
+    // One piece holds the whole stream: inflate it in one go into a buffer one byte larger than
+    // declared (fflate drops what does not fit), so a full buffer means the stream says more.
+    if (raw.length <= inflatePiece(entry.size)) {
+      const inflated = inflateSync(raw, { out: new Uint8Array(entry.size + 1) });
+      return checkedSize(entry, inflated, inflated.length);
     }
+    return inflateInPieces(entry, raw);
   } catch (e) {
-    if (overflow || e instanceof WeightsFileError) throw e;
+    if (e instanceof WeightsFileError) throw e;
     throw new WeightsFileError(
       `zip entry '${entry.name}': expected valid deflate data, found corrupt data (${e instanceof Error ? e.message : String(e)})`,
       { byteOffset: entry.dataOffset },
     );
   }
-  if (written !== entry.size) {
+}
+
+/** Input bytes that can inflate to at most `remaining` + kInflateSlack bytes. */
+function inflatePiece(remaining: number): number {
+  return Math.ceil((remaining + kInflateSlack) / kMaxDeflateRatio);
+}
+
+function inflateInPieces(entry: ZipEntry, raw: Uint8Array): Uint8Array {
+  const out = new Uint8Array(entry.size);
+  let written = 0;
+  const inflater = new Inflate((chunk) => {
+    if (written + chunk.length > out.length) checkedSize(entry, out, written + chunk.length);
+    out.set(chunk, written);
+    written += chunk.length;
+  });
+  if (raw.length === 0) inflater.push(raw, true);
+  for (let at = 0; at < raw.length; ) {
+    const next = Math.min(raw.length, at + inflatePiece(out.length - written));
+    inflater.push(raw.subarray(at, next), next === raw.length);
+    at = next;
+  }
+  return checkedSize(entry, out, written);
+}
+
+/** `inflated` bytes came out (at least): they must be exactly the declared size. */
+function checkedSize(entry: ZipEntry, out: Uint8Array, inflated: number): Uint8Array {
+  if (inflated > entry.size) {
     throw new WeightsFileError(
-      `zip entry '${entry.name}' inflates to fewer bytes than it declares: expected ${entry.size}, found ${written}`,
+      `zip entry '${entry.name}' inflates to more than it declares: expected ${entry.size} bytes, found at least ${inflated} (a zip bomb?)`,
       { byteOffset: entry.dataOffset },
     );
   }
-  return out;
+  if (inflated < entry.size) {
+    throw new WeightsFileError(`zip entry '${entry.name}' inflates to fewer bytes than it declares: expected ${entry.size}, found ${inflated}`, {
+      byteOffset: entry.dataOffset,
+    });
+  }
+  return out.length === inflated ? out : out.subarray(0, inflated);
 }
 
 let crcTable: Uint32Array | undefined;
