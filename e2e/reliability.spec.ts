@@ -58,7 +58,7 @@ test('device lost mid-stream: pending calls reject with DeviceLostError, recover
   expect(r.activationsAfterLoss).toMatch(/^DeviceLostError: activations: the GPU device was lost/);
   expect(r.sameAfterRecover1, 'recover(device): scores bit-identical to before the loss').toBe(true);
   expect(r.sameAfterRecover2, 'recover(): scores bit-identical to before the loss').toBe(true);
-  expect(r.activationLayers).toBe('C1:4704 S2:1176 C3:1600 S4:400 C5:120 F6:84 OUTPUT:10');
+  expect(r.activationLayers).toBe('conv1:4704 pool1:1176 conv2:1600 pool2:400 fc1:120 fc2:84 fc3:10');
   expect(r.recoverWhenHealthy).toBe('resolved');
   expect(r.sameAfterHealthyRecover).toBe(true);
   expect(r.recoverAfterDestroy).toMatch(/^EngineDestroyedError: recover/);

@@ -3,7 +3,7 @@
  *
  * Measures what one load costs a WGSL kernel on this machine's WebGPU adapter (in Node,
  * through Dawn; SwiftShader where there is no GPU), the fact the CPU lane kernel
- * (shaders/fused-lenet-lanes.ts) is shaped around. Each probe runs the same loop of 32 loads
+ * (shaders/fused/lanes.ts) is shaped around. Each probe runs the same loop of 32 loads
  * per iteration and sums them; only the index differs:
  *
  * - `constant index`: a[t], a private array read at literal offsets;

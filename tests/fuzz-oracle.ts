@@ -78,7 +78,11 @@ export function verifyAccepted(bytes: Uint8Array, weights: ModelWeights): void {
     throw new Error(`accepted file disagrees with its bytes: ${what}`);
   };
 
-  const declaredModel = metadata['lenet5.model'] ?? (file.entries.some((e) => e.name === 'conv1.weight') ? 'seed' : 'classic');
+  // A file that describes its network without naming a preset is 'custom'; one that does
+  // neither is the preset its tensor names fit.
+  const declaredModel =
+    metadata['lenet5.model'] ??
+    (metadata['lenet5.architecture'] !== undefined ? 'custom' : file.entries.some((e) => e.name === 'conv1.weight') ? 'seed' : 'classic');
   if (declaredModel !== spec.id) fail(`model: file says '${String(declaredModel)}', loader gave '${spec.id}'`);
   if (spec.id === 'classic') {
     const activation = metadata['lenet5.activation'] ?? 'sigmoid';

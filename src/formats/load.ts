@@ -112,7 +112,9 @@ function decideArchitecture(contents: WeightsFileContents, options: LoadOptions)
     `the file does not say which network it holds; its tensors fit the '${chosen}' preset, assumed` +
     (others.length > 0 ? ` (they fit ${others.map((n) => `'${n}'`).join(', ')} as well)` : '') +
     `. If that is not the network, pass its architecture (a preset name or a JSON description; --arch in eval).`;
-  return { spec: presetModel(chosen)!, origin: { format, architectureFrom: 'tensors', alsoFits: others, note } };
+  // A classic file may say its activation (lenet5.activation) without naming its model.
+  const spec = chosen === 'classic' ? legacyModel({ ...metadata, [kMetadataKeys.model]: 'classic' })! : presetModel(chosen)!;
+  return { spec, origin: { format, architectureFrom: 'tensors', alsoFits: others, note } };
 }
 
 /**
@@ -139,9 +141,10 @@ function declaredArchitecture(contents: WeightsFileContents): ModelSpec | undefi
   const named = legacyModel(contents.metadata);
   if (!named) return built;
   if (!sameNetwork(named, built)) {
-    throw new WeightsFileError(
+    const [expected, found] = networkDifference(named, built);
+    throw new ModelMismatchError(
       `__metadata__['${kMetadataKeys.model}'] names the '${named.id}' network, but __metadata__['${kArchitectureKey}'] describes another: ` +
-        `expected ${describeArchitecture(named)}, found ${describeArchitecture(built)}`,
+        `expected ${expected}, found ${found}`,
     );
   }
   return { ...built, id: named.id };
@@ -197,6 +200,16 @@ function sameNetwork(a: ModelSpec, b: ModelSpec): boolean {
   return JSON.stringify(architectureJsonOf(a).layers) === JSON.stringify(architectureJsonOf(b).layers) && a.inputSize === b.inputSize;
 }
 
+/** How two networks differ, for an error: their one-line descriptions, else their first differing tensor names. */
+function networkDifference(a: ModelSpec, b: ModelSpec): [string, string] {
+  const [da, db] = [describeArchitecture(a), describeArchitecture(b)];
+  if (da !== db) return [da, db];
+  const i = a.tensors.findIndex((t, k) => t.name !== b.tensors[k]?.name);
+  if (i >= 0) return [`tensor '${a.tensors[i]!.name}'`, `'${b.tensors[i]?.name ?? 'none'}'`];
+  const j = a.layers.findIndex((l, k) => l.name !== b.layers[k]?.name);
+  return j >= 0 ? [`layer '${a.layers[j]!.name}'`, `'${b.layers[j]?.name ?? 'none'}'`] : [da, db];
+}
+
 function summary(spec: ModelSpec): string {
   return spec.layers.map((l) => `${l.name}:${l.kind}`).join(' ');
 }
@@ -223,9 +236,9 @@ function noPresetFits(tensors: ReadonlyMap<string, RawTensor>): ModelMismatchErr
   const nearest = [...kPresetNames].sort((a, b) => shared(b) - shared(a))[0]!;
   const problem = shared(nearest) > 0 ? tensorProblem(presetModel(nearest)!, tensors) : undefined;
   return new ModelMismatchError(
-    `the file does not say which network it holds, and its tensors fit no preset (${kPresetNames.join(', ')})` +
-      (problem ? `; against the nearest, ${problem.message}` : '') +
-      `. Found ${found.length === 0 ? 'no tensors' : shown}. Pass the architecture as a JSON description (docs/formats.md).`,
+    `the file does not say which network it holds: expected the tensors of a preset (${kPresetNames.join(', ')}) ` +
+      `or an architecture option (a JSON description, docs/formats.md), found ${found.length === 0 ? 'no tensors' : shown}` +
+      (problem ? `; against the nearest preset, ${problem.message}` : ''),
     problem?.tensor,
   );
 }

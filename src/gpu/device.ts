@@ -25,7 +25,7 @@ export function describeAdapter(info: GPUAdapterInfo | undefined): string {
 
 /**
  * Optional features the engine uses where the adapter has them: 'subgroups' lets the CPU
- * lane kernel share its dense-layer weight loads (shaders/fused-lenet-lanes.ts). Strings, not
+ * lane kernel share its dense-layer weight loads (shaders/fused/lanes.ts). Strings, not
  * GPUFeatureName: tfjs-core brings an older @webgpu/types whose union lacks 'subgroups'.
  */
 const kWantedFeatures: ReadonlySet<string> = new Set(['subgroups']);
