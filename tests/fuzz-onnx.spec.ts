@@ -18,8 +18,6 @@
  */
 import { expect, test } from '@playwright/test';
 import { existsSync, readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import protobuf from 'protobufjs';
 import { ModelMismatchError, WeightsFileError } from '../src/errors.js';
 import { readOnnx } from '../src/formats/onnx.js';
@@ -36,26 +34,13 @@ import {
   type Outcome,
   type TensorObj,
 } from './fuzz-onnx-cases.js';
+import { heapBytes, sleep } from './fuzz-measure.js';
 
 const kTimeLimitMs = 100;
 const kHeapGrowthBound = 8 * 2 ** 20;
 /** What one crafted case may allocate per byte of its file (or of 64 KiB, whichever is more). */
 const kAllocationPerFileByte = 64;
 
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-function heapBytes(): number {
-  collectGarbage();
-  collectGarbage();
-  const { heapUsed, arrayBuffers } = process.memoryUsage();
-  return heapUsed + arrayBuffers;
-}
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function sleep(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
 
 interface Result {
   outcome: Outcome;

@@ -16,14 +16,13 @@
  */
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { WeightsFileError } from '../src/errors.js';
 import { readPth } from '../src/formats/pth.js';
 import type { WeightsFileContents } from '../src/formats/types.js';
 import { kInflateSlack, kMaxInflatedBytes, kMaxInflateRatio } from '../src/formats/zip.js';
 import { Prng } from '../src/model/prng.js';
 import { craftedPthCases, oracleReadPth, oracleReadPthFile, oracleZipEntries, repairCrc, type OracleTensor } from './fuzz-pth-cases.js';
+import { heapBytes, sleep } from './fuzz-measure.js';
 
 const kTimeLimitMs = 100;
 const kHeapGrowthBound = 8 * 2 ** 20;
@@ -47,17 +46,6 @@ function allocationAllowance(bytes: Uint8Array): number {
   return 64 * Math.max(bytes.length, 2 ** 18) + 6 * inflating;
 }
 
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-function heapBytes(): number {
-  collectGarbage();
-  collectGarbage();
-  const { heapUsed, arrayBuffers } = process.memoryUsage();
-  return heapUsed + arrayBuffers;
-}
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 interface Result {
   accepted: boolean;
@@ -103,7 +91,7 @@ class Tally {
     let result = attempt(bytes, what, measure);
     for (let i = 0; i < 3 && result.cpuMs > kTimeLimitMs; i++) {
       this.retimed++;
-      Atomics.wait(sleeper, 0, 0, 30);
+      sleep(30);
       const again = attempt(bytes, what, false);
       result = { ...result, ms: Math.min(result.ms, again.ms), cpuMs: Math.min(result.cpuMs, again.cpuMs) };
     }

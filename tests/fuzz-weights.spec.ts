@@ -12,8 +12,6 @@
  */
 import { expect, test } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { ModelMismatchError, WeightsFileError } from '../src/errors.js';
 import { classicModel, seedModel } from '../src/model/presets.js';
 import { Prng } from '../src/model/prng.js';
@@ -23,6 +21,7 @@ import type { ModelId } from '../src/model/spec.js';
 import { loadWeights, saveWeights } from '../src/formats/load.js';
 import { asF16File, craftedCases, type Outcome } from './fuzz-cases.js';
 import { oracleRead, oracleValues, verifyAccepted } from './fuzz-oracle.js';
+import { heapBytes, sleep } from './fuzz-measure.js';
 
 const kTimeLimitMs = 100;
 /** Heap (JS + ArrayBuffers) may grow this much across a whole run: no leak, no retained files. */
@@ -37,21 +36,6 @@ const kAllocationPerFileByte = 64;
 const kFlipsPerGeneratedFile = 5_000;
 const kFlipsPerShippedFile = 2_000;
 
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-/** Live heap + ArrayBuffer bytes. Two collections: one alone sometimes leaves ~20 MB of garbage counted. */
-function heapBytes(): number {
-  collectGarbage();
-  collectGarbage();
-  const { heapUsed, arrayBuffers } = process.memoryUsage();
-  return heapUsed + arrayBuffers;
-}
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function sleep(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
 
 interface Result {
   outcome: Outcome;
