@@ -134,6 +134,15 @@ function readFile(path: string, what: string): Uint8Array {
   }
 }
 
+/** On a terminal, one line on stderr that says how far the run is (nothing in a piped log). */
+function progress(done: number, count: number, started: number): void {
+  if (!process.stderr.isTTY || done >= count) return;
+  const seconds = (performance.now() - started) / 1000;
+  const rate = done / seconds;
+  const left = Math.ceil((count - done) / rate);
+  process.stderr.write(`\r\x1b[K${done.toLocaleString('en')} / ${count.toLocaleString('en')} images · ${rate.toFixed(0)} images/s · ${left} s left`);
+}
+
 /**
  * Bounds one step: rejects after kStallMs while the event loop still runs; the watchdog
  * process covers a hang that blocks the loop itself.
@@ -195,8 +204,10 @@ async function main(): Promise<void> {
       const result = await withTimeout(running.infer(pixels, n), `images ${first}..${first + n - 1}`, watchdog);
       scores.set(result.scores, first * 10);
       classes.set(result.classes, first);
+      progress(first + n, count, started);
     }
     const seconds = (performance.now() - started) / 1000;
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
 
     console.log(`count: ${count}`);
     if (labels) {
