@@ -38,7 +38,7 @@ export interface BenchHost {
   readonly userAgent: string;
   readonly hardwareConcurrency: number;
   readonly crossOriginIsolated: boolean;
-  /** A model's shipped weights, and where they came from. */
+  /** A model's shipped weights (weights/<model>.safetensors). */
   shippedWeights(model: 'seed' | 'classic'): Promise<ModelWeights>;
   /** Loads a peer on the seed model's weights (throws when it cannot run here). */
   loadPeer(id: PeerId, weights: ModelWeights): Promise<PeerModel>;
