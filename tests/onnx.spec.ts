@@ -8,7 +8,7 @@
  * the metadata and the naming rules.
  */
 import { expect, test } from '@playwright/test';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseIdxImages } from '../src/data/idx.js';
 import { ModelMismatchError, WeightsFileError } from '../src/errors.js';
 import { looksLikeOnnx, readOnnx } from '../src/formats/onnx.js';
