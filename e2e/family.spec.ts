@@ -146,7 +146,7 @@ for (const c of kCases) {
             const result = await engine.infer(file.pixels.subarray(0, images * 784), images);
             return {
               backend: engine.backend,
-              plan: engine instanceof WebGpuEngine ? engine.planKind : 'cpu',
+              plan: engine.plan ?? 'cpu',
               planFallbackReason: engine instanceof WebGpuEngine ? engine.planFallbackReason : undefined,
               summary: engine.model.summary,
               format: engine.model.origin?.format,
@@ -178,7 +178,7 @@ test("a model the fused plan does not cover (Caffe's LeNet) runs on the layered 
     const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
     const engine = await createEngine(bytes, { backend: 'webgpu', plan: 'fused' });
     try {
-      return engine instanceof WebGpuEngine ? { plan: engine.planKind, reason: engine.planFallbackReason } : { plan: 'cpu', reason: undefined };
+      return { plan: engine.plan ?? 'cpu', reason: engine.planFallbackReason };
     } finally {
       engine.destroy();
     }

@@ -130,7 +130,7 @@ async function fusedCase(c: { model: ModelRef; seed: number; batches: number[] }
             compare.compareClasses(`${name} engine classes batch ${count}`, result.classes, lenet5.classify(reference, count, spec.output), reference, classes),
           );
         }
-        runs.push({ what: 'engine', kind: (engine as unknown as { planKind: string }).planKind });
+        runs.push({ what: 'engine', kind: engine.plan ?? 'cpu' });
       } finally {
         engine.destroy();
       }
@@ -187,8 +187,7 @@ test('a model the fused plan declines (Caffe LeNet, 1,000 conv kernels) runs on 
       const pixels = harness.randomPixels(new harness.Prng(12), 3);
       const reference = lenet5.referenceForward(weights, lenet5.preprocess(pixels, 3, weights.preprocessing), 3).get('ip2')!;
       const result = await engine.infer(pixels, 3);
-      const gpu = engine as unknown as { planKind: string; planFallbackReason?: string };
-      return { kind: gpu.planKind, reason: gpu.planFallbackReason, report: compare.compareFloats('caffe-lenet scores batch 3', result.scores, reference, [10]) };
+      return { kind: engine.plan ?? 'cpu', reason: engine.planFallbackReason, report: compare.compareFloats('caffe-lenet scores batch 3', result.scores, reference, [10]) };
     } finally {
       engine.destroy();
     }

@@ -38,16 +38,15 @@ export async function coldStart(engine: ColdEngine, quick: boolean): Promise<Col
   try {
     if (engine === 'webgpu-default' || engine === 'webgpu-fused' || engine === 'webgpu-layered') {
       const lib = await import('../../src/index.js');
-      const { planOf } = await import('./plan-of.js');
       mark('imported');
       const plan = engine === 'webgpu-fused' ? 'fused' : engine === 'webgpu-layered' ? 'layered' : undefined;
       const ours = await lib.createEngine(seedUrl, plan ? { plan } : {});
       mark('ready');
       const { scores } = await ours.infer(image, 1);
       mark('first logits');
-      const firstPlan = planOf(ours);
-      const speed = await timeToFullSpeed(ours, benchPixels(kFullSpeedBatch), quick ? kQuickBudget : kFullBudget, () => performance.now(), planOf);
-      const lastPlan = planOf(ours);
+      const firstPlan = ours.plan;
+      const speed = await timeToFullSpeed(ours, benchPixels(kFullSpeedBatch), quick ? kQuickBudget : kFullBudget, () => performance.now());
+      const lastPlan = ours.plan;
       const detail = `${ours.backend} on ${ours.adapterName}${plan ? `, plan ${plan}` : ', createEngine default'}`;
       ours.destroy();
       return {

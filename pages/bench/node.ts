@@ -141,7 +141,7 @@ export async function nodeColdStart(engine: OursId | PeerId, adapter: string | u
   if (engine === 'webgpu-default' || engine === 'webgpu-fused' || engine === 'webgpu-layered') {
     // As a Node user writes it: createEngine(path) from lenet5-webgpu/node, which picks the
     // adapter and makes the device itself; with --adapter, on the device made for that adapter.
-    const [lib, { planOf }, speedModule] = await Promise.all([import('../../src/node.js'), import('./plan-of.js'), import('./speed.js')]);
+    const [lib, speedModule] = await Promise.all([import('../../src/node.js'), import('./speed.js')]);
     const own = adapter === undefined ? undefined : await nodeDevice(adapter);
     mark('imported');
     const plan = engine === 'webgpu-fused' ? 'fused' : engine === 'webgpu-layered' ? 'layered' : undefined;
@@ -151,10 +151,10 @@ export async function nodeColdStart(engine: OursId | PeerId, adapter: string | u
     mark('first logits');
     const firstLogitsMs = at();
     const processMs = performance.now();
-    const firstPlan = planOf(ours);
+    const firstPlan = ours.plan;
     const budget = quick ? speedModule.kQuickBudget : speedModule.kFullBudget;
-    const speed = await speedModule.timeToFullSpeed(ours, benchPixels(speedModule.kFullSpeedBatch), budget, at, planOf);
-    const lastPlan = planOf(ours);
+    const speed = await speedModule.timeToFullSpeed(ours, benchPixels(speedModule.kFullSpeedBatch), budget, at);
+    const lastPlan = ours.plan;
     const adapterName = ours.adapterName;
     const backend = ours.backend;
     ours.destroy();

@@ -8,13 +8,12 @@
  * It runs in the page and in Node alike: what differs (where the weights come from, how a
  * peer is loaded, what to call the platform) comes from the host.
  */
-import { classicModel, createEngine, seedModel, type InferenceEngine, type ModelWeights } from '../../src/index.js';
+import { classicModel, createEngine, seedModel, type InferenceEngine, type ModelWeights, type PlanKind } from '../../src/index.js';
 import { multiplyAdds, preprocess, randomWeights } from '../../src/reference.js';
 import { measureFloors } from './floors.js';
 import { kernelTimes } from './kernels.js';
 import { benchPixels, percentile, repeat } from './measure.js';
 import { checkLogits, tolerance, type PeerModel } from './peers.js';
-import { planOf } from './plan-of.js';
 import { kPeers, type BenchMeta, type BenchOptions, type BenchResult, type EngineResult, type ModelResult, type OursId, type PeerId, type SweepPoint } from './types.js';
 
 const kFullBatches = [1, 4, 16, 64, 256, 1024, 4096];
@@ -99,7 +98,7 @@ async function benchModel(
       // background: its figures here are the ones it settles at (cold.ts times the way there).
       const { plans } = plan ? { plans: [] } : await settle(engine, log);
       const result = await timeEngine(engine, pixels, batches, macs, quick, log);
-      const running = planOf(engine);
+      const running = engine.plan;
       if (!plan) {
         const path = plans.length > 1 ? `plan ${plans.join(' → ')}` : running ? `plan ${running}` : '';
         engines.push({ engine: id, detail: `createEngine default${path ? `, ${path}` : ''}`, ...result });
@@ -139,19 +138,17 @@ const kSettleMaxMs = 120_000;
  * long the wait took. An engine without it (one fixed plan) returns at once.
  */
 async function settle(engine: InferenceEngine, log: Log): Promise<{ plans: string[]; ms: number }> {
-  const fastest = (engine as InferenceEngine & { fastest?: () => Promise<unknown> }).fastest;
-  const first = planOf(engine);
-  if (typeof fastest !== 'function') return { plans: first ? [first] : [], ms: 0 };
+  const first = engine.plan;
   const start = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
-    fastest.call(engine).catch(() => undefined),
+    engine.fastest().catch(() => undefined),
     new Promise((resolve) => (timer = setTimeout(resolve, kSettleMaxMs))),
   ]);
   clearTimeout(timer);
   const ms = performance.now() - start;
-  const last = planOf(engine);
-  const plans = [first, last].filter((p, i, all): p is string => !!p && all.indexOf(p) === i);
+  const last = engine.plan;
+  const plans = [first, last].filter((p, i, all): p is PlanKind => !!p && all.indexOf(p) === i);
   log(`  default engine: plan ${plans.join(' → ')}, settled after ${ms.toFixed(0)} ms`);
   return { plans, ms };
 }

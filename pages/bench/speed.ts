@@ -37,8 +37,6 @@ export interface FullSpeed {
 }
 
 /** An engine that says when it has settled on its fastest plan (the WebGPU engine does). */
-type MaybeSettling = InferenceEngine & { fastest?: () => Promise<unknown> };
-
 /**
  * Runs `engine.infer(pixels, 1024)` until the engine has settled on its plan (`fastest()`
  * resolved, where the engine has it) and `budget.steadyRuns` runs have ended since, at least
@@ -46,28 +44,24 @@ type MaybeSettling = InferenceEngine & { fastest?: () => Promise<unknown> };
  * (ms since page load in the page).
  *
  * @example
- * const { fullSpeedMs } = await timeToFullSpeed(engine, benchPixels(1024), kFullBudget, () => performance.now(), planOf);
+ * const { fullSpeedMs } = await timeToFullSpeed(engine, benchPixels(1024), kFullBudget, () => performance.now());
  */
 export async function timeToFullSpeed(
   engine: InferenceEngine,
   pixels: Uint8Array,
   budget: SpeedBudget,
   now: () => number,
-  planOf: (engine: InferenceEngine) => string | undefined,
 ): Promise<FullSpeed> {
   const speed: SpeedSample[] = [];
   const start = now();
-  const fastest = (engine as MaybeSettling).fastest;
-  // Settled: when fastest() resolved (at once for an engine without it), on the plan it then ran.
-  let settledAt = typeof fastest === 'function' ? Infinity : start;
-  let settledPlan = planOf(engine);
-  if (typeof fastest === 'function') {
-    const settled = () => {
-      settledAt = now();
-      settledPlan = planOf(engine);
-    };
-    void fastest.call(engine).then(settled, settled);
-  }
+  // Settled: when fastest() resolved, on the plan it then ran.
+  let settledAt = Infinity;
+  let settledPlan = engine.plan;
+  const settled = () => {
+    settledAt = now();
+    settledPlan = engine.plan;
+  };
+  void engine.fastest().then(settled, settled);
   // A run is steady when it ended after the engine settled, on the plan it settled on (the
   // plan changes between calls, never within one, so that run ran wholly on it).
   const isSteady = (s: SpeedSample) => s.atMs >= settledAt && s.plan === settledPlan;
@@ -75,7 +69,7 @@ export async function timeToFullSpeed(
     const t = now();
     await engine.infer(pixels, kFullSpeedBatch);
     const end = now();
-    const plan = planOf(engine);
+    const plan = engine.plan;
     speed.push({ atMs: end, imagesPerSecond: (kFullSpeedBatch / (end - t)) * 1000, ...(plan ? { plan } : {}) });
     const steady = speed.filter(isSteady).length;
     if (steady >= budget.steadyRuns && speed.length >= budget.minRuns) break;

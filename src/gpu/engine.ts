@@ -122,11 +122,6 @@ export class WebGpuEngine implements InferenceEngine {
     return this.kind;
   }
 
-  /** The same as `plan` (the name before plans could change while the engine runs). */
-  get planKind(): PlanKind {
-    return this.kind;
-  }
-
   /**
    * Resolves with the plan the engine settles on: at once for a fixed plan; with 'auto', when
    * the fused plan has compiled and taken over (or failed to, `planFallbackReason` says why).
