@@ -2,7 +2,8 @@
  * The default plan ('auto'): the engine answers at once with the layered plan, compiles the
  * fused plan in the background and moves to it between calls, never in the middle of one;
  * results agree with the CPU reference (|got − ref| ≤ 1e-5 + 1e-4·|ref|) before, across and
- * after the switch. A model the fused plan declines stays on the layered plan and says why;
+ * after the switch. A call of kAwaitFastPlanImages or more made before the switch waits for the
+ * fused plan and runs on it. A model the fused plan declines stays on the layered plan and says why;
  * an engine destroyed while the fused plan compiles lets it go quietly.
  */
 import { expect, test } from '@playwright/test';
@@ -75,6 +76,40 @@ test('seed: first answer on the layered plan, then the fused plan takes over bet
   // Once a call has seen the fused plan, no later call runs layered: the switch happens once.
   const firstFused = run.stream.findIndex((c) => c.plan === 'fused');
   if (firstFused >= 0) expect(run.stream.slice(firstFused).every((c) => c.plan === 'fused')).toBe(true);
+  expect(errors).toEqual([]);
+});
+
+test('a large call made before the fused plan is ready waits for it and runs on it, matching the reference', async ({ browser }) => {
+  test.setTimeout(180_000);
+  const page = await openHarness(browser);
+  const errors: string[] = [];
+  page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+  const run = await page.evaluate(async () => {
+    const { createEngine, loadWeights, referenceOutput, preprocess, WebGpuEngine, kAwaitFastPlanImages } = window.lenet5;
+    const { randomPixels, Prng } = window.harness;
+    const bytes = new Uint8Array(await (await fetch('/weights/seed.safetensors')).arrayBuffer());
+    const weights = loadWeights(bytes);
+    const engine = await createEngine(bytes);
+    if (!(engine instanceof WebGpuEngine)) throw new Error('expected the WebGPU engine');
+    const planAtStart = engine.plan;
+    const count = kAwaitFastPlanImages;
+    const pixels = randomPixels(new Prng(11), count, false);
+    const small = engine.infer(pixels.subarray(0, 784), 1).then(() => engine.plan);
+    const large = await engine.infer(pixels, count);
+    const planAfterLarge = engine.plan;
+    const reference = referenceOutput(weights, preprocess(pixels, count, weights.preprocessing), count);
+    const worst = large.scores.reduce((w, g, i) => Math.max(w, Math.abs(g - reference[i]!) / (1e-5 + 1e-4 * Math.abs(reference[i]!))), 0);
+    const settled = await engine.fastest();
+    engine.destroy();
+    return { planAtStart, smallPlan: await small, planAfterLarge, worst, settled, count };
+  });
+  await page.close();
+  expect(run.planAtStart).toBe('layered');
+  // The 1-image call made first runs at once, on the layered plan; the large one after it waits.
+  expect(run.smallPlan).toBe('layered');
+  expect(run.planAfterLarge).toBe('fused');
+  expect(run.worst).toBeLessThanOrEqual(1);
+  expect(run.settled).toBe('fused');
   expect(errors).toEqual([]);
 });
 

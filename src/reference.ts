@@ -9,7 +9,7 @@
  * import { referenceOutput, preprocess } from 'lenet5-webgpu/reference';
  * const scores = referenceOutput(weights, preprocess(pixels, 1, weights.preprocessing), 1);
  */
-export { WebGpuEngine, type WebGpuEngineOptions } from './gpu/engine.js';
+export { kAwaitFastPlanImages, WebGpuEngine, type WebGpuEngineOptions } from './gpu/engine.js';
 export { CpuEngine } from './reference/cpu-engine.js';
 export {
   activate,

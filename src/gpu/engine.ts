@@ -15,13 +15,30 @@ import { acquireDevice, type GpuContext } from './device.js';
 import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
 import { PlanRunner } from './plan-runner.js';
-import { planBuilder, planDeclines, type PlanChoice, type PlanKind } from './plans.js';
+import { planBuilder, planDeclines, upgradeSteps, type PlanChoice, type PlanKind, type PlanOptions } from './plans.js';
 
 /**
  * How long a failed run waits for the device's `lost` promise: a destroyed device fails the
  * pending mapping first and settles `lost` a moment later, and the run should report the loss.
  */
 const kLossSettleMs = 250;
+
+/**
+ * 'auto': how long after creation the background build of the fast plan starts if no run has
+ * started it. It normally starts when the engine's first GPU run finishes: on a 2-core CPU
+ * adapter a compile running beside the first run made that run ~10× slower (435 against
+ * 40 ms), and the first answer is what a user waits for.
+ */
+export const kUpgradeIdleStartMs = 50;
+
+/**
+ * 'auto': a call of at least this many images that arrives before the fast plan has taken
+ * over waits for its first step instead of running on the layered plan. On SwiftShader the
+ * layered plan does ~170–290 images/s and the fused plan's first step compiles in ~3.5 s, so
+ * from about this size waiting is as quick on average and never much slower; on a GPU both
+ * are short.
+ */
+export const kAwaitFastPlanImages = 512;
 
 /** Largest batch one GPU run takes unless the caller says otherwise. */
 export const kDefaultMaxBatch = 1024;
@@ -33,9 +50,11 @@ export interface WebGpuEngineOptions {
   readonly maxBatch?: number;
   /**
    * Which planner lays the model out. 'auto' (default): answer at once with the layered plan
-   * and move to the fused plan, compiled in the background, between calls once it is ready
-   * (where the fused plan covers the model). 'layered' or 'fused': that plan only (a model the
-   * fused plan declines runs layered, `planFallbackReason` says why).
+   * and move to the fused plan, compiled in the background once the first run is done,
+   * between calls once it is ready (where the fused plan covers the model; on CPU adapters
+   * first with its large-batch kernel, then with its small-batch kernel too). 'layered' or
+   * 'fused': that plan only (a model the fused plan declines runs layered,
+   * `planFallbackReason` says why).
    */
   readonly plan?: PlanChoice;
   /** Layered plan: activations fused into each kernel (default) or as standalone kernels. */
@@ -59,6 +78,13 @@ export class WebGpuEngine implements InferenceEngine {
   /** Why the fused plan is not used (it declined this model, or failed to build), if so. */
   planFallbackReason: string | undefined;
   private readonly upgrade: Promise<PlanKind>;
+  /** 'auto': the plan being moved to, until the upgrade has settled. */
+  private upgradeTo: PlanKind | undefined;
+  /** 'auto': the first step of the fast plan, once built (undefined where it failed or was dropped). */
+  private readonly firstStep: Promise<Plan | undefined> = Promise.resolve(undefined);
+  /** 'auto': starts the background build (idempotent); the timer that starts it if no run does. */
+  private startUpgrade: () => void = () => undefined;
+  private upgradeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly input: Float32Array;
   private context: GpuContext;
   private activePlan: Plan;
@@ -89,7 +115,14 @@ export class WebGpuEngine implements InferenceEngine {
     this.context = context;
     this.activePlan = plan;
     this.runner = this.attach(context, plan);
-    this.upgrade = upgradeTo ? this.upgradeInBackground(upgradeTo) : Promise.resolve(kind);
+    if (!upgradeTo) {
+      this.upgrade = Promise.resolve(kind);
+      return;
+    }
+    this.upgradeTo = upgradeTo;
+    const [first, ...later] = upgradeSteps(upgradeTo, context.device, { maxBatch: plan.maxBatch, fuseActivations });
+    this.firstStep = this.upgradeStarted().then(() => this.buildStep(upgradeTo, context, first!));
+    this.upgrade = this.upgradeInBackground(upgradeTo, context, later).finally(() => (this.upgradeTo = undefined));
   }
 
   /** Acquires a device (unless given), builds the plan and compiles every pipeline. */
@@ -140,8 +173,17 @@ export class WebGpuEngine implements InferenceEngine {
   }
 
   infer(pixels: Pixels, count: number): Promise<InferenceResult> {
+    const fast = this.upgradeTo && this.kind !== this.upgradeTo && count >= kAwaitFastPlanImages ? this.upgradeTo : undefined;
+    if (fast) this.startUpgrade();
     return this.enqueue('infer', async () => {
       checkPixels(pixels, count);
+      if (fast) {
+        // A large call waits for the fast plan's first step (kAwaitFastPlanImages) and, unless
+        // the background upgrade got there first, takes it over itself.
+        const plan = await this.firstStep;
+        if (plan && this.kind !== fast) this.adopt(fast, plan, this.context);
+        this.checkUsable('infer');
+      }
       const { maxBatch, inputValues, outputValues } = this.activePlan;
       const scores = new Float32Array(count * outputValues);
       for (let start = 0; start < count; start += maxBatch) {
@@ -149,6 +191,7 @@ export class WebGpuEngine implements InferenceEngine {
         const raw = pixels.subarray(start * kPixelsPerImage, (start + chunk) * kPixelsPerImage);
         preprocess(raw, chunk, this.weights.preprocessing, this.input);
         const out = await this.runner.run(this.input.subarray(0, chunk * inputValues), chunk);
+        this.startUpgrade();
         scores.set(out, start * outputValues);
       }
       const output = this.spec.output;
@@ -212,35 +255,73 @@ export class WebGpuEngine implements InferenceEngine {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.startUpgrade(); // lets a pending background build see the engine is gone and settle
     this.release();
   }
 
   /**
-   * Builds `kind` on the current device while calls run on the current plan, then swaps it in
-   * between calls (through the same queue, so never in the middle of one). A failure keeps
-   * the current plan and says why in `planFallbackReason`.
+   * Resolves when the background build may start: after the first GPU run (`startUpgrade`,
+   * called by infer), or kUpgradeIdleStartMs after creation once earlier calls are done.
    */
-  private async upgradeInBackground(kind: PlanKind): Promise<PlanKind> {
-    const context = this.context;
-    let plan: Plan;
-    try {
-      plan = await planBuilder(kind)(context.device, this.weights, { maxBatch: this.activePlan.maxBatch, fuseActivations: this.fuseActivations });
-    } catch (e) {
-      if (!this.destroyed && !this.lost) this.planFallbackReason = `the ${kind} plan failed to build: ${(e as Error).message}`;
-      return this.kind;
-    }
-    return this.serialise(async () => {
-      if (this.destroyed || this.lost || this.context !== context) {
-        plan.destroy();
-        return this.kind;
-      }
-      this.runner.destroy();
-      this.activePlan.destroy();
-      this.activePlan = plan;
-      this.runner = new PlanRunner(context.device, plan);
-      this.kind = kind;
-      return kind;
+  private upgradeStarted(): Promise<void> {
+    return new Promise((resolve) => {
+      this.startUpgrade = () => {
+        clearTimeout(this.upgradeTimer);
+        resolve();
+      };
+      this.upgradeTimer = setTimeout(() => void this.serialise(async () => this.startUpgrade()), kUpgradeIdleStartMs);
     });
+  }
+
+  /**
+   * Moves to `kind` while calls run on the current plan: the first step (`firstStep`, built in
+   * the background once started), then the `later` steps of `upgradeSteps` (on CPU adapters
+   * the fused plan's large-batch kernel comes first, the small-batch one after), each swapped
+   * in between calls (through the same queue, so never in the middle of one). A failure keeps
+   * the plan running and says why in `planFallbackReason`.
+   */
+  private async upgradeInBackground(kind: PlanKind, context: GpuContext, later: readonly PlanOptions[]): Promise<PlanKind> {
+    let building = this.firstStep;
+    for (let step = 0; ; step++) {
+      const plan = await building;
+      if (!plan || !(await this.serialise(async () => this.adopt(kind, plan, context)))) break;
+      const next = later[step];
+      if (!next) break;
+      building = this.buildStep(kind, context, next);
+    }
+    return this.kind;
+  }
+
+  /** One step of an upgrade built on `context`; undefined where it failed (the reason is kept) or the engine moved on. */
+  private async buildStep(kind: PlanKind, context: GpuContext, options: PlanOptions): Promise<Plan | undefined> {
+    if (this.destroyed || this.lost || this.context !== context) return undefined;
+    try {
+      return await planBuilder(kind)(context.device, this.weights, options);
+    } catch (e) {
+      if (!this.destroyed && !this.lost) {
+        const running = this.kind === kind ? '; it keeps running without its small-batch kernel' : '';
+        this.planFallbackReason = `the ${kind} plan failed to build: ${(e as Error).message}${running}`;
+      }
+      return undefined;
+    }
+  }
+
+  /**
+   * Makes `plan` (built on `context`) the one calls run on; called between calls only. False,
+   * and the plan destroyed, where the engine was destroyed, lost or moved to another device.
+   */
+  private adopt(kind: PlanKind, plan: Plan, context: GpuContext): boolean {
+    if (this.activePlan === plan) return true;
+    if (this.destroyed || this.lost || this.context !== context) {
+      plan.destroy();
+      return false;
+    }
+    this.runner.destroy();
+    this.activePlan.destroy();
+    this.activePlan = plan;
+    this.runner = new PlanRunner(context.device, plan);
+    this.kind = kind;
+    return true;
   }
 
   /** Listens to a device's errors and loss, and makes the runner for its plan. */

@@ -100,6 +100,12 @@ export interface FusedPlanOptions {
    * requested with the 'subgroups' feature, as `acquireDevice` does.
    */
   readonly subgroups?: boolean;
+  /**
+   * `invocation` variant: false leaves out the split kernel, so the packed one runs every
+   * batch (slower at batches ≤ kSplitMaxBatch, but one pipeline to compile instead of two:
+   * each takes seconds on SwiftShader). Default true.
+   */
+  readonly smallBatchKernel?: boolean;
 }
 
 /** One kernel of a plan and the batch sizes it runs. */
@@ -128,7 +134,8 @@ export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, o
   const label = `fused.${weights.spec.id}`;
   const packed = packFusedWeights(weights, layout);
   const subgroups = variant === 'invocation' && (options.subgroups ?? true) && lanesShareSubgroup(device);
-  const kernels = plannedKernels(variant, layout, packed, subgroups);
+  const smallBatchKernel = options.smallBatchKernel ?? true;
+  const kernels = plannedKernels(variant, layout, packed, subgroups, smallBatchKernel);
   const pipelines = kernels.map(({ name, kernel }) => cachedPipeline(device, `${label}.${name}`, kernel));
 
   const buffers = new PlanBuffers(device);
@@ -158,7 +165,8 @@ export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, o
       kind: `fused-${variant}`,
       maxBatch,
       steps,
-      ...(variant === 'invocation' ? { nudgeMaxBatch: kQuickLaneBatch } : {}),
+      // Only the split kernel is quick enough at small batches for the nudge to help.
+      ...(variant === 'invocation' && smallBatchKernel ? { nudgeMaxBatch: kQuickLaneBatch } : {}),
       batchBuffer: bound[kFusedBinding.batch]!,
       inputBuffer: bound[kFusedBinding.input]!,
       inputValues,
@@ -171,14 +179,22 @@ export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, o
 
 /**
  * The plan's kernels. CPU adapters: the split lane kernel for batches ≤ kSplitMaxBatch and
- * the packed one (kImagesPerInvocation images per invocation) above. GPUs: the workgroup
- * kernel for every batch.
+ * the packed one (kImagesPerInvocation images per invocation) above, or the packed one for
+ * every batch without `smallBatchKernel`. GPUs: the workgroup kernel for every batch.
  */
-function plannedKernels(variant: FusedVariant, layout: FusedLayout, packed: Float32Array, subgroups: boolean): PlannedKernel[] {
+function plannedKernels(
+  variant: FusedVariant,
+  layout: FusedLayout,
+  packed: Float32Array,
+  subgroups: boolean,
+  smallBatchKernel: boolean,
+): PlannedKernel[] {
   if (variant === 'workgroup') return [{ name: 'workgroup', kernel: workgroupKernel(layout), runs: () => true }];
   const packedKernel = packedLaneKernel(layout, packed, { images: kImagesPerInvocation, subgroups, minWorkgroups: kLaneMinWorkgroups });
+  const packedName = subgroups ? 'invocation.subgroups' : 'invocation';
+  if (!smallBatchKernel) return [{ name: packedName, kernel: packedKernel, runs: () => true }];
   return [
     { name: 'invocation.split', kernel: splitLaneKernel(layout, packed), runs: (count) => count <= kSplitMaxBatch },
-    { name: subgroups ? 'invocation.subgroups' : 'invocation', kernel: packedKernel, runs: (count) => count > kSplitMaxBatch },
+    { name: packedName, kernel: packedKernel, runs: (count) => count > kSplitMaxBatch },
   ];
 }

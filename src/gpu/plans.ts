@@ -5,7 +5,7 @@
 import { InputError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import type { ModelSpec } from '../model/spec.js';
-import { buildFusedPlan, fusedDeclineReason } from './fused-plan.js';
+import { buildFusedPlan, fusedDeclineReason, fusedVariantFor } from './fused-plan.js';
 import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
 
@@ -19,6 +19,11 @@ export interface PlanOptions {
   readonly maxBatch: number;
   /** Layered plan only: activations fused into each layer's kernel (true) or standalone. */
   readonly fuseActivations: boolean;
+  /**
+   * Fused plan only: false builds it without its small-batch kernel (where it has one), the
+   * packed kernel then running every batch: one pipeline compiled instead of two. Default true.
+   */
+  readonly smallBatchKernel?: boolean;
 }
 
 /** Builds a plan of one kind for a model on a device. */
@@ -26,8 +31,25 @@ export type PlanBuilder = (device: GPUDevice, weights: ModelWeights, options: Pl
 
 const builders: Partial<Record<PlanKind, PlanBuilder>> = {
   layered: (device, weights, options) => buildLayeredPlan(device, weights.spec.layers, weights.tensors, options),
-  fused: (device, weights, options) => buildFusedPlan(device, weights, { maxBatch: options.maxBatch }),
+  fused: (device, weights, options) =>
+    buildFusedPlan(device, weights, { maxBatch: options.maxBatch, ...(options.smallBatchKernel === false ? { smallBatchKernel: false } : {}) }),
 };
+
+/**
+ * The builds that bring a running engine to the plan `kind`, in order, each a whole plan the
+ * engine can switch to. The fused plan on a CPU adapter has two kernels whose pipelines take
+ * seconds each to compile (docs/performance.md, "Cold start"): it comes first with the packed
+ * kernel alone, which runs every batch and is the one large batches need, then with the
+ * small-batch kernel too (the packed pipeline is cached, so only the new one compiles).
+ *
+ * @example
+ * for (const options of upgradeSteps('fused', device, { maxBatch: 1024, fuseActivations: true })) …
+ */
+export function upgradeSteps(kind: PlanKind, device: GPUDevice, options: PlanOptions): PlanOptions[] {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (kind === 'fused' && fusedVariantFor(info) === 'invocation') return [{ ...options, smallBatchKernel: false }, options];
+  return [options];
+}
 
 /**
  * Why the planner `kind` will not run this model (the fused kernel covers part of the family),
