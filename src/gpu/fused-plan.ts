@@ -109,7 +109,7 @@ export interface FusedPlanOptions {
 }
 
 /** One kernel of a plan and the batch sizes it runs. */
-interface PlannedKernel {
+export interface PlannedKernel {
   /** The step's label after the plan's: 'invocation.split', 'invocation.subgroups', 'invocation', 'workgroup'. */
   readonly name: string;
   readonly kernel: FusedKernel;
@@ -125,17 +125,11 @@ interface PlannedKernel {
  */
 export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, options: FusedPlanOptions): Promise<Plan> {
   const { maxBatch } = options;
-  const layout = fusedLayout(weights.spec);
+  const { layout, packed, variant, kernels, smallBatchKernel } = fusedKernels(device, weights, options);
   const inputValues = layout.inputSize * layout.inputSize;
   const outputValues = layout.classes;
   checkMaxBatch(device, maxBatch, Math.max(inputValues, outputValues) * 4);
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  const variant = options.variant ?? fusedVariantFor(info);
   const label = `fused.${weights.spec.id}`;
-  const packed = packFusedWeights(weights, layout);
-  const subgroups = variant === 'invocation' && (options.subgroups ?? true) && lanesShareSubgroup(device);
-  const smallBatchKernel = options.smallBatchKernel ?? true;
-  const kernels = plannedKernels(variant, layout, packed, subgroups, smallBatchKernel);
   const pipelines = kernels.map(({ name, kernel }) => cachedPipeline(device, `${label}.${name}`, kernel));
 
   const buffers = new PlanBuffers(device);
@@ -175,6 +169,35 @@ export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, o
       destroy: () => buffers.destroy(),
     };
   });
+}
+
+/** What a fused plan compiles for a model on a device, before any GPU object is made. */
+export interface FusedKernels {
+  readonly layout: FusedLayout;
+  /** The packed weights (`packFusedWeights`): the weights binding, and the lane kernels' literals. */
+  readonly packed: Float32Array;
+  readonly variant: FusedVariant;
+  readonly smallBatchKernel: boolean;
+  /** Each kernel with its WGSL and the batches it runs. */
+  readonly kernels: readonly PlannedKernel[];
+}
+
+/**
+ * The layout, packed weights and kernels (WGSL generated) a fused plan of `weights` on
+ * `device` uses: what `buildFusedPlan` compiles, and what `npm run probe:cold` times.
+ *
+ * @example
+ * const { kernels } = fusedKernels(device, weights, { maxBatch: 1024 });
+ * kernels.map((k) => k.kernel.code.length); // WGSL bytes per pipeline
+ */
+export function fusedKernels(device: GPUDevice, weights: ModelWeights, options: FusedPlanOptions): FusedKernels {
+  const layout = fusedLayout(weights.spec);
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const variant = options.variant ?? fusedVariantFor(info);
+  const packed = packFusedWeights(weights, layout);
+  const subgroups = variant === 'invocation' && (options.subgroups ?? true) && lanesShareSubgroup(device);
+  const smallBatchKernel = options.smallBatchKernel ?? true;
+  return { layout, packed, variant, smallBatchKernel, kernels: plannedKernels(variant, layout, packed, subgroups, smallBatchKernel) };
 }
 
 /**
