@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ColdEngine, ColdOutcome } from '../pages/bench/cold.js';
 import { percentile } from '../pages/bench/measure.js';
-import { engineLabel, kSideBySideBatches, sideBySide } from '../pages/bench/summary.js';
+import { engineLabel, kSideBySideBatches, runComparisons, sideBySide } from '../pages/bench/summary.js';
 import { kPeers, type BenchResult, type ColdStart, type ColdStartRun, type EngineResult, type OursId, type PeerId } from '../pages/bench/types.js';
 
 const kUsage = `npm run bench [-- OPTIONS]
@@ -363,6 +363,11 @@ function formatResult(result: BenchResult): string {
       ]),
     );
   }
+  const comparisons = runComparisons(result);
+  if (comparisons.length) {
+    lines.push('', 'within this run');
+    lines.push(...table(comparisons.map((c) => [c.label, c.unit === '×' ? `${c.value.toFixed(2)}×` : `${c.value.toFixed(2)} ms`])));
+  }
   if (result.coldStarts?.length) {
     lines.push('', `cold starts: ${result.coldStartSetup ?? ''}; ms, median over runs (phases of the median run)`);
     lines.push(
@@ -407,7 +412,10 @@ function middleRun(runs: readonly ColdStartRun[]): ColdStartRun | undefined {
 function row(e: EngineResult, batches: readonly number[]): string[] {
   const n = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
   const best = e.sweep.length ? Math.max(...e.sweep.map((p) => p.gflops)) : undefined;
-  const kernels = e.kernels ? `${n(e.kernels.totalMs, 2)} @${e.kernels.batch}` : '';
+  const kernels = [e.kernels, e.batchOneKernels]
+    .filter((k) => k !== undefined)
+    .map((k) => `${n(k.totalMs, 2)} @${k.batch}`)
+    .join('; ');
   const note = e.error ?? (e.check ? `logits match ours (max |Δ| ${e.check.maxAbsDiff.toExponential(1)})` : '');
   return [
     `${e.engine} [${e.detail}]`,

@@ -106,7 +106,8 @@ async function benchModel(
       }
       log(`${model}: ${plan} kernels at batch ${kernelBatch}`);
       const kernels = await kernelTimes(device, weights, plan, kernelBatch, quick ? 3 : 10);
-      engines.push({ engine: id, detail: plan === 'fused' ? `fused, ${fusedKind(kernels.kernels[0]?.label)}` : running ?? plan, ...result, kernels });
+      const batchOneKernels = await kernelTimes(device, weights, plan, 1, quick ? 5 : 30);
+      engines.push({ engine: id, detail: plan === 'fused' ? `fused, ${fusedKind(kernels.kernels[0]?.label)}` : running ?? plan, ...result, kernels, batchOneKernels });
     } finally {
       engine.destroy();
     }

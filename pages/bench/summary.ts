@@ -60,3 +60,46 @@ export function engineLabel(id: EngineId): string {
   };
   return names[id];
 }
+
+/** One comparison of the default engine within a run: a ratio (or a difference) and what it compares. */
+export interface RunComparison {
+  readonly label: string;
+  /** The figure: a ratio (×) or milliseconds (ms), per `unit`. */
+  readonly value: number;
+  readonly unit: '×' | 'ms';
+}
+
+/**
+ * The default engine against the peers and the floors, from one run's figures only: cold
+ * start and images/s at batch 1024 as ratios to ONNX Runtime Web WASM and TensorFlow.js WASM,
+ * batch-1 latency above the do-nothing round trips, and the fused plan's own GPU time at batch
+ * 1 (the part of the latency that is the network's work). Absent figures are left out.
+ *
+ * @example
+ * for (const c of runComparisons(result)) console.log(c.label, c.value, c.unit);
+ */
+export function runComparisons(result: BenchResult): RunComparison[] {
+  const rows = result.sideBySide ?? sideBySide(result);
+  const ours = rows.find((r) => r.engine === 'webgpu-default');
+  if (!ours) return [];
+  const out: RunComparison[] = [];
+  const ratio = (label: string, a: number | undefined, b: number | undefined) => {
+    if (a !== undefined && b !== undefined && b > 0) out.push({ label, value: a / b, unit: '×' });
+  };
+  for (const peer of ['ort-wasm', 'tfjs-wasm'] as const) {
+    const row = rows.find((r) => r.engine === peer);
+    if (!row) continue;
+    ratio(`cold start, ours default ÷ ${engineLabel(peer)}`, ours.coldStartMs, row.coldStartMs);
+    ratio(`images/s at 1024, ours default ÷ ${engineLabel(peer)}`, ours.imagesPerSecond[1024], row.imagesPerSecond[1024]);
+  }
+  if (ours.latencyP50Ms !== undefined) {
+    for (const floor of result.floors ?? []) {
+      if (floor.label.includes('kernel')) out.push({ label: `batch-1 p50, ours default − floor '${floor.label}'`, value: ours.latencyP50Ms - floor.p50, unit: 'ms' });
+    }
+  }
+  const fused = result.models.find((m) => m.model === 'seed')?.engines.find((e) => e.engine === 'webgpu-fused');
+  if (fused?.batchOneKernels) {
+    out.push({ label: `fused plan's kernel alone at batch 1 (GPU time, ${fused.batchOneKernels.timer})`, value: fused.batchOneKernels.totalMs, unit: 'ms' });
+  }
+  return out;
+}

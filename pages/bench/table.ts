@@ -90,7 +90,10 @@ export function renderTable(container: HTMLElement, result: BenchResult): void {
 function engineRow(e: EngineResult, batches: readonly number[]): string[] {
   const at = (b: number) => e.sweep.find((p) => p.batch === b);
   const best = Math.max(...e.sweep.map((p) => p.gflops));
-  const kernels = e.kernels ? `${fmt(e.kernels.totalMs, 2)} @${e.kernels.batch} (${e.kernels.timer})` : '';
+  const kernels = [e.kernels, e.batchOneKernels]
+    .filter((k) => k !== undefined)
+    .map((k) => `${fmt(k.totalMs, 2)} @${k.batch} (${k.timer})`)
+    .join('; ');
   const check = e.check ? `${e.check.ok ? 'ok' : 'MISMATCH'} max |Δ| ${e.check.maxAbsDiff.toExponential(1)}` : e.error ?? '';
   return [
     `${e.engine} (${e.detail})`,

@@ -52,6 +52,11 @@ export interface EngineResult {
   readonly latency: { readonly p50: number; readonly p95: number; readonly samples: number };
   readonly sweep: readonly SweepPoint[];
   readonly kernels?: KernelTimes;
+  /**
+   * Our fixed plans: GPU time of the kernels a batch-1 run dispatches (the fused plan's
+   * small-batch kernel): the part of the batch-1 latency that is the network's own work.
+   */
+  readonly batchOneKernels?: KernelTimes;
   /** Peers only: their logits against ours on the same images, checked before timing. */
   readonly check?: LogitsCheck;
   /** Set when this engine could not run; then the figures are empty. */
