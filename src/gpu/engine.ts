@@ -2,8 +2,10 @@
  * The WebGPU inference engine: a Plan built once per model, run through a PlanRunner. Calls
  * are serialised through a promise queue, so overlapping `infer` calls never share the
  * preallocated input array or the GPU buffers mid-flight. Batches larger than maxBatch are
- * split into maxBatch-sized runs. When the device is lost, calls reject with DeviceLostError
- * until `recover()` rebuilds the plan on a new device.
+ * split into maxBatch-sized runs. Under the default plan 'auto' the engine answers with the
+ * layered plan and moves to the fused one built in the background (plan-upgrade.ts), between
+ * calls. When the device is lost, calls reject with DeviceLostError until `recover()` rebuilds
+ * the plan on a new device.
  */
 import type { Backend, InferenceEngine, InferenceResult, LayerActivation } from '../engine-api.js';
 import { DeviceLostError, EngineDestroyedError, GpuError, InputError, Lenet5Error } from '../errors.js';
@@ -15,6 +17,7 @@ import { acquireDevice, type GpuContext } from './device.js';
 import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
 import { PlanRunner } from './plan-runner.js';
+import { PlanUpgrade } from './plan-upgrade.js';
 import { planBuilder, planDeclines, upgradeSteps, type PlanChoice, type PlanKind, type PlanOptions } from './plans.js';
 
 /**
@@ -22,14 +25,6 @@ import { planBuilder, planDeclines, upgradeSteps, type PlanChoice, type PlanKind
  * pending mapping first and settles `lost` a moment later, and the run should report the loss.
  */
 const kLossSettleMs = 250;
-
-/**
- * 'auto': how long after creation the background build of the fast plan starts if no run has
- * started it. It normally starts when the engine's first GPU run finishes: on a 2-core CPU
- * adapter a compile running beside the first run made that run ~10× slower (435 against
- * 40 ms), and the first answer is what a user waits for.
- */
-export const kUpgradeIdleStartMs = 50;
 
 /**
  * 'auto': a call of at least this many images that arrives before the fast plan has taken
@@ -77,14 +72,9 @@ export class WebGpuEngine implements InferenceEngine {
   readonly model: ModelInfo;
   /** Why the fused plan is not used (it declined this model, or failed to build), if so. */
   planFallbackReason: string | undefined;
-  private readonly upgrade: Promise<PlanKind>;
-  /** 'auto': the plan being moved to, until the upgrade has settled. */
-  private upgradeTo: PlanKind | undefined;
-  /** 'auto': the first step of the fast plan, once built (undefined where it failed or was dropped). */
-  private readonly firstStep: Promise<Plan | undefined> = Promise.resolve(undefined);
-  /** 'auto': starts the background build (idempotent); the timer that starts it if no run does. */
-  private startUpgrade: () => void = () => undefined;
-  private upgradeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** 'auto': the move to the fast plan (`upgradeTo`), built in the background. */
+  private readonly upgrade: PlanUpgrade | undefined;
+  private readonly settled: Promise<PlanKind>;
   private readonly input: Float32Array;
   private context: GpuContext;
   private activePlan: Plan;
@@ -106,7 +96,7 @@ export class WebGpuEngine implements InferenceEngine {
     private readonly fuseActivations: boolean,
     planFallbackReason: string | undefined,
     /** 'auto': the plan to move to once built in the background. */
-    upgradeTo: PlanKind | undefined,
+    private readonly upgradeTo: PlanKind | undefined,
   ) {
     this.spec = weights.spec;
     this.model = modelInfo(weights);
@@ -115,14 +105,15 @@ export class WebGpuEngine implements InferenceEngine {
     this.context = context;
     this.activePlan = plan;
     this.runner = this.attach(context, plan);
-    if (!upgradeTo) {
-      this.upgrade = Promise.resolve(kind);
-      return;
+    if (upgradeTo) {
+      const steps = upgradeSteps(upgradeTo, context.device, { maxBatch: plan.maxBatch, fuseActivations });
+      this.upgrade = new PlanUpgrade(steps, {
+        build: (options) => this.buildStep(upgradeTo, context, options),
+        swapIn: (next) => this.serialise(async () => this.adopt(upgradeTo, next, context)),
+        afterQueuedCalls: (task) => void this.serialise(async () => task()),
+      });
     }
-    this.upgradeTo = upgradeTo;
-    const [first, ...later] = upgradeSteps(upgradeTo, context.device, { maxBatch: plan.maxBatch, fuseActivations });
-    this.firstStep = this.upgradeStarted().then(() => this.buildStep(upgradeTo, context, first!));
-    this.upgrade = this.upgradeInBackground(upgradeTo, context, later).finally(() => (this.upgradeTo = undefined));
+    this.settled = this.upgrade ? this.upgrade.settled.then(() => this.kind) : Promise.resolve(kind);
   }
 
   /** Acquires a device (unless given), builds the plan and compiles every pipeline. */
@@ -164,7 +155,7 @@ export class WebGpuEngine implements InferenceEngine {
    * await engine.fastest(); // 'fused': full speed from here on
    */
   fastest(): Promise<PlanKind> {
-    return this.upgrade;
+    return this.settled;
   }
 
   /** The largest batch one GPU run takes. */
@@ -173,15 +164,16 @@ export class WebGpuEngine implements InferenceEngine {
   }
 
   infer(pixels: Pixels, count: number): Promise<InferenceResult> {
-    const fast = this.upgradeTo && this.kind !== this.upgradeTo && count >= kAwaitFastPlanImages ? this.upgradeTo : undefined;
-    if (fast) this.startUpgrade();
+    const { upgrade, upgradeTo } = this;
+    const waitFor = upgrade?.pending && upgradeTo && this.kind !== upgradeTo && count >= kAwaitFastPlanImages ? upgrade : undefined;
+    waitFor?.begin();
     return this.enqueue('infer', async () => {
       checkPixels(pixels, count);
-      if (fast) {
+      if (waitFor && upgradeTo) {
         // A large call waits for the fast plan's first step (kAwaitFastPlanImages) and, unless
         // the background upgrade got there first, takes it over itself.
-        const plan = await this.firstStep;
-        if (plan && this.kind !== fast) this.adopt(fast, plan, this.context);
+        const plan = await waitFor.firstPlan;
+        if (plan && this.kind !== upgradeTo) this.adopt(upgradeTo, plan, this.context);
         this.checkUsable('infer');
       }
       const { maxBatch, inputValues, outputValues } = this.activePlan;
@@ -191,7 +183,7 @@ export class WebGpuEngine implements InferenceEngine {
         const raw = pixels.subarray(start * kPixelsPerImage, (start + chunk) * kPixelsPerImage);
         preprocess(raw, chunk, this.weights.preprocessing, this.input);
         const out = await this.runner.run(this.input.subarray(0, chunk * inputValues), chunk);
-        this.startUpgrade();
+        this.upgrade?.begin();
         scores.set(out, start * outputValues);
       }
       const output = this.spec.output;
@@ -255,41 +247,8 @@ export class WebGpuEngine implements InferenceEngine {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.startUpgrade(); // lets a pending background build see the engine is gone and settle
+    this.upgrade?.begin(); // a pending background build then sees the engine is gone, and settles
     this.release();
-  }
-
-  /**
-   * Resolves when the background build may start: after the first GPU run (`startUpgrade`,
-   * called by infer), or kUpgradeIdleStartMs after creation once earlier calls are done.
-   */
-  private upgradeStarted(): Promise<void> {
-    return new Promise((resolve) => {
-      this.startUpgrade = () => {
-        clearTimeout(this.upgradeTimer);
-        resolve();
-      };
-      this.upgradeTimer = setTimeout(() => void this.serialise(async () => this.startUpgrade()), kUpgradeIdleStartMs);
-    });
-  }
-
-  /**
-   * Moves to `kind` while calls run on the current plan: the first step (`firstStep`, built in
-   * the background once started), then the `later` steps of `upgradeSteps` (on CPU adapters
-   * the fused plan's large-batch kernel comes first, the small-batch one after), each swapped
-   * in between calls (through the same queue, so never in the middle of one). A failure keeps
-   * the plan running and says why in `planFallbackReason`.
-   */
-  private async upgradeInBackground(kind: PlanKind, context: GpuContext, later: readonly PlanOptions[]): Promise<PlanKind> {
-    let building = this.firstStep;
-    for (let step = 0; ; step++) {
-      const plan = await building;
-      if (!plan || !(await this.serialise(async () => this.adopt(kind, plan, context)))) break;
-      const next = later[step];
-      if (!next) break;
-      building = this.buildStep(kind, context, next);
-    }
-    return this.kind;
   }
 
   /** One step of an upgrade built on `context`; undefined where it failed (the reason is kept) or the engine moved on. */

@@ -1,0 +1,86 @@
+/**
+ * The 'auto' plan's way from the plan an engine answers with at once (layered: compiles in
+ * well under a second) to the fast one (fused: seconds of compiling on a CPU adapter), built
+ * in the background and swapped in between calls.
+ *
+ * When: the build starts after the engine's first GPU run (`begin`, called by the engine), or
+ * kUpgradeIdleStartMs after creation once the calls queued by then are done. A compile running
+ * beside the first run made that run ~10× slower on a 2-core CPU adapter (435 against 40 ms),
+ * and the first answer is what a user waits for.
+ *
+ * How: in the steps `upgradeSteps` gives (on CPU adapters the fused plan with its packed
+ * kernel alone, then with its small-batch kernel too: one compile each), each swapped in by
+ * the engine between calls. A large call may wait for the first step and swap it in itself
+ * (`firstPlan`); the background swap then finds it done.
+ */
+import type { Plan } from './plan.js';
+import type { PlanOptions } from './plans.js';
+
+/**
+ * How long after creation the background build starts if no run has started it (ms).
+ */
+export const kUpgradeIdleStartMs = 50;
+
+/** What an upgrade needs from its engine. */
+export interface UpgradeHost {
+  /**
+   * Builds one step on the engine's device; undefined where it failed (the host keeps the
+   * reason) or the engine was destroyed, lost or moved to another device.
+   */
+  build(options: PlanOptions): Promise<Plan | undefined>;
+  /**
+   * Swaps `plan` in between calls (through the engine's queue). False, and the plan
+   * destroyed, where the engine has moved on.
+   */
+  swapIn(plan: Plan): Promise<boolean>;
+  /** Runs `task` once the calls queued so far have finished. */
+  afterQueuedCalls(task: () => void): void;
+}
+
+/**
+ * One background upgrade, started once.
+ *
+ * @example
+ * const upgrade = new PlanUpgrade(upgradeSteps('fused', device, options), host);
+ * upgrade.begin(); // after the first run
+ * await upgrade.settled; // every step swapped in, or the upgrade stopped
+ */
+export class PlanUpgrade {
+  /** Settles when every step has been swapped in, or one failed, or the engine moved on. */
+  readonly settled: Promise<void>;
+  /** The first step's plan once built; undefined where it failed or the upgrade stopped. */
+  readonly firstPlan: Promise<Plan | undefined>;
+  private open: () => void = () => undefined;
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private done = false;
+
+  constructor(steps: readonly PlanOptions[], host: UpgradeHost) {
+    const gate = new Promise<void>((resolve) => (this.open = resolve));
+    this.timer = setTimeout(() => host.afterQueuedCalls(() => this.begin()), kUpgradeIdleStartMs);
+    const [first, ...later] = steps;
+    this.firstPlan = gate.then(() => (first ? host.build(first) : undefined));
+    this.settled = this.run(host, later).finally(() => (this.done = true));
+  }
+
+  /** True until the upgrade has settled. */
+  get pending(): boolean {
+    return !this.done;
+  }
+
+  /** Starts the background build now, if it has not started. Idempotent. */
+  begin(): void {
+    clearTimeout(this.timer);
+    this.open();
+  }
+
+  private async run(host: UpgradeHost, later: readonly PlanOptions[]): Promise<void> {
+    let building = this.firstPlan;
+    for (let step = 0; ; step++) {
+      const plan = await building;
+      if (!plan || !(await host.swapIn(plan))) return;
+      const next = later[step];
+      if (!next) return;
+      building = host.build(next);
+    }
+  }
+}

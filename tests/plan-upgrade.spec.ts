@@ -1,0 +1,103 @@
+/**
+ * The 'auto' plan's background upgrade (src/gpu/plan-upgrade.ts), on a host that records
+ * what it is asked: when the build starts (after the first run, or kUpgradeIdleStartMs after
+ * creation once the calls queued by then are done), that steps are built and swapped in one
+ * after the other, that a failed build or a refused swap ends it, and that a large call and
+ * the background share one first build. The GPU side is covered by e2e/auto-plan.spec.ts.
+ */
+import { expect, test } from '@playwright/test';
+import type { Plan } from '../src/gpu/plan.js';
+import { kUpgradeIdleStartMs, PlanUpgrade, type UpgradeHost } from '../src/gpu/plan-upgrade.js';
+import type { PlanOptions } from '../src/gpu/plans.js';
+
+const steps: PlanOptions[] = [
+  { maxBatch: 1024, fuseActivations: true, smallBatchKernel: false },
+  { maxBatch: 1024, fuseActivations: true },
+];
+
+/** A stand-in plan: only its identity matters to the upgrade. */
+function fakePlan(kind: string): Plan {
+  return { kind } as unknown as Plan;
+}
+
+/** A host that logs each request; `fail` names the steps whose build fails, `refuse` makes every swap fail. */
+function recordingHost(o: { fail?: number[]; refuse?: boolean; queued?: Promise<void> } = {}) {
+  const log: string[] = [];
+  let built = 0;
+  const host: UpgradeHost = {
+    build: async (options) => {
+      const step = built++;
+      log.push(`build ${step} smallBatchKernel=${options.smallBatchKernel ?? true}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return o.fail?.includes(step) ? undefined : fakePlan(`step ${step}`);
+    },
+    swapIn: async (plan) => {
+      log.push(`swap ${plan.kind}`);
+      return !o.refuse;
+    },
+    afterQueuedCalls: (task) => void (o.queued ?? Promise.resolve()).then(() => {
+      log.push('idle start');
+      task();
+    }),
+  };
+  return { host, log };
+}
+
+test('nothing is built before begin(); then every step is built and swapped in, in order', async () => {
+  const { host, log } = recordingHost();
+  const upgrade = new PlanUpgrade(steps, host);
+  await new Promise((resolve) => setTimeout(resolve, kUpgradeIdleStartMs / 5));
+  expect(log, 'before begin() and before the idle start').toEqual([]);
+  upgrade.begin();
+  expect(upgrade.pending).toBe(true);
+  await upgrade.settled;
+  expect(upgrade.pending).toBe(false);
+  expect(log).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'build 1 smallBatchKernel=true', 'swap step 1']);
+});
+
+test('without a run, the build starts kUpgradeIdleStartMs after creation, once the calls queued by then are done', async () => {
+  let release: () => void = () => undefined;
+  const queued = new Promise<void>((resolve) => (release = resolve));
+  const { host, log } = recordingHost({ queued });
+  const upgrade = new PlanUpgrade(steps, host);
+  await new Promise((resolve) => setTimeout(resolve, kUpgradeIdleStartMs + 30));
+  expect(log, 'a queued call holds the start back').toEqual([]);
+  release();
+  await upgrade.settled;
+  expect(log[0]).toBe('idle start');
+  expect(log.slice(1)).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'build 1 smallBatchKernel=true', 'swap step 1']);
+});
+
+test('a step that fails to build ends the upgrade on the plan already running', async () => {
+  const first = recordingHost({ fail: [0] });
+  const failedFirst = new PlanUpgrade(steps, first.host);
+  failedFirst.begin();
+  await failedFirst.settled;
+  expect(await failedFirst.firstPlan).toBeUndefined();
+  expect(first.log).toEqual(['build 0 smallBatchKernel=false']);
+
+  const second = recordingHost({ fail: [1] });
+  const failedSecond = new PlanUpgrade(steps, second.host);
+  failedSecond.begin();
+  await failedSecond.settled;
+  expect(second.log).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'build 1 smallBatchKernel=true']);
+});
+
+test('a refused swap (engine destroyed or lost) ends the upgrade: no further step is built', async () => {
+  const { host, log } = recordingHost({ refuse: true });
+  const upgrade = new PlanUpgrade(steps, host);
+  upgrade.begin();
+  await upgrade.settled;
+  expect(log).toEqual(['build 0 smallBatchKernel=false', 'swap step 0']);
+});
+
+test('begin() is idempotent and a large call shares the first build with the background', async () => {
+  const { host, log } = recordingHost();
+  const upgrade = new PlanUpgrade(steps, host);
+  upgrade.begin();
+  upgrade.begin();
+  const forLargeCall = await upgrade.firstPlan;
+  await upgrade.settled;
+  expect(forLargeCall?.kind).toBe('step 0');
+  expect(log.filter((l) => l.startsWith('build 0'))).toHaveLength(1);
+});
