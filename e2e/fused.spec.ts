@@ -3,8 +3,9 @@
  * kernel keeps no layer's activations; the layered plan is the one compared layer by layer).
  * For each model, on one device: the plan the adapter gets through `createEngine(…, { plan:
  * 'fused' })` (scores and classes), then each kernel built directly — the lane kernel with
- * subgroups (where the adapter has them) and without, and the workgroup kernel — on batches
- * 1 and 3 (the lane kernel's split shape) and 7 and 257 (its packed shape). Random weights
+ * subgroups (where the adapter has them) and without, the packed lane kernel alone (the
+ * 'auto' plan's first step, which runs small batches too), and the workgroup kernel — on
+ * batches 1 and 3 (the lane kernel's split shape) and 7 and 257 (its packed shape). Random weights
  * (`randomWeights`, PyTorch's initialisation), tolerance 1e-5 + 1e-4·|ref|.
  *
  * The models: the seed, the classic model with either activation, PyTorch's tutorial Net, and
@@ -86,7 +87,7 @@ interface ModelRef {
 interface FusedReport {
   readonly reports: Comparison[];
   /** What each run was: engine plan kind, then each direct plan's kind and whether it used subgroups. */
-  readonly runs: Array<{ what: string; kind: string; subgroupKernel?: boolean }>;
+  readonly runs: Array<{ what: string; kind: string; steps?: number; subgroupKernel?: boolean }>;
   readonly subgroupsAvailable: boolean;
 }
 
@@ -135,12 +136,14 @@ async function fusedCase(c: { model: ModelRef; seed: number; batches: number[] }
         engine.destroy();
       }
       const kernels = [
-        { what: 'lanes, subgroups where available', variant: 'invocation', subgroups: true },
-        { what: 'lanes without subgroups', variant: 'invocation', subgroups: false },
-        { what: 'workgroup', variant: 'workgroup', subgroups: false },
+        { what: 'lanes, subgroups where available', variant: 'invocation', subgroups: true, smallBatchKernel: true },
+        { what: 'lanes without subgroups', variant: 'invocation', subgroups: false, smallBatchKernel: true },
+        // The 'auto' plan's first step: the packed kernel runs the small batches too.
+        { what: 'packed lanes at every batch', variant: 'invocation', subgroups: true, smallBatchKernel: false },
+        { what: 'workgroup', variant: 'workgroup', subgroups: false, smallBatchKernel: true },
       ] as const;
-      for (const { what, variant, subgroups } of kernels) {
-        const plan = await fused.buildFusedPlan(device, weights, { maxBatch, variant, subgroups });
+      for (const { what, variant, subgroups, smallBatchKernel } of kernels) {
+        const plan = await fused.buildFusedPlan(device, weights, { maxBatch, variant, subgroups, smallBatchKernel });
         const runner = new runnerModule.PlanRunner(device, plan);
         try {
           for (const count of c.batches) {
@@ -149,7 +152,7 @@ async function fusedCase(c: { model: ModelRef; seed: number; batches: number[] }
             const scores = await runner.run(input, count);
             reports.push(compare.compareFloats(`${name} ${what} (${plan.kind}) batch ${count}`, scores, reference, [classes]));
           }
-          runs.push({ what, kind: plan.kind, subgroupKernel: plan.steps.some((s) => s.label.endsWith('.invocation.subgroups')) });
+          runs.push({ what, kind: plan.kind, steps: plan.steps.length, subgroupKernel: plan.steps.some((s) => s.label.endsWith('.invocation.subgroups')) });
         } finally {
           runner.destroy();
           plan.destroy();
@@ -163,14 +166,15 @@ async function fusedCase(c: { model: ModelRef; seed: number; batches: number[] }
 }
 
 kModels.forEach((name, i) => {
-  test(`${name}: the fused plan (engine, lanes with and without subgroups, workgroup) matches the reference, batches ${kBatches.join(', ')}`, async () => {
+  test(`${name}: the fused plan (engine, lanes with and without subgroups, packed lanes alone, workgroup) matches the reference, batches ${kBatches.join(', ')}`, async () => {
     test.setTimeout(360_000); // up to four pipelines per model; SwiftShader compiles each for seconds
     const json = kFamily[name];
     const result = await fusedCase({ model: { name, ...(json ? { json } : {}) }, seed: 40 + i, batches: kBatches });
-    expect(result.runs.map((r) => r.kind)).toEqual(['fused', 'fused-invocation', 'fused-invocation', 'fused-workgroup']);
+    expect(result.runs.map((r) => r.kind)).toEqual(['fused', 'fused-invocation', 'fused-invocation', 'fused-invocation', 'fused-workgroup']);
     // The subgroup kernel is built exactly when asked for and the device can run it.
-    expect(result.runs.map((r) => r.subgroupKernel)).toEqual([undefined, result.subgroupsAvailable, false, false]);
-    expect(result.reports).toHaveLength(kBatches.length * (2 + 3));
+    expect(result.runs.map((r) => r.subgroupKernel)).toEqual([undefined, result.subgroupsAvailable, false, result.subgroupsAvailable, false]);
+    expect(result.runs[3]!.steps, 'without the small-batch kernel: one step').toBe(1);
+    expect(result.reports).toHaveLength(kBatches.length * (2 + 4));
     expectAllWithin(result.reports);
   });
 });
