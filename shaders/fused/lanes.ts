@@ -170,7 +170,7 @@ export function poolStores(stage: FusedConvStage, packed: Float32Array, features
  * What a pooling window of map o becomes before the pool's activation. `window`: its four
  * activated conv values, or one running value (the sum, or for max pooling the largest).
  */
-function pooled(stage: FusedConvStage, packed: Float32Array, o: number, window: readonly string[]): string {
+export function pooled(stage: FusedConvStage, packed: Float32Array, o: number, window: readonly string[]): string {
   if (stage.poolMode === 'max') return window.length === 4 ? `max(max(${window[0]}, ${window[1]}), max(${window[2]}, ${window[3]}))` : window[0]!;
   return `fma(${window.join(' + ')}, ${wgslFloat(packed[stage.coefficientOffset + o]!)}, ${wgslFloat(packed[stage.poolBiasOffset + o]!)})`;
 }
