@@ -4,7 +4,8 @@
  * For each model, on one device: the plan the adapter gets through `createEngine(…, { plan:
  * 'fused' })` (scores and classes), then each kernel built directly — the lane kernel with
  * subgroups (where the adapter has them) and without, the packed lane kernel alone (the
- * 'auto' plan's first step, which runs small batches too), and the workgroup kernel — on
+ * 'auto' plan's first step, which runs small batches too; with its Winograd second conv and
+ * with the direct one), and the workgroup kernel — on
  * batches 1 and 3 (the lane kernel's split shape) and 7 and 257 (its packed shape). Random weights
  * (`randomWeights`, PyTorch's initialisation), tolerance 1e-5 + 1e-4·|ref|.
  *
@@ -136,14 +137,16 @@ async function fusedCase(c: { model: ModelRef; seed: number; batches: number[] }
         engine.destroy();
       }
       const kernels = [
-        { what: 'lanes, subgroups where available', variant: 'invocation', subgroups: true, smallBatchKernel: true },
-        { what: 'lanes without subgroups', variant: 'invocation', subgroups: false, smallBatchKernel: true },
+        { what: 'lanes, subgroups where available', variant: 'invocation', subgroups: true, smallBatchKernel: true, conv2: 'winograd' },
+        { what: 'lanes without subgroups', variant: 'invocation', subgroups: false, smallBatchKernel: true, conv2: 'winograd' },
         // The 'auto' plan's first step: the packed kernel runs the small batches too.
-        { what: 'packed lanes at every batch', variant: 'invocation', subgroups: true, smallBatchKernel: false },
-        { what: 'workgroup', variant: 'workgroup', subgroups: false, smallBatchKernel: true },
+        { what: 'packed lanes at every batch', variant: 'invocation', subgroups: true, smallBatchKernel: false, conv2: 'winograd' },
+        // The packed kernel's other second conv (direct fma chains), kept for comparison.
+        { what: 'packed lanes, direct second conv', variant: 'invocation', subgroups: true, smallBatchKernel: false, conv2: 'direct' },
+        { what: 'workgroup', variant: 'workgroup', subgroups: false, smallBatchKernel: true, conv2: 'winograd' },
       ] as const;
-      for (const { what, variant, subgroups, smallBatchKernel } of kernels) {
-        const plan = await fused.buildFusedPlan(device, weights, { maxBatch, variant, subgroups, smallBatchKernel });
+      for (const { what, variant, subgroups, smallBatchKernel, conv2 } of kernels) {
+        const plan = await fused.buildFusedPlan(device, weights, { maxBatch, variant, subgroups, smallBatchKernel, conv2 });
         const runner = new runnerModule.PlanRunner(device, plan);
         try {
           for (const count of c.batches) {
@@ -166,15 +169,16 @@ async function fusedCase(c: { model: ModelRef; seed: number; batches: number[] }
 }
 
 kModels.forEach((name, i) => {
-  test(`${name}: the fused plan (engine, lanes with and without subgroups, packed lanes alone, workgroup) matches the reference, batches ${kBatches.join(', ')}`, async () => {
+  test(`${name}: the fused plan (engine, lanes with and without subgroups, packed lanes alone with either second conv, workgroup) matches the reference, batches ${kBatches.join(', ')}`, async () => {
     test.setTimeout(360_000); // up to four pipelines per model; SwiftShader compiles each for seconds
     const json = kFamily[name];
     const result = await fusedCase({ model: { name, ...(json ? { json } : {}) }, seed: 40 + i, batches: kBatches });
-    expect(result.runs.map((r) => r.kind)).toEqual(['fused', 'fused-invocation', 'fused-invocation', 'fused-invocation', 'fused-workgroup']);
+    expect(result.runs.map((r) => r.kind)).toEqual(['fused', 'fused-invocation', 'fused-invocation', 'fused-invocation', 'fused-invocation', 'fused-workgroup']);
     // The subgroup kernel is built exactly when asked for and the device can run it.
-    expect(result.runs.map((r) => r.subgroupKernel)).toEqual([undefined, result.subgroupsAvailable, false, result.subgroupsAvailable, false]);
-    expect(result.runs[3]!.steps, 'without the small-batch kernel: one step').toBe(1);
-    expect(result.reports).toHaveLength(kBatches.length * (2 + 4));
+    const subgroups = result.subgroupsAvailable;
+    expect(result.runs.map((r) => r.subgroupKernel)).toEqual([undefined, subgroups, false, subgroups, subgroups, false]);
+    expect(result.runs.slice(3, 5).map((r) => r.steps), 'without the small-batch kernel: one step').toEqual([1, 1]);
+    expect(result.reports).toHaveLength(kBatches.length * (2 + 5));
     expectAllWithin(result.reports);
   });
 });

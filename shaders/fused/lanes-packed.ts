@@ -9,8 +9,8 @@
  * grid must give T·K ≥ N (`packedLaneGrid`). Both conv stages slide down each column of
  * pooled positions, carrying the rows the next step shares in vars (a var has a constant
  * offset): a third of the first stage's loads and a sixth of the second's. The second conv is
- * Winograd's F(2×2, 5×5) by default (winograd.ts: 36 multiplies per map, input and pooling
- * window instead of 100), or direct fma chains (`conv2: 'direct'`). The dense layers
+ * Winograd's F(2×2, 5×5) (`conv2: 'winograd'`, winograd.ts: 36 multiplies per map, input and
+ * pooling window instead of 100) or direct fma chains (`conv2: 'direct'`). The dense layers
  * (dense.ts) then take the K images at once, sharing their weight loads across the lanes
  * with `subgroupBroadcast` where the device has subgroups.
  */
@@ -42,13 +42,11 @@ export interface PackedLaneOptions {
   /** Small batches are spread over at least this many workgroups (CPU threads) when they can be. */
   readonly minWorkgroups: number;
   /**
-   * How the second conv is computed: 'winograd' (the default: F(2×2, 5×5), one pooling
-   * window per tile, winograd.ts) or 'direct' (literal-weight fma chains over the 5×6
-   * patches, two conv positions per step, `stage2Sliding`). Every layout takes either; the
-   * Winograd stage measured 1.13–1.16× the images/s of the direct one on the seed model and
-   * 1.03–1.14× on the classic model (batch 1024, Node, SwiftShader), at the same compile time.
+   * How the second conv is computed: 'winograd' (F(2×2, 5×5), one pooling window per tile,
+   * winograd.ts) or 'direct' (literal-weight fma chains over the 5×6 patches, two conv
+   * positions per step, `stage2Sliding`). Every layout takes either; the plan chooses.
    */
-  readonly conv2?: PackedConv2;
+  readonly conv2: PackedConv2;
 }
 
 /** The second conv's algorithm in the packed lane kernel. */
@@ -66,7 +64,7 @@ export function packedLaneKernel(layout: FusedLayout, packed: Float32Array, o: P
   return {
     kernel: 'fused-lanes-packed',
     // The weights are in the code: the key must tell them apart.
-    options: { layout, weights: weightsFingerprint(packed), images: o.images, subgroups: o.subgroups, conv2: conv2Of(o) },
+    options: { layout, weights: weightsFingerprint(packed), images: o.images, subgroups: o.subgroups, conv2: o.conv2 },
     code: packedLaneWgsl(layout, packed, o),
     bindings: kLaneBindings,
     workgroups: (count) => packedLaneGrid(count, o.images, o.minWorkgroups),
@@ -88,10 +86,6 @@ export function packedLaneGrid(count: number, images: number, minWorkgroups: num
   return dispatchSize(Math.max(packedGroups, spread) * kLaneWorkgroupSize, kLaneWorkgroupSize);
 }
 
-function conv2Of(o: PackedLaneOptions): PackedConv2 {
-  return o.conv2 ?? 'winograd';
-}
-
 function packedLaneWgsl(layout: FusedLayout, packed: Float32Array, o: PackedLaneOptions): string {
   const [s1, s2] = layout.convs;
   const padded = paddedInputSide(layout);
@@ -103,7 +97,7 @@ function packedLaneWgsl(layout: FusedLayout, packed: Float32Array, o: PackedLane
   const softmax = layout.softmax ? softmaxWgsl(`vec${vectors.length - 1}`, layout.softmax.log) : '';
   return `${start}
 ${stage1Sliding(s1, padded, mapSide, s2.padding, packed)}
-${conv2Of(o) === 'winograd' ? winogradStage2(s2, mapSide, features, packed) : stage2Sliding(s2, mapSide, features, packed)}
+${o.conv2 === 'winograd' ? winogradStage2(s2, mapSide, features, packed) : stage2Sliding(s2, mapSide, features, packed)}
 ${dense}${softmax}
 ${mainWgsl(vectors.length, o.subgroups, layout.softmax ? vectors[vectors.length - 1]!.paddedOut : 0)}
 `;
