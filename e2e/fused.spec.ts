@@ -6,7 +6,7 @@
  * subgroups (where the adapter has them) and without, the packed lane kernel alone (the
  * 'auto' plan's first step, which runs small batches too; with its Winograd second conv and
  * with the direct one), and the workgroup kernel — on
- * batches 1 and 3 (the lane kernel's split shape) and 7 and 257 (its packed shape). Random weights
+ * batches 1 and 2 (the lane kernel's split shape) and 3, 7 and 257 (its packed shape). Random weights
  * (`randomWeights`, PyTorch's initialisation), tolerance 1e-5 + 1e-4·|ref|.
  *
  * The models: the seed, the classic model with either activation, PyTorch's tutorial Net, and
@@ -22,7 +22,7 @@ import { expectAllWithin, openHarness } from './gpu-page.js';
 import type { Comparison } from './compare.js';
 import type { ArchitectureJson } from '../src/model/architecture.js';
 
-const kBatches = [1, 3, 7, 257]; // 1 and 3: the split lane kernel; 7 and 257: the packed one
+const kBatches = [1, 2, 3, 7, 257]; // 1 and 2: the split lane kernel (kSplitMaxBatch); 3, 7 and 257: the packed one
 
 /**
  * Family members beyond the presets. Sizes: tanh-max-log-softmax 28 → 26 (pad 1) → 13 → 9

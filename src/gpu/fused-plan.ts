@@ -30,8 +30,12 @@ export type FusedVariant = 'invocation' | 'workgroup';
 // Dispatch policy of the lane kernels: batch thresholds measured on one adapter (SwiftShader,
 // 2 cores, Chromium 156; docs/performance.md). A GPU never runs them.
 
-/** Largest batch the split lane kernel runs (measured crossover with the packed one). */
-export const kSplitMaxBatch = 4;
+/**
+ * Largest batch the split lane kernel runs: the measured crossover with the packed one
+ * (Winograd second conv; Node, medians of 21 alternated runs, upload → readback): batch 1
+ * 1.13 against 2.42 ms, 2: 1.92 / 2.49, 3: 2.54 / 2.50, 4: 3.62 / 2.52.
+ */
+export const kSplitMaxBatch = 2;
 /** Largest batch whose split kernel finishes within ~1 ms (one workgroup per core): the runner nudges these. */
 export const kQuickLaneBatch = 2;
 /** Small batches are spread over at least this many workgroups (CPU threads) when they can be. */
