@@ -2,8 +2,8 @@
  * The 'auto' plan's background upgrade (src/gpu/plan-upgrade.ts), on a host that records
  * what it is asked: when the build starts (after the first run, or kUpgradeIdleStartMs after
  * creation once the calls queued by then are done), that steps are built and swapped in one
- * after the other, that a failed build or a refused swap ends it, and that a large call and
- * the background share one first build. The GPU side is covered by e2e/auto-plan.spec.ts.
+ * after the other, later ones once the engine is idle, that a failed build or a refused swap
+ * ends it, and that a large call and the background share one first build. The GPU side is covered by e2e/auto-plan.spec.ts.
  */
 import { expect, test } from '@playwright/test';
 import type { Plan } from '../src/gpu/plan.js';
@@ -20,8 +20,11 @@ function fakePlan(kind: string): Plan {
   return { kind } as unknown as Plan;
 }
 
-/** A host that logs each request; `fail` names the steps whose build fails, `refuse` makes every swap fail. */
-function recordingHost(o: { fail?: number[]; refuse?: boolean; queued?: Promise<void> } = {}) {
+/**
+ * A host that logs each request; `fail` names the steps whose build fails, `refuse` makes
+ * every swap fail, `queued` holds the idle start back, `idle` the engine's idleness.
+ */
+function recordingHost(o: { fail?: number[]; refuse?: boolean; queued?: Promise<void>; idle?: Promise<void> } = {}) {
   const log: string[] = [];
   let built = 0;
   const host: UpgradeHost = {
@@ -39,6 +42,10 @@ function recordingHost(o: { fail?: number[]; refuse?: boolean; queued?: Promise<
       log.push('idle start');
       task();
     }),
+    idle: async () => {
+      await o.idle;
+      log.push('idle');
+    },
   };
   return { host, log };
 }
@@ -52,7 +59,7 @@ test('nothing is built before begin(); then every step is built and swapped in, 
   expect(upgrade.pending).toBe(true);
   await upgrade.settled;
   expect(upgrade.pending).toBe(false);
-  expect(log).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'build 1 smallBatchKernel=true', 'swap step 1']);
+  expect(log).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'idle', 'build 1 smallBatchKernel=true', 'swap step 1']);
 });
 
 test('without a run, the build starts kUpgradeIdleStartMs after creation, once the calls queued by then are done', async () => {
@@ -65,7 +72,21 @@ test('without a run, the build starts kUpgradeIdleStartMs after creation, once t
   release();
   await upgrade.settled;
   expect(log[0]).toBe('idle start');
-  expect(log.slice(1)).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'build 1 smallBatchKernel=true', 'swap step 1']);
+  expect(log.slice(1)).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'idle', 'build 1 smallBatchKernel=true', 'swap step 1']);
+});
+
+test('a later step waits until the engine is idle: the first step already runs every batch', async () => {
+  let settleIdle: () => void = () => undefined;
+  const idle = new Promise<void>((resolve) => (settleIdle = resolve));
+  const { host, log } = recordingHost({ idle });
+  const upgrade = new PlanUpgrade(steps, host);
+  upgrade.begin();
+  await upgrade.firstPlan;
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  expect(log, 'busy engine: the second build has not started').toEqual(['build 0 smallBatchKernel=false', 'swap step 0']);
+  settleIdle();
+  await upgrade.settled;
+  expect(log).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'idle', 'build 1 smallBatchKernel=true', 'swap step 1']);
 });
 
 test('a step that fails to build ends the upgrade on the plan already running', async () => {
@@ -80,7 +101,7 @@ test('a step that fails to build ends the upgrade on the plan already running', 
   const failedSecond = new PlanUpgrade(steps, second.host);
   failedSecond.begin();
   await failedSecond.settled;
-  expect(second.log).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'build 1 smallBatchKernel=true']);
+  expect(second.log).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'idle', 'build 1 smallBatchKernel=true']);
 });
 
 test('a refused swap (engine destroyed or lost) ends the upgrade: no further step is built', async () => {

@@ -35,6 +35,13 @@ const kLossSettleMs = 250;
  */
 export const kAwaitFastPlanImages = 512;
 
+/**
+ * 'auto': the engine counts as idle once it has run no call for this long (ms); the fused
+ * plan's later build steps wait for that (plan-upgrade.ts). Back-to-back calls leave gaps of
+ * well under a millisecond; a page answering a user leaves seconds.
+ */
+export const kEngineIdleMs = 100;
+
 /** Largest batch one GPU run takes unless the caller says otherwise. */
 export const kDefaultMaxBatch = 1024;
 
@@ -81,6 +88,9 @@ export class WebGpuEngine implements InferenceEngine {
   private runner: PlanRunner;
   private activationsRunner: Promise<PlanRunner> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Calls queued or running, and when the last one ended (performance.now()). */
+  private callsInFlight = 0;
+  private lastCallEnd = 0;
   private destroyed = false;
   private lost: string | undefined;
   private readonly onUncapturedError = (event: Event) => {
@@ -111,6 +121,7 @@ export class WebGpuEngine implements InferenceEngine {
         build: (options) => this.buildStep(upgradeTo, context, options),
         swapIn: (next) => this.serialise(async () => this.adopt(upgradeTo, next, context)),
         afterQueuedCalls: (task) => void this.serialise(async () => task()),
+        idle: () => this.idle(),
       });
     }
     this.settled = this.upgrade ? this.upgrade.settled.then(() => this.kind) : Promise.resolve(kind);
@@ -320,11 +331,28 @@ export class WebGpuEngine implements InferenceEngine {
     return this.activationsRunner;
   }
 
+  /** Resolves once no call has run for kEngineIdleMs (checked every kEngineIdleMs), or the engine is destroyed. */
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const quiet = this.callsInFlight === 0 && performance.now() - this.lastCallEnd >= kEngineIdleMs;
+        if (quiet || this.destroyed) resolve();
+        else setTimeout(check, kEngineIdleMs);
+      };
+      check();
+    });
+  }
+
   /** Runs `task` after every earlier call, failing fast once destroyed or lost. */
   private enqueue<T>(what: string, task: () => Promise<T>): Promise<T> {
+    this.callsInFlight++;
+    const done = () => {
+      this.callsInFlight--;
+      this.lastCallEnd = performance.now();
+    };
     return this.serialise(async () => {
-      this.checkUsable(what);
       try {
+        this.checkUsable(what);
         return await task();
       } catch (e) {
         // A run cut short by destroy() or a lost device reports that, not a mapping error.
@@ -334,6 +362,8 @@ export class WebGpuEngine implements InferenceEngine {
         this.checkUsable(what);
         if (e instanceof Lenet5Error) throw e;
         throw new GpuError(`${what}: ${(e as Error).message}`);
+      } finally {
+        done();
       }
     });
   }
