@@ -2,17 +2,19 @@
  * The 'auto' plan's background upgrade (src/gpu/plan-upgrade.ts), on a host that records
  * what it is asked: when the build starts (after the first run, or kUpgradeIdleStartMs after
  * creation once the calls queued by then are done), that steps are built and swapped in one
- * after the other, later ones once the engine is idle, that a failed build or a refused swap
- * ends it, and that a large call and the background share one first build. The GPU side is covered by e2e/auto-plan.spec.ts.
+ * after the other, later ones once the engine is idle or a call they speed up arrives, that a
+ * failed build or a refused swap ends it, and that a large call and the background share one
+ * first build. The GPU side is covered by e2e/auto-plan.spec.ts.
  */
 import { expect, test } from '@playwright/test';
 import type { Plan } from '../src/gpu/plan.js';
 import { kUpgradeIdleStartMs, PlanUpgrade, type UpgradeHost } from '../src/gpu/plan-upgrade.js';
-import type { PlanOptions } from '../src/gpu/plans.js';
+import type { UpgradeStep } from '../src/gpu/plans.js';
 
-const steps: PlanOptions[] = [
-  { maxBatch: 1024, fuseActivations: true, smallBatchKernel: false },
-  { maxBatch: 1024, fuseActivations: true },
+/** As `upgradeSteps` gives them on a CPU adapter: the packed kernel alone, then the small-batch kernel for calls of ≤ 2 images. */
+const steps: UpgradeStep[] = [
+  { options: { maxBatch: 1024, fuseActivations: true, smallBatchKernel: false } },
+  { options: { maxBatch: 1024, fuseActivations: true }, speedsUp: (count) => count <= 2 },
 ];
 
 /** A stand-in plan: only its identity matters to the upgrade. */
@@ -87,6 +89,22 @@ test('a later step waits until the engine is idle: the first step already runs e
   settleIdle();
   await upgrade.settled;
   expect(log).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'idle', 'build 1 smallBatchKernel=true', 'swap step 1']);
+});
+
+test('a later step also starts, busy or not, when a call it speeds up arrives; other calls leave it waiting', async () => {
+  const never = new Promise<void>(() => undefined); // an engine that is never idle
+  const { host, log } = recordingHost({ idle: never });
+  const upgrade = new PlanUpgrade(steps, host);
+  upgrade.begin();
+  await upgrade.firstPlan;
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  upgrade.called(1024);
+  upgrade.called(3);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  expect(log, 'calls of 1024 and 3 images: the small-batch kernel would not run them').toEqual(['build 0 smallBatchKernel=false', 'swap step 0']);
+  upgrade.called(1);
+  await upgrade.settled;
+  expect(log).toEqual(['build 0 smallBatchKernel=false', 'swap step 0', 'build 1 smallBatchKernel=true', 'swap step 1']);
 });
 
 test('a step that fails to build ends the upgrade on the plan already running', async () => {

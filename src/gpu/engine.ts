@@ -88,9 +88,10 @@ export class WebGpuEngine implements InferenceEngine {
   private runner: PlanRunner;
   private activationsRunner: Promise<PlanRunner> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  /** Calls queued or running, and when the last one ended (performance.now()). */
+  /** Calls queued or running; who waits for the engine to be idle, and the timer that tells them. */
   private callsInFlight = 0;
-  private lastCallEnd = 0;
+  private idleWaiters: Array<() => void> = [];
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private destroyed = false;
   private lost: string | undefined;
   private readonly onUncapturedError = (event: Event) => {
@@ -176,6 +177,7 @@ export class WebGpuEngine implements InferenceEngine {
 
   infer(pixels: Pixels, count: number): Promise<InferenceResult> {
     const { upgrade, upgradeTo } = this;
+    upgrade?.called(count);
     const waitFor = upgrade?.pending && upgradeTo && this.kind !== upgradeTo && count >= kAwaitFastPlanImages ? upgrade : undefined;
     waitFor?.begin();
     return this.enqueue('infer', async () => {
@@ -259,6 +261,7 @@ export class WebGpuEngine implements InferenceEngine {
     if (this.destroyed) return;
     this.destroyed = true;
     this.upgrade?.begin(); // a pending background build then sees the engine is gone, and settles
+    this.wakeIdleWaiters();
     this.release();
   }
 
@@ -331,24 +334,37 @@ export class WebGpuEngine implements InferenceEngine {
     return this.activationsRunner;
   }
 
-  /** Resolves once no call has run for kEngineIdleMs (checked every kEngineIdleMs), or the engine is destroyed. */
+  /** Resolves once no call has been queued or running for kEngineIdleMs, or the engine is destroyed. */
   private idle(): Promise<void> {
+    if (this.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
-      const check = () => {
-        const quiet = this.callsInFlight === 0 && performance.now() - this.lastCallEnd >= kEngineIdleMs;
-        if (quiet || this.destroyed) resolve();
-        else setTimeout(check, kEngineIdleMs);
-      };
-      check();
+      this.idleWaiters.push(resolve);
+      if (this.callsInFlight === 0 && this.idleTimer === undefined) this.armIdleTimer();
     });
+  }
+
+  /** After kEngineIdleMs without a call, resolves everyone waiting in `idle()`. */
+  private armIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.wakeIdleWaiters(), kEngineIdleMs);
+  }
+
+  private wakeIdleWaiters(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Runs `task` after every earlier call, failing fast once destroyed or lost. */
   private enqueue<T>(what: string, task: () => Promise<T>): Promise<T> {
     this.callsInFlight++;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     const done = () => {
       this.callsInFlight--;
-      this.lastCallEnd = performance.now();
+      if (this.callsInFlight === 0 && this.idleWaiters.length > 0) this.armIdleTimer();
     };
     return this.serialise(async () => {
       try {

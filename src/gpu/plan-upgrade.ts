@@ -11,13 +11,15 @@
  * How: in the steps `upgradeSteps` gives (on CPU adapters the fused plan with its packed
  * kernel alone, then with its small-batch kernel too: one compile each), each swapped in by
  * the engine between calls. A large call may wait for the first step and swap it in itself
- * (`firstPlan`); the background swap then finds it done. Later steps start once the engine
- * is idle (`UpgradeHost.idle`): the first step already runs every batch, and a compile beside
- * back-to-back large calls took a core from them for seconds (full speed at 10 s instead of
- * 5 s after page load, in the benchmark's cold starts).
+ * (`firstPlan`); the background swap then finds it done. A later step starts when a call it
+ * speeds up arrives (`called`: on CPU adapters, a call of at most 2 images, which the
+ * small-batch kernel answers in half the time) or once the engine is idle
+ * (`UpgradeHost.idle`), whichever comes first: the first step already runs every batch, and a
+ * compile beside back-to-back large calls takes a core from them for seconds (in the
+ * benchmark's cold starts, full speed came at 10 s instead of 5 s after page load).
  */
 import type { Plan } from './plan.js';
-import type { PlanOptions } from './plans.js';
+import type { PlanOptions, UpgradeStep } from './plans.js';
 
 /**
  * How long after creation the background build starts if no run has started it (ms).
@@ -38,7 +40,7 @@ export interface UpgradeHost {
   swapIn(plan: Plan): Promise<boolean>;
   /** Runs `task` once the calls queued so far have finished. */
   afterQueuedCalls(task: () => void): void;
-  /** Resolves once the engine has run no call for a moment (kEngineIdleMs). */
+  /** Resolves once the engine has run no call for a moment (kEngineIdleMs), or is destroyed. */
   idle(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export interface UpgradeHost {
  * @example
  * const upgrade = new PlanUpgrade(upgradeSteps('fused', device, options), host);
  * upgrade.begin(); // after the first run
+ * upgrade.called(1); // a 1-image call: starts a waiting step that speeds it up
  * await upgrade.settled; // every step swapped in, or the upgrade stopped
  */
 export class PlanUpgrade {
@@ -58,12 +61,14 @@ export class PlanUpgrade {
   private open: () => void = () => undefined;
   private readonly timer: ReturnType<typeof setTimeout>;
   private done = false;
+  /** The later step waiting to start, and what starts it when a call it speeds up arrives. */
+  private waiting: { readonly step: UpgradeStep; readonly start: () => void } | undefined;
 
-  constructor(steps: readonly PlanOptions[], host: UpgradeHost) {
+  constructor(steps: readonly UpgradeStep[], host: UpgradeHost) {
     const gate = new Promise<void>((resolve) => (this.open = resolve));
     this.timer = setTimeout(() => host.afterQueuedCalls(() => this.begin()), kUpgradeIdleStartMs);
     const [first, ...later] = steps;
-    this.firstPlan = gate.then(() => (first ? host.build(first) : undefined));
+    this.firstPlan = gate.then(() => (first ? host.build(first.options) : undefined));
     this.settled = this.run(host, later).finally(() => (this.done = true));
   }
 
@@ -78,15 +83,21 @@ export class PlanUpgrade {
     this.open();
   }
 
-  private async run(host: UpgradeHost, later: readonly PlanOptions[]): Promise<void> {
+  /** A call of `count` images arrived: a waiting later step that speeds it up starts now. */
+  called(count: number): void {
+    if (this.waiting && (this.waiting.step.speedsUp?.(count) ?? true)) this.waiting.start();
+  }
+
+  private async run(host: UpgradeHost, later: readonly UpgradeStep[]): Promise<void> {
     let building = this.firstPlan;
     for (let step = 0; ; step++) {
       const plan = await building;
       if (!plan || !(await host.swapIn(plan))) return;
       const next = later[step];
       if (!next) return;
-      await host.idle();
-      building = host.build(next);
+      await Promise.race([host.idle(), new Promise<void>((start) => (this.waiting = { step: next, start }))]);
+      this.waiting = undefined;
+      building = host.build(next.options);
     }
   }
 }

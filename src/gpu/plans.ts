@@ -5,7 +5,7 @@
 import { InputError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import type { ModelSpec } from '../model/spec.js';
-import { buildFusedPlan, fusedDeclineReason, fusedVariantFor } from './fused-plan.js';
+import { buildFusedPlan, fusedDeclineReason, fusedVariantFor, kSplitMaxBatch } from './fused-plan.js';
 import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
 
@@ -40,15 +40,28 @@ const builders: Partial<Record<PlanKind, PlanBuilder>> = {
  * engine can switch to. The fused plan on a CPU adapter has two kernels whose pipelines take
  * seconds each to compile (docs/performance.md, "Cold start"): it comes first with the packed
  * kernel alone, which runs every batch and is the one large batches need, then with the
- * small-batch kernel too (the packed pipeline is cached, so only the new one compiles).
+ * small-batch kernel too (the packed pipeline is cached, so only the new one compiles), which
+ * only calls of at most kSplitMaxBatch images gain from.
  *
  * @example
- * for (const options of upgradeSteps('fused', device, { maxBatch: 1024, fuseActivations: true })) …
+ * for (const { options } of upgradeSteps('fused', device, { maxBatch: 1024, fuseActivations: true })) …
  */
-export function upgradeSteps(kind: PlanKind, device: GPUDevice, options: PlanOptions): PlanOptions[] {
+export function upgradeSteps(kind: PlanKind, device: GPUDevice, options: PlanOptions): UpgradeStep[] {
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  if (kind === 'fused' && fusedVariantFor(info) === 'invocation') return [{ ...options, smallBatchKernel: false }, options];
-  return [options];
+  if (kind === 'fused' && fusedVariantFor(info) === 'invocation') {
+    return [{ options: { ...options, smallBatchKernel: false } }, { options, speedsUp: (count) => count <= kSplitMaxBatch }];
+  }
+  return [{ options }];
+}
+
+/** One build of an upgrade (`upgradeSteps`). */
+export interface UpgradeStep {
+  readonly options: PlanOptions;
+  /**
+   * A later step: the calls it makes faster than the step before it (absent: every call).
+   * plan-upgrade.ts starts it when such a call arrives, or when the engine is idle.
+   */
+  readonly speedsUp?: (count: number) => boolean;
 }
 
 /**
