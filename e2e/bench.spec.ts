@@ -11,6 +11,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import type { ColdOutcome } from '../pages/bench/cold.js';
 import type { BenchResult, EngineResult } from '../pages/bench/types.js';
+import { alternatedRatio } from '../pages/bench/summary.js';
 
 const kQuickBatches = [1, 16, 64];
 
@@ -93,6 +94,21 @@ test('bench.html quick run (seed with tfjs and ONNX Runtime Web, classic) report
     expect(r.coldStartMs, 'cold starts come from npm run bench, not the page').toBeUndefined();
   }
   expect(rows.find((r) => r.engine === 'ort-wasm')!.logitsMatch).toBe(true);
+  // Batch 1024, ours and the WASM peers alternated run by run: every run timed, ratios derived.
+  const alternated = seed.models[0]!.alternated!;
+  expect(alternated, 'alternated runs of ours and the WASM peers').toBeDefined();
+  expect(alternated.batch).toBe(1024);
+  expect(alternated.engines.map((e) => e.engine)).toEqual(['webgpu-default', 'ort-wasm', 'tfjs-wasm']);
+  for (const e of alternated.engines) {
+    expect(e.ms, `${e.engine}: one run per round`).toHaveLength(alternated.rounds);
+    for (const ms of e.ms) expect(Number.isFinite(ms) && ms > 0, `${e.engine}: ${ms} ms`).toBe(true);
+  }
+  expect(alternated.engines[0]!.detail).toBe('createEngine default, plan fused');
+  const byRound = alternatedRatio(alternated, 'ort-wasm')!;
+  const ours = alternated.engines[0]!.ms;
+  const theirs = alternated.engines[1]!.ms;
+  expect(byRound, 'the median per-round ratio lies within the per-round ratios').toBeGreaterThanOrEqual(Math.min(...theirs.map((t, i) => t / ours[i]!)));
+  expect(byRound).toBeLessThanOrEqual(Math.max(...theirs.map((t, i) => t / ours[i]!)));
   await expect(page.locator('#results table.side-by-side tr')).toHaveCount(1 + rows.length);
   await expect(page.locator('#charts #side-by-side canvas')).toHaveCount(2);
 

@@ -401,6 +401,19 @@ function formatResult(result: BenchResult): string {
     const header = ['engine', 'b1 p50 ms', 'b1 p95 ms', ...batches.map((b) => `img/s b=${b}`), 'GFLOP/s max', 'GPU ms/batch', 'note'];
     lines.push('', `${model.model} model — ${model.weights}, ${model.multiplyAddsPerImage.toLocaleString('en-US')} multiply-adds/image; upload → readback, medians`);
     lines.push(...table([header, ...model.engines.map((e) => row(e, batches))]));
+    const alt = model.alternated;
+    if (alt) {
+      lines.push('', `${model.model} model — batch ${alt.batch}, engines alternated run by run (${alt.rounds} rounds, order rotating); upload → readback`);
+      lines.push(
+        ...table([
+          ['engine', 'median ms', 'fastest ms', 'img/s (median)', 'note'],
+          ...alt.engines.map((e) => {
+            const median = percentile([...e.ms], 50);
+            return [`${engineLabel(e.engine)} [${e.detail}]`, median.toFixed(1), Math.min(...e.ms).toFixed(1), ((alt.batch / median) * 1000).toFixed(0), ''];
+          }),
+        ]),
+      );
+    }
   }
   return lines.join('\n');
 }

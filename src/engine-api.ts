@@ -49,7 +49,9 @@ export interface InferenceEngine {
   readonly planFallbackReason?: string | undefined;
   /**
    * Resolves with the plan the engine settles on: with the default plan 'auto', once the fused
-   * plan has compiled and taken over (or could not); at once otherwise, and on the CPU.
+   * plan has compiled and taken over with all its kernels (or could not); at once otherwise,
+   * and on the CPU. On a CPU adapter the fused plan's small-batch kernel comes when a call of
+   * 1–2 images arrives or the engine is idle; large calls run at full speed before that.
    *
    * @example
    * const engine = await createEngine(url); // answers at once

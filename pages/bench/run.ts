@@ -14,7 +14,18 @@ import { measureFloors } from './floors.js';
 import { kernelTimes } from './kernels.js';
 import { benchPixels, percentile, repeat } from './measure.js';
 import { checkLogits, tolerance, type PeerModel } from './peers.js';
-import { kPeers, type BenchMeta, type BenchOptions, type BenchResult, type EngineResult, type ModelResult, type OursId, type PeerId, type SweepPoint } from './types.js';
+import {
+  kPeers,
+  type AlternatedRuns,
+  type BenchMeta,
+  type BenchOptions,
+  type BenchResult,
+  type EngineResult,
+  type ModelResult,
+  type OursId,
+  type PeerId,
+  type SweepPoint,
+} from './types.js';
 
 const kFullBatches = [1, 4, 16, 64, 256, 1024, 4096];
 /** Quick runs reach batch 64, so the side-by-side table has a figure at 1 and at 64. */
@@ -25,6 +36,10 @@ const kCheckImages = 64;
 const kSweepStopMs = 3000;
 /** The CPU reference is slow: it runs the small end of the sweep only. */
 const kCpuMaxBatch = 64;
+/** The alternated comparison: batch, rounds (quick, full), and the peers it takes (the WebGPU ones take seconds a batch). */
+const kAlternatedBatch = 1024;
+const kAlternatedRounds = { quick: 3, full: 15 } as const;
+const kAlternatedPeers: readonly PeerId[] = ['ort-wasm', 'tfjs-wasm'];
 
 /** Progress lines for the page. */
 export type Log = (line: string) => void;
@@ -127,7 +142,46 @@ async function benchModel(
       ours.destroy();
     }
   }
-  return { model, weights: source, multiplyAddsPerImage: macs, engines };
+  // Only peers whose logits matched ours are compared.
+  const comparable = kAlternatedPeers.filter((id) => engines.some((e) => e.engine === id && e.check?.ok));
+  if (comparable.length === 0) return { model, weights: source, multiplyAddsPerImage: macs, engines };
+  log(`${model}: default engine and ${comparable.join(', ')} alternated at batch ${kAlternatedBatch}`);
+  const alternated = await alternate(device, weights, host, comparable, quick ? kAlternatedRounds.quick : kAlternatedRounds.full, log);
+  return { model, weights: source, multiplyAddsPerImage: macs, engines, alternated };
+}
+
+/**
+ * Our default engine (settled) and each of `peers`, one batch of kAlternatedBatch each per
+ * round, the order rotating each round; two warm-up rounds first.
+ */
+async function alternate(device: GPUDevice, weights: ModelWeights, host: BenchHost, peers: readonly PeerId[], rounds: number, log: Log): Promise<AlternatedRuns> {
+  const pixels = benchPixels(kAlternatedBatch);
+  const ours = await createEngine(weights, { backend: 'webgpu', device, maxBatch: kAlternatedBatch });
+  const loaded: PeerModel[] = [];
+  try {
+    await settle(ours, log);
+    for (const id of peers) loaded.push(await host.loadPeer(id, weights));
+    const runners = [
+      { engine: 'webgpu-default' as const, detail: `createEngine default, plan ${ours.plan ?? '?'}`, run: () => ours.infer(pixels, kAlternatedBatch) },
+      ...loaded.map((m) => {
+        const run = () => m.logits(preprocess(pixels, kAlternatedBatch, weights.preprocessing), kAlternatedBatch);
+        return { engine: m.id, detail: m.detail, run };
+      }),
+    ];
+    const ms = runners.map(() => [] as number[]);
+    for (let round = -2; round < rounds; round++) {
+      for (let k = 0; k < runners.length; k++) {
+        const i = (k + Math.max(round, 0)) % runners.length;
+        const start = performance.now();
+        await runners[i]!.run();
+        if (round >= 0) ms[i]!.push(performance.now() - start);
+      }
+    }
+    return { batch: kAlternatedBatch, rounds, engines: runners.map((r, i) => ({ engine: r.engine, detail: r.detail, ms: ms[i]! })) };
+  } finally {
+    ours.destroy();
+    for (const m of loaded) m.dispose();
+  }
 }
 
 /** The longest the default engine is given to settle on its fastest plan before it is timed. */

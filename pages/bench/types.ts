@@ -80,6 +80,20 @@ export interface ModelResult {
   readonly weights: string;
   readonly multiplyAddsPerImage: number;
   readonly engines: readonly EngineResult[];
+  /** Seed model, with WASM peers: our default engine and theirs alternated run by run. */
+  readonly alternated?: AlternatedRuns;
+}
+
+/**
+ * Runs of one batch size by our default engine and the WASM peers, alternated run by run
+ * (the order rotating each round), so that the machine's drift falls on every engine alike:
+ * the ratios to quote on a machine whose speed wanders by 2× within minutes.
+ */
+export interface AlternatedRuns {
+  readonly batch: number;
+  readonly rounds: number;
+  /** Each engine's run times (ms, upload → readback), in round order. */
+  readonly engines: ReadonlyArray<{ readonly engine: EngineId; readonly detail: string; readonly ms: readonly number[] }>;
 }
 
 export interface BenchMeta {

@@ -160,7 +160,9 @@ export class WebGpuEngine implements InferenceEngine {
 
   /**
    * Resolves with the plan the engine settles on: at once for a fixed plan; with 'auto', when
-   * the fused plan has compiled and taken over (or failed to, `planFallbackReason` says why).
+   * the fused plan has compiled and taken over with all its kernels (or failed to,
+   * `planFallbackReason` says why). Its small-batch kernel, on CPU adapters, waits for a call
+   * of 1–2 images or an idle engine: awaiting this call is idle enough.
    *
    * @example
    * const engine = await createEngine(url); // answers at once (layered plan)
