@@ -32,6 +32,7 @@ import { kImageSize } from '../src/model/spec.js';
 import { float32Bytes } from '../src/weights/dtypes.js';
 import { loadWeights } from '../src/formats/load.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
+import { runMain, UsageError } from './cli.js';
 
 const kUsage =
   'usage: npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--arch PRESET|JSON|FILE.json] [--out FILE] [--batch N] [--limit N] [--plan auto|layered|fused] [--cpu]';
@@ -58,7 +59,6 @@ no GPU) or the CPU reference, and prints the adapter, the model, the accuracy an
  */
 const kStallMs = 120_000;
 
-class UsageError extends Error {}
 
 interface Options {
   weights: string;
@@ -226,16 +226,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    if (e instanceof HelpRequested) {
-      console.log(kHelp);
-      process.exit(0);
-    }
-    const message = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
-    const usage = e instanceof UsageError ? ` (${kUsage})` : '';
-    console.error(`eval: ${message.replace(/\s*\n\s*/g, ' ')}${usage}`);
-    process.exit(e instanceof UsageError ? 2 : 1);
-  },
-);
+runMain('eval', kUsage, async () => {
+  try {
+    await main();
+  } catch (e) {
+    if (!(e instanceof HelpRequested)) throw e;
+    console.log(kHelp);
+  }
+});

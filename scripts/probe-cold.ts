@@ -23,6 +23,7 @@ import { loadWeights } from '../src/formats/load.js';
 import { buildFusedPlan, fusedKernels } from '../src/gpu/fused-plan.js';
 import { buildLayeredPlan } from '../src/gpu/layered-plan.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
+import { runMain, UsageError } from './cli.js';
 
 const kHelp = `Times where a fused plan's cold start goes on this machine's WebGPU adapter (Node, Dawn;
 SwiftShader where there is no GPU): file, packing, WGSL generation, shader module and
@@ -34,8 +35,6 @@ usage: npm run probe:cold [-- --weights FILE] [--rounds N]
   --weights FILE  a weights file the fused plan runs (default weights/seed.safetensors)
   --rounds N      rounds (default 3)
   -h, --help      this text`;
-
-class UsageError extends Error {}
 
 /** Milliseconds `task` takes, and its result. */
 async function timed<T>(task: () => T | Promise<T>): Promise<[number, T]> {
@@ -118,11 +117,4 @@ async function main(): Promise<void> {
   for (const [label, ms] of rows) console.log(`${label.padEnd(width)}  median ${median(ms).toFixed(1).padStart(8)} ms  (${ms.map((m) => m.toFixed(0)).join(', ')})`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    const usage = e instanceof UsageError ? ' (npm run probe:cold -- --help for usage)' : '';
-    console.error(`probe:cold: ${(e as Error).message}${usage}`);
-    process.exit(e instanceof UsageError ? 2 : 1);
-  },
-);
+runMain('probe:cold', 'npm run probe:cold -- --help for usage', main);

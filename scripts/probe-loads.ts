@@ -22,6 +22,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { nodeGpuDevice } from '../src/node/dawn.js';
+import { runMain, UsageError } from './cli.js';
 
 /** Loads per loop iteration (the loop body is unrolled over them). */
 const kLoadsPerIteration = 32;
@@ -84,8 +85,6 @@ usage: npm run probe:loads [-- --rounds N]
 
 Prints, per probe, the median and fastest wall time and the cost of one 4-lane load in
 nanoseconds of one core. See docs/performance.md for what the figures mean.`;
-
-class UsageError extends Error {}
 
 async function main(): Promise<void> {
   let values;
@@ -159,11 +158,4 @@ async function main(): Promise<void> {
   device.destroy();
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    const usage = e instanceof UsageError ? ' (npm run probe:loads -- --help for usage)' : '';
-    console.error(`probe:loads: ${(e as Error).message}${usage}`);
-    process.exit(e instanceof UsageError ? 2 : 1);
-  },
-);
+runMain('probe:loads', 'npm run probe:loads -- --help for usage', main);
