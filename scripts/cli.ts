@@ -1,10 +1,38 @@
 /**
- * What the command-line scripts share: the error for a wrong command line, and how a script's
- * `main` ends its process (one line on stderr and a non-zero status on failure).
+ * What the command-line scripts share: the error for a wrong command line, reading the command
+ * line, and how a script's `main` ends its process (one line on stderr and a non-zero status on
+ * failure).
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A command line the script cannot take: exit status 2, with the usage hint. */
 export class UsageError extends Error {}
+
+/**
+ * `parseArgs(config)`, with what it rejects (an unknown option, a missing value) as a UsageError.
+ *
+ * @example
+ * const { values } = parseCommandLine({ options: { rounds: { type: 'string', default: '3' } } });
+ */
+export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/**
+ * The value of `--option` as a positive integer; a UsageError that quotes it otherwise.
+ *
+ * @example
+ * positiveInteger('rounds', values.rounds); // 3 for '3'; throws for '0' or 'x'
+ */
+export function positiveInteger(option: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${option} must be a positive integer, found '${text}'`);
+  return n;
+}
 
 /**
  * Runs `main`, then exits: 0 when it resolves; otherwise one line on stderr,

