@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fusedLayout, packFusedWeights } from '../shaders/fused/layout.js';
 import { loadWeights } from '../src/formats/load.js';
+import type { ModelWeights } from '../src/model/model-weights.js';
 import { buildFusedPlan, fusedKernels } from '../src/gpu/fused-plan.js';
 import { buildLayeredPlan } from '../src/gpu/layered-plan.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
@@ -90,9 +91,9 @@ async function main(): Promise<void> {
     }
     // The plans as the engine builds them, each on a fresh device (no pipeline reused).
     for (const [label, build] of [
-      ['fused plan, as built (packed kernel only: the first step of auto)', (d: GPUDevice, w: ReturnType<typeof loadWeights>) => buildFusedPlan(d, w, { maxBatch: 1024, smallBatchKernel: false })],
-      ['fused plan, as built (both kernels)', (d: GPUDevice, w: ReturnType<typeof loadWeights>) => buildFusedPlan(d, w, { maxBatch: 1024 })],
-      ['layered plan, as built', (d: GPUDevice, w: ReturnType<typeof loadWeights>) => buildLayeredPlan(d, w.spec.layers, w.tensors, { maxBatch: 1024, fuseActivations: true })],
+      ['fused plan, as built (packed kernel only: the first step of auto)', (d: GPUDevice, w: ModelWeights) => buildFusedPlan(d, w, { maxBatch: 1024, smallBatchKernel: false })],
+      ['fused plan, as built (both kernels)', (d: GPUDevice, w: ModelWeights) => buildFusedPlan(d, w, { maxBatch: 1024 })],
+      ['layered plan, as built', (d: GPUDevice, w: ModelWeights) => buildLayeredPlan(d, w.spec.layers, w.tensors, { maxBatch: 1024, fuseActivations: true })],
     ] as const) {
       const { device: fresh } = await nodeGpuDevice(`probe.cold.plan.${round}`);
       try {

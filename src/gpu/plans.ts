@@ -31,8 +31,7 @@ export type PlanBuilder = (device: GPUDevice, weights: ModelWeights, options: Pl
 
 const builders: Partial<Record<PlanKind, PlanBuilder>> = {
   layered: (device, weights, options) => buildLayeredPlan(device, weights.spec.layers, weights.tensors, options),
-  fused: (device, weights, options) =>
-    buildFusedPlan(device, weights, { maxBatch: options.maxBatch, ...(options.smallBatchKernel === false ? { smallBatchKernel: false } : {}) }),
+  fused: (device, weights, options) => buildFusedPlan(device, weights, { maxBatch: options.maxBatch, smallBatchKernel: options.smallBatchKernel ?? true }),
 };
 
 /**
