@@ -6,7 +6,9 @@
  * packed kernel), the 4 lanes load the blocks of 4 consecutive inputs, one each, and
  * `subgroupBroadcast` hands every lane all four: a quarter of the weight loads (the lanes all
  * need the same weights; SwiftShader cannot tell that from a loop-indexed address and
- * gathers lane by lane). About 10% of the kernel's time at batch 1024 (docs/performance.md).
+ * gathers lane by lane). The first layer (400 → 120) is a sixth to a quarter of the packed
+ * kernel's time at batch 1024, the other two a few percent each (`npm run probe:kernel`;
+ * docs/performance.md, "Where the packed kernel's time goes", with what was tried against it).
  */
 import type { FusedLayout, FusedVectorStage } from './layout.js';
 import { kLaneWorkgroupSize } from './lanes.js';
