@@ -23,6 +23,7 @@ import type { ModelWeights } from '../src/model/model-weights.js';
 import { buildFusedPlan, fusedKernels } from '../src/gpu/fused-plan.js';
 import { buildLayeredPlan } from '../src/gpu/layered-plan.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
+import { percentile } from '../pages/bench/measure.js';
 import { parseCommandLine, positiveInteger, runMain } from './cli.js';
 
 const kHelp = `Times where a fused plan's cold start goes on this machine's WebGPU adapter (Node, Dawn;
@@ -41,11 +42,6 @@ async function timed<T>(task: () => T | Promise<T>): Promise<[number, T]> {
   const start = performance.now();
   const result = await task();
   return [performance.now() - start, result];
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function main(): Promise<void> {
@@ -108,7 +104,7 @@ async function main(): Promise<void> {
   }
   console.log(`adapter: ${adapter}; ${availableParallelism()} cores; ${values.weights}; ${rounds} rounds, a fresh device each`);
   const width = Math.max(...[...rows.keys()].map((k) => k.length));
-  for (const [label, ms] of rows) console.log(`${label.padEnd(width)}  median ${median(ms).toFixed(1).padStart(8)} ms  (${ms.map((m) => m.toFixed(0)).join(', ')})`);
+  for (const [label, ms] of rows) console.log(`${label.padEnd(width)}  median ${percentile(ms, 50).toFixed(1).padStart(8)} ms  (${ms.map((m) => m.toFixed(0)).join(', ')})`);
 }
 
 runMain('probe:cold', 'npm run probe:cold -- --help for usage', main);

@@ -24,6 +24,7 @@ import { kFusedBinding, type FusedKernel } from '../shaders/fused/layout.js';
 import { loadWeights } from '../src/formats/load.js';
 import { fusedKernels } from '../src/gpu/fused-plan.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
+import { percentile } from '../pages/bench/measure.js';
 import { parseCommandLine, positiveInteger, runMain } from './cli.js';
 
 const kHelp = `Times where the packed lane kernel's time goes on this machine's WebGPU adapter (Node,
@@ -81,11 +82,6 @@ interface Built {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly ms: number[];
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function main(): Promise<void> {
@@ -169,9 +165,9 @@ async function main(): Promise<void> {
     console.log(`adapter: ${adapterName}; ${availableParallelism()} cores; ${values.weights}; batch ${batch}; ${rounds} rounds alternated`);
     const width = Math.max(...built.map((v) => v.part.length));
     for (const v of built) {
-      const ratio = median(v.ms.map((ms, r) => base.ms[r]! / ms));
+      const ratio = percentile(v.ms.map((ms, r) => base.ms[r]! / ms), 50);
       const share = v === base ? '' : `  ratio ${ratio.toFixed(3)}  share ${((1 - 1 / ratio) * 100).toFixed(0).padStart(3)}%`;
-      console.log(`${v.part.padEnd(width)}  median ${median(v.ms).toFixed(1).padStart(7)} ms${share}`);
+      console.log(`${v.part.padEnd(width)}  median ${percentile(v.ms, 50).toFixed(1).padStart(7)} ms${share}`);
     }
   } finally {
     device.destroy();
