@@ -136,7 +136,7 @@ async function main(): Promise<void> {
         layout: pipeline.getBindGroupLayout(0),
         entries: kernel.bindings.map((binding) => ({ binding, resource: { buffer: bound[binding]! } })),
       });
-      built.push({ part, kernel, pipeline, bindGroup, ms: [] as number[] });
+      built.push({ part, kernel, pipeline, bindGroup, ms: [] });
     }
     const run = async (v: Built): Promise<number> => {
       const start = performance.now();
