@@ -31,6 +31,17 @@ export function describeAdapter(info: GPUAdapterInfo | undefined): string {
 const kWantedFeatures: ReadonlySet<string> = new Set(['subgroups']);
 
 /**
+ * A device's adapter info (`GPUDevice.adapterInfo`, with the subgroup sizes where the
+ * implementation gives them); undefined where the implementation predates it.
+ *
+ * @example
+ * adapterInfoOf(device)?.vendor; // 'google' under SwiftShader
+ */
+export function adapterInfoOf(device: GPUDevice): (GPUAdapterInfo & { subgroupMinSize?: number }) | undefined {
+  return (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
+}
+
+/**
  * Requests an adapter and a device (with whichever of kWantedFeatures the adapter has), or
  * wraps the caller's device.
  *
@@ -39,7 +50,7 @@ const kWantedFeatures: ReadonlySet<string> = new Set(['subgroups']);
  */
 export async function acquireDevice(device?: GPUDevice, gpu?: GPU): Promise<GpuContext> {
   if (device) {
-    const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const info = adapterInfoOf(device);
     return { device, adapterName: info ? describeAdapter(info) : 'caller-supplied GPUDevice', ownsDevice: false };
   }
   const api = gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);

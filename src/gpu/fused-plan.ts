@@ -20,6 +20,7 @@ import { workgroupKernel } from '../../shaders/fused/workgroup.js';
 import { ModelMismatchError } from '../errors.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { ModelWeights } from '../model/model-weights.js';
+import { adapterInfoOf } from './device.js';
 import { cachedPipeline } from './pipeline-cache.js';
 import type { Plan, PlanStep } from './plan.js';
 import { checkMaxBatch, destroyOnError, PlanBuffers, scoped } from './plan-resources.js';
@@ -76,8 +77,7 @@ export function fusedVariantFor(info: AdapterDescription | undefined): FusedVari
  * const subgroups = lanesShareSubgroup(device);
  */
 export function lanesShareSubgroup(device: GPUDevice): boolean {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
-  return device.features.has('subgroups') && (info?.subgroupMinSize ?? 0) >= kLaneWorkgroupSize;
+  return device.features.has('subgroups') && (adapterInfoOf(device)?.subgroupMinSize ?? 0) >= kLaneWorkgroupSize;
 }
 
 /**
@@ -204,8 +204,7 @@ export interface FusedKernels {
  */
 export function fusedKernels(device: GPUDevice, weights: ModelWeights, options: FusedPlanOptions): FusedKernels {
   const layout = fusedLayout(weights.spec);
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  const variant = options.variant ?? fusedVariantFor(info);
+  const variant = options.variant ?? fusedVariantFor(adapterInfoOf(device));
   const packed = packFusedWeights(weights, layout);
   const subgroups = variant === 'invocation' && (options.subgroups ?? true) && lanesShareSubgroup(device);
   const smallBatchKernel = options.smallBatchKernel ?? true;

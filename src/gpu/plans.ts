@@ -5,6 +5,7 @@
 import { InputError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import type { ModelSpec } from '../model/spec.js';
+import { adapterInfoOf } from './device.js';
 import { buildFusedPlan, fusedDeclineReason, fusedVariantFor, kSplitMaxBatch } from './fused-plan.js';
 import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
@@ -46,8 +47,7 @@ const builders: Partial<Record<PlanKind, PlanBuilder>> = {
  * for (const { options } of upgradeSteps('fused', device, { maxBatch: 1024, fuseActivations: true })) …
  */
 export function upgradeSteps(kind: PlanKind, device: GPUDevice, options: PlanOptions): UpgradeStep[] {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  if (kind === 'fused' && fusedVariantFor(info) === 'invocation') {
+  if (kind === 'fused' && fusedVariantFor(adapterInfoOf(device)) === 'invocation') {
     return [{ options: { ...options, smallBatchKernel: false } }, { options, speedsUp: (count) => count <= kSplitMaxBatch }];
   }
   return [{ options }];
