@@ -1,5 +1,5 @@
 /**
- * npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N]
+ * npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N] [--profile SECONDS]
  *
  * Where the packed lane kernel's time goes (the fused plan's kernel for large batches on CPU
  * adapters: shaders/fused/lanes-packed.ts), on this machine's WebGPU adapter in Node (Dawn;
@@ -14,9 +14,14 @@
  * less in place than its cut saves, so the shares are a guide: see docs/performance.md,
  * "Where the packed kernel's time goes".
  *
+ * With --profile, only the whole kernel is built, and `perf` samples it while it runs; its
+ * machine code is disassembled and the samples put on its instructions (scripts/jit-profile.ts):
+ * what SwiftShader's JIT makes of the kernel, by kind of instruction and hot range.
+ *
  * @example
  * npm run probe:kernel
  * npm run probe:kernel -- --weights weights/classic.safetensors --rounds 21
+ * npm run probe:kernel -- --profile 10
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -26,17 +31,21 @@ import { fusedKernels } from '../src/gpu/fused-plan.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
 import { percentile } from '../pages/bench/measure.js';
 import { parseCommandLine, positiveInteger, runMain } from './cli.js';
+import { jitCodeRanges, newRanges, profileReport, readCode, sampleWhile } from './jit-profile.js';
 
 const kHelp = `Times where the packed lane kernel's time goes on this machine's WebGPU adapter (Node,
 Dawn; SwiftShader where there is no GPU): the whole kernel against copies with one part cut
 out, alternated round by round; medians and each part's share printed.
 
-usage: npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N]
+usage: npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N] [--profile SECONDS]
 
-  --weights FILE  a weights file the fused plan runs (default weights/seed.safetensors)
-  --rounds N      rounds (default 15)
-  --batch N       images per run (default 1024)
-  -h, --help      this text`;
+  --weights FILE      a weights file the fused plan runs (default weights/seed.safetensors)
+  --rounds N          rounds (default 15)
+  --batch N           images per run (default 1024)
+  --profile SECONDS   the whole kernel only, sampled by perf for SECONDS while it
+                      runs: its machine code by kind of instruction and hot range (Linux x64,
+                      SwiftShader; needs perf and objdump)
+  -h, --help          this text`;
 
 /** One way to cut a part out of the kernel's WGSL. */
 interface Cut {
@@ -90,6 +99,7 @@ async function main(): Promise<void> {
       weights: { type: 'string', default: 'weights/seed.safetensors' },
       rounds: { type: 'string', default: '15' },
       batch: { type: 'string', default: '1024' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -99,6 +109,7 @@ async function main(): Promise<void> {
   }
   const rounds = positiveInteger('rounds', values.rounds);
   const batch = positiveInteger('batch', values.batch);
+  const profileSeconds = values.profile === undefined ? undefined : positiveInteger('profile', values.profile);
   const { device, adapterName } = await nodeGpuDevice('probe.kernel');
   try {
     const weights = loadWeights(new Uint8Array(readFileSync(values.weights)));
@@ -108,7 +119,7 @@ async function main(): Promise<void> {
     const whole = planned.kernels[0]!.kernel;
     const variants: Array<{ part: string; kernel: FusedKernel }> = [
       { part: 'whole kernel', kernel: whole },
-      ...cuts(planned.layout.vectors.length).map(({ part, cut }) => ({ part, kernel: { ...whole, code: cut(whole.code) } })),
+      ...(profileSeconds ? [] : cuts(planned.layout.vectors.length).map(({ part, cut }) => ({ part, kernel: { ...whole, code: cut(whole.code) } }))),
     ];
 
     const inputValues = planned.layout.inputSize ** 2;
@@ -129,6 +140,7 @@ async function main(): Promise<void> {
     device.queue.writeBuffer(bound[kFusedBinding.input]!, 0, input);
 
     const built: Built[] = [];
+    const codeBefore = profileSeconds ? jitCodeRanges() : [];
     for (const { part, kernel } of variants) {
       const module = device.createShaderModule({ label: `probe.kernel.${part}`, code: kernel.code });
       const pipeline = await device.createComputePipelineAsync({ label: `probe.kernel.${part}`, layout: 'auto', compute: { module, entryPoint: 'main' } });
@@ -153,6 +165,13 @@ async function main(): Promise<void> {
       return performance.now() - start;
     };
     for (const v of built) await run(v); // warm-up
+    if (profileSeconds) {
+      const code = readCode(newRanges(codeBefore, jitCodeRanges()));
+      const samples = await sampleWhile(profileSeconds, async () => built[0]!.ms.push(await run(built[0]!)));
+      console.log(`adapter: ${adapterName}; ${availableParallelism()} cores; ${values.weights}; batch ${batch}; ${built[0]!.ms.length} runs sampled, median ${percentile(built[0]!.ms, 50).toFixed(1)} ms`);
+      for (const line of profileReport(code, samples)) console.log(line);
+      return;
+    }
     for (let round = 0; round < rounds; round++) {
       // Rotate the order, so that no variant always follows the same one.
       for (let i = 0; i < built.length; i++) {
