@@ -35,8 +35,14 @@ export interface Instruction {
   readonly operands: string;
 }
 
+/** An Error unless this is Linux on x86-64 (the code is read through /proc and disassembled as x86-64). */
+function requireLinuxX64(): void {
+  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`--profile reads x86-64 code through /proc: Linux on x64 only, found ${process.platform} on ${process.arch}`);
+}
+
 /** The executable `swiftshader_jit` mappings of this process now. */
 export function jitCodeRanges(): CodeRange[] {
+  requireLinuxX64();
   const maps = readFileSync('/proc/self/maps', 'utf8');
   const ranges: CodeRange[] = [];
   for (const line of maps.split('\n')) {
@@ -61,7 +67,7 @@ function requireTool(tool: string, args: string[], from: string): void {
 
 /** The instructions in `ranges`, read from this process's memory and disassembled. */
 export function readCode(ranges: readonly CodeRange[]): Instruction[] {
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`--profile reads x86-64 code through /proc: Linux on x64 only, found ${process.platform} on ${process.arch}`);
+  requireLinuxX64();
   if (ranges.length === 0) throw new Error('--profile found no new swiftshader_jit code: is the adapter SwiftShader?');
   requireTool('objdump', ['--version'], 'binutils');
   const dir = mkdtempSync(join(tmpdir(), 'jit-profile-'));
@@ -123,7 +129,12 @@ export async function sampleWhile(seconds: number, work: () => Promise<unknown>)
     });
     let running = true;
     void exited.finally(() => (running = false));
-    while (running) await work();
+    try {
+      while (running) await work();
+    } catch (e) {
+      perf.kill();
+      throw e;
+    }
     const status = await exited;
     if (status !== 0) throw new Error(`perf record failed (status ${status}): ${stderr.trim()}`);
     const script = spawnSync('perf', ['script', '-F', 'ip', '-i', data], { encoding: 'utf8', maxBuffer: 1 << 30 });
