@@ -84,7 +84,7 @@ export function readCode(ranges: readonly CodeRange[]): Instruction[] {
         maxBuffer: 1 << 30,
       });
       if (listing.status !== 0) throw new Error(`objdump failed: ${listing.stderr.trim()}`);
-      code.push(...parseListing(listing.stdout));
+      for (const instruction of parseListing(listing.stdout)) code.push(instruction);
     }
     return code;
   } finally {
