@@ -225,12 +225,14 @@ export function profileReport(code: readonly Instruction[], samples: readonly nu
     i = end;
   }
   lines.push('', 'hot ranges (1 KiB blocks with ≥ 0.5% of the samples, adjacent ones merged)', `${'from'.padEnd(10)}  instructions  samples  mulps  divps  pextrd  top kinds by samples`);
+  let hitsInRuns = 0;
   for (const [first, end] of runs) {
     const range = code.slice(first, end);
     const count = (op: string) => range.filter((x) => x.mnemonic === op).length;
     const byKind = new Map<Kind, number>();
     for (let j = first; j < end; j++) byKind.set(kinds[j]!, (byKind.get(kinds[j]!) ?? 0) + hits[j]!);
     const rangeHits = hits.slice(first, end).reduce((a, b) => a + b, 0);
+    hitsInRuns += rangeHits;
     const top = [...byKind].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, h]) => `${k} ${Math.round((100 * h) / rangeHits)}%`);
     const offset = `+0x${(code[first]!.address - code[0]!.address).toString(16)}`;
     lines.push(
@@ -238,7 +240,6 @@ export function profileReport(code: readonly Instruction[], samples: readonly nu
     );
   }
   const inRuns = runs.reduce((sum, [first, end]) => sum + end - first, 0);
-  const hitsInRuns = runs.reduce((sum, [first, end]) => sum + hits.slice(first, end).reduce((a, b) => a + b, 0), 0);
   lines.push(`${'elsewhere'.padEnd(10)}  ${String(code.length - inRuns).padStart(12)}  ${pct(inCode - hitsInRuns, inCode).padStart(7)}`);
   return lines;
 }
