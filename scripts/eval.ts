@@ -58,7 +58,6 @@ no GPU) or the CPU reference, and prints the adapter, the model, the accuracy an
  */
 const kStallMs = 120_000;
 
-
 interface Options {
   weights: string;
   images: string;
@@ -75,22 +74,22 @@ class HelpRequested extends Error {}
 
 function readOptions(argv: string[]): Options {
   const { values } = parseCommandLine({
-      args: argv,
-      options: {
-        weights: { type: 'string' },
-        images: { type: 'string' },
-        labels: { type: 'string' },
-        out: { type: 'string' },
-        batch: { type: 'string' },
-        limit: { type: 'string' },
-        plan: { type: 'string', default: 'auto' },
-        cpu: { type: 'boolean', default: false },
-        arch: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
+    args: argv,
+    options: {
+      weights: { type: 'string' },
+      images: { type: 'string' },
+      labels: { type: 'string' },
+      out: { type: 'string' },
+      batch: { type: 'string' },
+      limit: { type: 'string' },
+      plan: { type: 'string', default: 'auto' },
+      cpu: { type: 'boolean', default: false },
+      arch: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
   if (values.help) throw new HelpRequested();
   if (!values.weights || !values.images) throw new UsageError('--weights and --images are required');
   const positive = (name: string, text: string | undefined) => (text === undefined ? undefined : positiveInteger(name, text));
