@@ -107,7 +107,7 @@ function describe(value: unknown): string {
 export type { Backend, InferenceEngine, InferenceResult, LayerActivation } from './engine-api.js';
 export * from './errors.js';
 export { kDefaultMaxBatch } from './gpu/engine.js';
-export { recommendedFeatures } from './gpu/device.js';
+export { recommendedFeatures, type RecommendedFeature } from './gpu/device.js';
 export type { PlanChoice, PlanKind } from './gpu/plans.js';
 export {
   loadWeights,
@@ -127,7 +127,7 @@ export {
   type ArchitectureJson,
   type LayerJson,
 } from './model/architecture.js';
-export { classicModel, kPresetNames, presetJson, presetModel, seedModel, type ClassicActivation } from './model/presets.js';
+export { classicModel, isPresetName, kPresetNames, presetJson, presetModel, seedModel, type ClassicActivation, type PresetName } from './model/presets.js';
 export type {
   Activation,
   Conv5x5Layer,

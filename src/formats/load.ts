@@ -9,7 +9,7 @@
 import { InputError, ModelMismatchError, WeightsFileError } from '../errors.js';
 import { architectureJsonOf, buildArchitecture, denseShapeFits, describeArchitecture, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
 import type { ModelOrigin, ModelWeights } from '../model/model-weights.js';
-import { classicModel, kPresetNames, presetModel, seedModel, type ClassicActivation } from '../model/presets.js';
+import { classicModel, kPresetNames, presetModel, seedModel, type ClassicActivation, type PresetName } from '../model/presets.js';
 import { kImageSize, layerOutputShape, type ModelSpec, type Preprocessing } from '../model/spec.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/safetensors.js';
 import { looksLikeOnnx, readOnnx } from './onnx.js';
@@ -41,7 +41,7 @@ export interface LoadOptions {
    * (`kPresetNames`: 'seed', 'pytorch-tutorial', 'classic', …), a JSON description, or its
    * text. Given for a file that does say, it must describe the same network.
    */
-  readonly architecture?: string | ArchitectureJson;
+  readonly architecture?: PresetName | (string & {}) | ArchitectureJson;
   /** Overrides the preprocessing the file or the architecture declares. */
   readonly preprocessing?: PreprocessingOption;
 }

@@ -25,10 +25,17 @@ export function describeAdapter(info: GPUAdapterInfo | undefined): string {
 
 /**
  * Optional features the engine uses where the adapter has them: 'subgroups' lets the CPU
- * lane kernel share its dense-layer weight loads (shaders/fused/lanes.ts). Strings, not
- * GPUFeatureName: tfjs-core brings an older @webgpu/types whose union lacks 'subgroups'.
+ * lane kernel share its dense-layer weight loads (shaders/fused/lanes.ts).
  */
-const kWantedFeatures: ReadonlySet<string> = new Set(['subgroups']);
+const kWantedFeatures = ['subgroups'] as const;
+
+/**
+ * A feature `recommendedFeatures` may return. Its own literal union rather than WebGPU's
+ * GPUFeatureName: the package's declarations then name no WebGPU type alias, which a project
+ * without WebGPU types could not resolve (scripts/lib-types.ts), and tfjs-core's older
+ * @webgpu/types lacks 'subgroups'.
+ */
+export type RecommendedFeature = (typeof kWantedFeatures)[number];
 
 /**
  * A device's adapter info (`GPUDevice.adapterInfo`, with the subgroup sizes where the
@@ -83,6 +90,6 @@ export async function acquireDevice(device?: GPUDevice, gpu?: GPU): Promise<GpuC
  * const device = await adapter.requestDevice({ requiredFeatures: recommendedFeatures(adapter) });
  * const engine = await createEngine(weights, { device });
  */
-export function recommendedFeatures(adapter: GPUAdapter): GPUFeatureName[] {
-  return [...adapter.features].filter((f) => kWantedFeatures.has(f)) as GPUFeatureName[];
+export function recommendedFeatures(adapter: GPUAdapter): RecommendedFeature[] {
+  return kWantedFeatures.filter((feature) => adapter.features.has(feature));
 }

@@ -68,7 +68,7 @@ export async function buildLayeredPlan(
     }
   }
   const buffers = new PlanBuffers(device);
-  const values = (label: string, count: number, usage: GPUBufferUsageFlags) => buffers.create(label, count * 4, usage);
+  const values = (label: string, count: number, usage: number) => buffers.create(label, count * 4, usage);
   const tensor = (layer: LayerSpec, name: string): GPUBuffer => buffers.upload(`${layer.name}.${name}`, tensors.get(name)!);
   const inputValues = layerInputSize(first);
 

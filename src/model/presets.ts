@@ -84,8 +84,22 @@ const caffeLenetJson: ArchitectureJson = {
   ],
 };
 
-/** Every preset by name; state_dicts are matched against them in this order. */
-const kPresetJson: Readonly<Record<string, ArchitectureJson>> = {
+/**
+ * The presets' names, in matching order (state_dicts are matched against them in this order).
+ *
+ * @example
+ * kPresetNames.includes('caffe-lenet'); // true
+ */
+export const kPresetNames = ['seed', 'pytorch-tutorial', 'classic', 'classic-scaled-tanh', 'caffe-lenet'] as const;
+
+/**
+ * A preset's name, as the `architecture` option takes it: 'seed', 'pytorch-tutorial',
+ * 'classic', 'classic-scaled-tanh' or 'caffe-lenet'.
+ */
+export type PresetName = (typeof kPresetNames)[number];
+
+/** Every preset by name. */
+const kPresetJson: Readonly<Record<PresetName, ArchitectureJson>> = {
   seed: seedJson,
   'pytorch-tutorial': pytorchTutorialJson,
   classic: classicJson('sigmoid'),
@@ -93,8 +107,15 @@ const kPresetJson: Readonly<Record<string, ArchitectureJson>> = {
   'caffe-lenet': caffeLenetJson,
 };
 
-/** The presets' names, in matching order. */
-export const kPresetNames: readonly string[] = Object.keys(kPresetJson);
+/**
+ * True for a preset's name.
+ *
+ * @example
+ * isPresetName('seed'); // true
+ */
+export function isPresetName(name: string): name is PresetName {
+  return (kPresetNames as readonly string[]).includes(name);
+}
 
 /**
  * The spec of a preset, or undefined for an unknown name.
@@ -102,14 +123,13 @@ export const kPresetNames: readonly string[] = Object.keys(kPresetJson);
  * @example
  * presetModel('pytorch-tutorial')?.inputSize; // 32
  */
-export function presetModel(name: string): ModelSpec | undefined {
-  const json = Object.hasOwn(kPresetJson, name) ? kPresetJson[name] : undefined;
-  return json ? buildArchitecture(json, name) : undefined;
+export function presetModel(name: PresetName | (string & {})): ModelSpec | undefined {
+  return isPresetName(name) ? buildArchitecture(kPresetJson[name], name) : undefined;
 }
 
 /** The description of a preset (for docs and for `--arch` help). */
-export function presetJson(name: string): ArchitectureJson | undefined {
-  return Object.hasOwn(kPresetJson, name) ? kPresetJson[name] : undefined;
+export function presetJson(name: PresetName | (string & {})): ArchitectureJson | undefined {
+  return isPresetName(name) ? kPresetJson[name] : undefined;
 }
 
 /**
