@@ -52,6 +52,7 @@ export interface InferenceEngine {
    * plan has compiled and taken over with all its kernels (or could not); at once otherwise,
    * and on the CPU. On a CPU adapter the fused plan's small-batch kernel comes when a call of
    * 1–2 images arrives or the engine is idle; large calls run at full speed before that.
+   * Rejects with EngineDestroyedError when called after `destroy()`.
    *
    * @example
    * const engine = await createEngine(url); // answers at once
@@ -77,7 +78,14 @@ export interface InferenceEngine {
    * const { classes } = await engine.infer(mnistBytes, 10_000); // 10,000 × 784 bytes
    */
   infer(pixels: Pixels, count: number): Promise<InferenceResult>;
-  /** Every layer's output, first to last (`model.layers`), for one raw 28×28 image. */
+  /**
+   * Every layer's output for one raw 28×28 image: an array, first layer to last (the order of
+   * `spec.layers`), each entry naming its layer.
+   *
+   * @example
+   * const layers = await engine.activations(pixels);
+   * layers.find((layer) => layer.name === 'conv1')?.shape; // [6, 28, 28]
+   */
   activations(pixels: Pixels): Promise<LayerActivation[]>;
   /**
    * After a DeviceLostError, continues on a new GPU device (`device`, else one requested from

@@ -12,12 +12,14 @@
  * @module lenet5-webgpu
  */
 import type { Backend, InferenceEngine } from './engine-api.js';
+import { checkEngineOptions } from './engine-options.js';
 import { InputError, WebGPUUnavailableError } from './errors.js';
 import { WebGpuEngine } from './gpu/engine.js';
 import type { PlanChoice } from './gpu/plans.js';
 import type { ModelWeights } from './model/model-weights.js';
 import { CpuEngine } from './reference/cpu-engine.js';
 import { loadWeights, type LoadOptions } from './formats/load.js';
+import { kUseNodeEntry, runningInNode } from './runtime.js';
 
 /** Where the weights come from: file bytes (safetensors, .pth, ONNX), a URL to fetch them from, or weights in memory. */
 export type WeightsSource = Uint8Array | ArrayBuffer | string | URL | ModelWeights;
@@ -51,10 +53,8 @@ export interface EngineOptions extends LoadOptions {
  * const { classes } = await engine.infer(pixels, 1);
  */
 export async function createEngine(source: WeightsSource, options: EngineOptions = {}): Promise<InferenceEngine> {
+  checkEngineOptions(options);
   const backend = options.backend ?? 'auto';
-  if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'cpu') {
-    throw new InputError(`backend must be 'webgpu', 'cpu' or 'auto', found '${String(backend)}'`);
-  }
   const weights = await resolveWeights(source, options);
   if (backend === 'cpu') return new CpuEngine(weights);
   try {
@@ -90,7 +90,9 @@ async function fetchBytes(url: string | URL): Promise<Uint8Array> {
   try {
     response = await fetch(url);
   } catch (e) {
-    throw new InputError(`could not fetch weights from ${String(url)}: ${(e as Error).message}`);
+    // Node's fetch has no file: scheme and no base URL for a path.
+    const hint = runningInNode() ? `; ${kUseNodeEntry}` : '';
+    throw new InputError(`could not fetch weights from ${String(url)}: ${(e as Error).message}${hint}`);
   }
   if (!response.ok) throw new InputError(`could not fetch weights from ${String(url)}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());

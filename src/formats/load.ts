@@ -10,6 +10,7 @@ import { InputError, ModelMismatchError, WeightsFileError } from '../errors.js';
 import { architectureJsonOf, buildArchitecture, denseShapeFits, describeArchitecture, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
 import type { ModelOrigin, ModelWeights } from '../model/model-weights.js';
 import { classicModel, kPresetNames, presetModel, seedModel, type ClassicActivation, type PresetName } from '../model/presets.js';
+import { checkOptions, either, ofType, type OptionChecks } from '../options.js';
 import { kImageSize, layerOutputShape, type ModelSpec, type Preprocessing } from '../model/spec.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/safetensors.js';
 import { looksLikeOnnx, readOnnx } from './onnx.js';
@@ -57,8 +58,15 @@ export interface LoadOptions {
  * weights.spec.inputSize; // 32
  */
 export function loadWeights(bytes: Uint8Array, options: LoadOptions = {}): ModelWeights {
+  checkOptions(options, kLoadOptionChecks, 'loadWeights options');
   return modelWeightsFrom(readWeightsFile(bytes), options);
 }
+
+/** Run-time checks of LoadOptions (src/options.ts); their values are checked in depth where used. */
+export const kLoadOptionChecks: OptionChecks<LoadOptions> = {
+  architecture: either(ofType('string'), ofType('object'), 'a preset name, a JSON description or its text'),
+  preprocessing: ofType('object', 'an object ({ pad, background, ink } or { mean, std })'),
+};
 
 /**
  * The contents of a weights file, read by the reader its first bytes call for.

@@ -4,6 +4,7 @@
  * errors outside any error scope are reported, not swallowed.
  */
 import { WebGPUUnavailableError } from '../errors.js';
+import { kUseNodeEntry, runningInNode } from '../runtime.js';
 
 /** A device with a readable description of the adapter behind it. */
 export interface GpuContext {
@@ -63,7 +64,9 @@ export async function acquireDevice(device?: GPUDevice, gpu?: GPU): Promise<GpuC
   const api = gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
   if (!api) {
     throw new WebGPUUnavailableError(
-      'navigator.gpu is missing: this browser has no WebGPU, or the page is not a secure context (https or localhost)',
+      runningInNode()
+        ? `navigator.gpu is missing: Node has no WebGPU of its own; ${kUseNodeEntry}, or pass a GPUDevice`
+        : 'navigator.gpu is missing: this browser has no WebGPU, or the page is not a secure context (https or localhost)',
     );
   }
   let adapter: GPUAdapter | null;

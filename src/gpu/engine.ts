@@ -16,6 +16,7 @@ import { classify } from '../reference/forward.js';
 import { acquireDevice, type GpuContext } from './device.js';
 import { buildLayeredPlan } from './layered-plan.js';
 import type { Plan } from './plan.js';
+import { destroyAfterCompiles } from './pipeline-cache.js';
 import { PlanRunner } from './plan-runner.js';
 import { PlanUpgrade } from './plan-upgrade.js';
 import { planBuilder, planDeclines, upgradeSteps, type PlanChoice, type PlanKind, type PlanOptions } from './plans.js';
@@ -169,6 +170,7 @@ export class WebGpuEngine implements InferenceEngine {
    * await engine.fastest(); // 'fused': full speed from here on
    */
   fastest(): Promise<PlanKind> {
+    if (this.destroyed) return Promise.reject(new EngineDestroyedError('fastest'));
     return this.settled;
   }
 
@@ -323,7 +325,7 @@ export class WebGpuEngine implements InferenceEngine {
       () => undefined,
     );
     this.activationsRunner = undefined;
-    if (ownsDevice) device.destroy();
+    if (ownsDevice) destroyAfterCompiles(device);
   }
 
   /** A runner whose plan keeps every layer's output: the main one, or a 1-image layered plan. */

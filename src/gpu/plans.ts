@@ -16,6 +16,9 @@ export type PlanKind = 'layered' | 'fused';
 /** What a caller asks for: a planner, or 'auto' (answer with the layered plan, move to the fused one when compiled). */
 export type PlanChoice = PlanKind | 'auto';
 
+/** Every PlanChoice, for checking a caller's `plan` option at run time. */
+export const kPlanChoices = Object.keys({ auto: true, layered: true, fused: true } satisfies Record<PlanChoice, true>) as PlanChoice[];
+
 export interface PlanOptions {
   readonly maxBatch: number;
   /** Layered plan only: activations fused into each layer's kernel (true) or standalone. */

@@ -40,9 +40,10 @@ export class CpuEngine implements InferenceEngine {
     this.model = modelInfo(weights);
   }
 
-  /** The CPU has no GPU plan to move to: resolves at once. */
-  fastest(): Promise<undefined> {
-    return Promise.resolve(undefined);
+  /** The CPU has no GPU plan to move to: resolves at once, or rejects with EngineDestroyedError once destroyed. */
+  async fastest(): Promise<undefined> {
+    this.checkUsable('fastest');
+    return undefined;
   }
 
   async infer(pixels: Pixels, count: number): Promise<InferenceResult> {
