@@ -53,8 +53,9 @@ export function cachedPipeline(device: GPUDevice, label: string, source: KernelS
  * Destroys `device` now, or, while pipelines are compiling on it, once they have settled (and
  * the plan builds awaiting them have gone on). Dawn's `GPUDevice.destroy()` waits for every
  * `createComputePipelineAsync` in flight: destroying an engine while the 'auto' plan's fused
- * kernel compiled in the background blocked the thread 2.4–5 s in Node on SwiftShader. The
- * abandoned compiles finish unseen; their plans are destroyed by whoever awaited them.
+ * kernel compiled in the background blocked the thread for the rest of that compile (2.4–10 s
+ * in Node on SwiftShader, as the cores were shared). The abandoned compiles finish unseen;
+ * their plans are destroyed by whoever awaited them.
  *
  * @example
  * destroyAfterCompiles(device); // returns at once
