@@ -80,6 +80,14 @@ export function either(first: OptionCheck, second: OptionCheck, description: str
   };
 }
 
+/** A check that the value is an array of strings (class names, say). */
+export const stringList: OptionCheck = (value, key) => {
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return;
+  const items: readonly unknown[] = Array.isArray(value) ? value : [];
+  const bad = items.findIndex((item) => typeof item !== 'string');
+  throw new InputError(`'${key}' must be an array of strings, found ${bad >= 0 ? `${describeValue(items[bad])} at index ${bad}` : describeValue(value)}`);
+};
+
 /** A check that the value is a positive integer. */
 export const positiveInteger: OptionCheck = (value, key) => {
   if (typeof value === 'number' && Number.isInteger(value) && value > 0) return;

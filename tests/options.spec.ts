@@ -12,7 +12,7 @@ import { expect, test } from '@playwright/test';
 import * as root from '../src/index.js';
 import { createEngine, InputError, kPresetNames, Lenet5Error, loadWeights, WebGPUUnavailableError, type Lenet5ErrorCode, type PresetName } from '../src/index.js';
 import { createEngine as createNodeEngine } from '../src/node.js';
-import { editDistance, suggestion } from '../src/options.js';
+import { editDistance, stringList, suggestion } from '../src/options.js';
 
 const kWeights = 'weights/seed.safetensors';
 const bytes = new Uint8Array(readFileSync(kWeights));
@@ -68,6 +68,12 @@ test('loadWeights checks its options the same way', () => {
   expect(() => loadWeights(bytes, { preprocesing: { pad: 2 } } as root.LoadOptions)).toThrow(/unknown option 'preprocesing'; did you mean 'preprocessing'\?/);
   expect(() => loadWeights(bytes, { preprocessing: 'mnist' } as unknown as root.LoadOptions)).toThrow(/'preprocessing' must be an object/);
   expect(loadWeights(bytes, { architecture: 'seed' }).spec.inputSize).toBe(28);
+});
+
+test('a list of strings is checked item by item', () => {
+  expect(() => stringList(['zero', 'one'], 'labels')).not.toThrow();
+  expect(() => stringList(['zero', 1], 'labels')).toThrow("'labels' must be an array of strings, found 1 at index 1");
+  expect(() => stringList('zero', 'labels')).toThrow("'labels' must be an array of strings, found 'zero'");
 });
 
 test('suggestions: containment first, then edit distance within a third of the name', () => {
