@@ -6,7 +6,8 @@
 #   2. a user's strict TypeScript type-checks against its declarations with 0 errors, every
 #      .d.ts checked (skipLibCheck off), no @webgpu/types of its own, on each supported
 #      TypeScript major (5 and 7, installed in the project as `ts5` and `ts7`): the Vite app
-#      (DOM library, bundler resolution) and a Node module (NodeNext, a Node-only `lib`);
+#      (DOM library, bundler resolution) and a Node module (NodeNext, a Node-only `lib`); the
+#      repository's own sources type-check on TypeScript 7 as well;
 #   3. a plain-JavaScript Node script (check.mjs) classifies the first 100 MNIST test images
 #      through `lenet5-webgpu/node` with the package's own weights file (≥ 95%), gets typed
 #      errors for misspelt options and for the root entry used in Node, and its process exits
@@ -105,6 +106,8 @@ run install npm install --prefix "$app" --no-audit --no-fund --prefer-offline
 for major in 5 7; do
   run "types-ts$major" bash -c "cd '$app' && node node_modules/ts$major/bin/tsc --version && node node_modules/ts$major/bin/tsc -p tsconfig.json && node node_modules/ts$major/bin/tsc -p tsconfig.node.json"
 done
+# The repository's own sources on TypeScript 7 too (it builds with the 5.x of its devDependencies).
+run repo-ts7 node "$app/node_modules/ts7/bin/tsc" --noEmit -p "$repo"
 
 run node bash -c "cd '$app' && node check.mjs '$mnist'"
 grep '^node:' "$work/node.log"
