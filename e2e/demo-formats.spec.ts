@@ -299,6 +299,25 @@ test('a preset chosen before loading applies to a state_dict; a file that declar
   await expectPyTorchPredictions(page, 'seed.logits.f32');
 });
 
+test('any file name: the picker filters nothing, and a state_dict named .params or with no extension loads through it', async ({ page }) => {
+  test.setTimeout(300_000);
+  await openDemo(page);
+  const input = page.locator('#weights-file');
+  // An `accept` list would grey out files whose names it does not know (.params, .tar, .ckpt, .bin,
+  // no extension) in the system's file chooser; the format is sniffed from the bytes instead.
+  await expect(input).not.toHaveAttribute('accept');
+  await expect(page.locator('#drop-zone')).toContainText('.params');
+  const seed = fixture('seed.pth');
+  for (const name of ['lenet.params', 'cifar_net']) {
+    const chooser = page.waitForEvent('filechooser');
+    await page.locator('.file-button').click();
+    await (await chooser).setFiles({ name, mimeType: '', buffer: seed.bytes });
+    await expectModelShown(page, name, seed);
+    await expect(fact(page, 'format')).toHaveText('PyTorch .pth (state_dict)');
+    await expectPyTorchPredictions(page, 'seed.logits.f32');
+  }
+});
+
 test('bad files: the loader’s plain error, and the previous model keeps predicting', async ({ page }) => {
   test.setTimeout(300_000);
   await openDemo(page);
