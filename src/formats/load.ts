@@ -7,17 +7,18 @@
  * it before anything reaches the GPU.
  */
 import { InputError, ModelMismatchError, WeightsFileError } from '../errors.js';
-import { architectureJsonOf, buildArchitecture, denseShapeFits, describeArchitecture, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
+import { architectureJsonOf, buildArchitecture, describeArchitecture, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
 import { foldBatchNorms } from '../model/fold.js';
 import { normalizePreprocessing } from '../model/preprocess.js';
 import type { ModelOrigin, ModelWeights } from '../model/model-weights.js';
 import { classicModel, kPresetNames, presetModel, seedModel, type ClassicActivation } from '../model/presets.js';
-import { kImageSize, layerOutputShape, type ModelSpec, type Preprocessing } from '../model/spec.js';
+import { kImageSize, type ModelSpec, type Preprocessing } from '../model/spec.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/safetensors.js';
+import { matchTensors, tensorProblem, type TensorMatch } from './match.js';
 import { looksLikeOnnx, readOnnx } from './onnx.js';
-import { looksLikePth, readPth } from './pth.js';
+import { kStateDictPathKey, looksLikePth, readPth } from './pth.js';
 import { kArchitectureKey, looksLikeSafetensors, readSafetensors } from './safetensors.js';
-import type { RawTensor, WeightsFileContents } from './types.js';
+import type { IgnoredTensor, RawTensor, WeightsFileContents } from './types.js';
 
 /** The `__metadata__` keys this engine reads and writes (docs/formats.md). */
 export const kMetadataKeys = {
@@ -85,18 +86,22 @@ export function readWeightsFile(bytes: Uint8Array): WeightsFileContents {
  * const weights = modelWeightsFrom(readWeightsFile(bytes), { architecture: 'seed' });
  */
 export function modelWeightsFrom(contents: WeightsFileContents, options: LoadOptions = {}): ModelWeights {
-  const { spec, origin } = decideArchitecture(contents, options);
-  const tensors = checkTensors(spec, contents.tensors);
+  const { spec, origin, matched } = decideArchitecture(contents, options);
+  const tensors = checkTensors(spec, matched);
   const preprocessing = decidePreprocessing(spec, contents.metadata, options.preprocessing);
   const folded = foldBatchNorms(spec, tensors);
   return { spec: folded.spec, preprocessing, tensors: folded.tensors, metadata: contents.metadata, origin };
 }
 
-/** Which network the file holds, and how that was decided. */
-function decideArchitecture(contents: WeightsFileContents, options: LoadOptions): { spec: ModelSpec; origin: ModelOrigin } {
+/** Which network the file holds, how that was decided, and the file's tensors under the network's names. */
+function decideArchitecture(
+  contents: WeightsFileContents,
+  options: LoadOptions,
+): { spec: ModelSpec; origin: ModelOrigin; matched: ReadonlyMap<string, RawTensor> } {
   const { format, metadata } = contents;
   const asked = options.architecture === undefined ? undefined : architectureOption(options.architecture);
   const declared = declaredArchitecture(contents);
+  const ignored = [checkpointNote(metadata), ignoredNote(contents.ignored)].filter((p) => p !== undefined).join(' ') || undefined;
   if (declared) {
     if (asked && !sameNetwork(asked, declared)) {
       throw new ModelMismatchError(
@@ -104,22 +109,60 @@ function decideArchitecture(contents: WeightsFileContents, options: LoadOptions)
           `the architecture option describes another (${summary(asked)})`,
       );
     }
-    return { spec: declared, origin: { format, architectureFrom: 'file' } };
+    return { spec: declared, origin: withNote({ format, architectureFrom: 'file' }, ignored), matched: contents.tensors };
   }
-  if (asked) return { spec: asked, origin: { format, architectureFrom: 'option' } };
-  const legacy = legacyModel(metadata);
-  if (legacy) return { spec: legacy, origin: { format, architectureFrom: 'file' } };
-  const fits = kPresetNames.filter((name) => !tensorProblem(presetModel(name)!, contents.tensors));
+  const given = asked ?? legacyModel(metadata);
+  if (given) {
+    const match = matchTensors(given, contents.tensors);
+    if (!('how' in match)) throw new ModelMismatchError(match.message, match.tensor);
+    const said = match.said ? `the file's tensors were ${match.said}` : undefined;
+    return { spec: given, origin: withNote({ format, architectureFrom: asked ? 'option' : 'file' }, sentence(said), ignored), matched: match.tensors };
+  }
+  const fits = kPresetNames
+    .map((name) => ({ name, match: matchTensors(presetModel(name)!, contents.tensors) }))
+    .filter((f): f is { name: (typeof kPresetNames)[number]; match: TensorMatch } => 'how' in f.match);
+  // A file whose names are a preset's fits it before one whose order and shapes do.
+  const rank = { names: 0, prefix: 1, order: 2 } as const;
+  fits.sort((a, b) => rank[a.match.how] - rank[b.match.how]);
   const chosen = fits[0];
   if (!chosen) throw noPresetFits(contents.tensors);
-  const others = fits.slice(1);
+  const others = fits.slice(1).map((f) => f.name);
   const note =
-    `the file does not say which network it holds; its tensors fit the '${chosen}' preset, assumed` +
+    `the file does not say which network it holds; its tensors fit the '${chosen.name}' preset` +
+    (chosen.match.said ? ` (${chosen.match.said})` : '') +
+    `, assumed` +
     (others.length > 0 ? ` (they fit ${others.map((n) => `'${n}'`).join(', ')} as well)` : '') +
     `. If that is not the network, pass its architecture (a preset name or a JSON description; --arch in eval).`;
   // A classic file may say its activation (lenet5.activation) without naming its model.
-  const spec = chosen === 'classic' ? legacyModel({ ...metadata, [kMetadataKeys.model]: 'classic' })! : presetModel(chosen)!;
-  return { spec, origin: { format, architectureFrom: 'tensors', alsoFits: others, note } };
+  const spec = chosen.name === 'classic' ? legacyModel({ ...metadata, [kMetadataKeys.model]: 'classic' })! : presetModel(chosen.name)!;
+  return {
+    spec,
+    origin: withNote({ format, architectureFrom: 'tensors', alsoFits: others }, note, ignored),
+    matched: chosen.match.tensors,
+  };
+}
+
+/** Where in a checkpoint the reader found the state_dict, for the note. */
+function checkpointNote(metadata: Readonly<Record<string, string>>): string | undefined {
+  const path = metadata[kStateDictPathKey];
+  return path === undefined ? undefined : `The state_dict was read from ${path}.`;
+}
+
+/** The reader's set-aside integer buffers, for the note. */
+function ignoredNote(ignored: readonly IgnoredTensor[] | undefined): string | undefined {
+  if (!ignored || ignored.length === 0) return undefined;
+  const shown = ignored.slice(0, 6).map((t) => `${t.name} (${t.dtype})`).join(', ') + (ignored.length > 6 ? `, … (${ignored.length} in all)` : '');
+  return `Integer buffers read and ignored (the engine has no integer parameters): ${shown}.`;
+}
+
+function sentence(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
+
+/** The origin with the parts of its note that apply, joined. */
+function withNote(origin: ModelOrigin, ...parts: (string | undefined)[]): ModelOrigin {
+  const note = parts.filter((p): p is string => p !== undefined).join(' ');
+  return note ? { ...origin, note } : origin;
 }
 
 /**
@@ -219,17 +262,6 @@ function summary(spec: ModelSpec): string {
   return spec.layers.map((l) => `${l.name}:${l.kind}`).join(' ');
 }
 
-/** A dense weight may be stored [out, in] or [out, c, h, w]; every other shape must match. */
-function shapeFits(spec: ModelSpec, name: string, expected: readonly number[], found: readonly number[]): boolean {
-  if (found.length === expected.length && found.every((d, i) => d === expected[i])) return true;
-  const index = spec.layers.findIndex((l) => l.kind === 'dense' && l.weight === name);
-  const layer = spec.layers[index];
-  if (!layer || layer.kind !== 'dense') return false;
-  const before = index > 0 ? layerOutputShape(spec.layers[index - 1]!) : [1, spec.inputSize, spec.inputSize];
-  const map = before.length === 3 ? { channels: before[0]!, size: before[1]! } : undefined;
-  return denseShapeFits(found, layer.outFeatures, layer.inFeatures, map);
-}
-
 /**
  * The error for tensors that fit no preset: what is wrong against the nearest preset (the one
  * sharing most tensor names), and every tensor found.
@@ -246,47 +278,6 @@ function noPresetFits(tensors: ReadonlyMap<string, RawTensor>): ModelMismatchErr
       (problem ? `; against the nearest preset, ${problem.message}` : ''),
     problem?.tensor,
   );
-}
-
-/** What is wrong with the tensors for a spec: the first problem, with the tensor it is in. */
-interface TensorProblem {
-  readonly message: string;
-  readonly tensor?: string;
-}
-
-/** Names and shapes against the spec: missing, unknown, or misshapen tensors. */
-function tensorProblem(spec: ModelSpec, tensors: ReadonlyMap<string, RawTensor>): TensorProblem | undefined {
-  const missing = spec.tensors.filter((t) => !tensors.has(t.name));
-  if (missing.length > 0) {
-    const all = missing.map((t) => t.name).join(', ');
-    return {
-      message:
-        `model '${spec.id}' needs ${spec.tensors.length} tensors; ${missing.length} missing (${all}): ` +
-        `expected shape [${missing[0]!.shape.join(', ')}], found no tensor` +
-        (tensors.size > 0 ? `; the file has ${[...tensors.keys()].slice(0, 8).join(', ')}${tensors.size > 8 ? ', …' : ''}` : ''),
-      tensor: missing[0]!.name,
-    };
-  }
-  const known = new Set(spec.tensors.map((t) => t.name));
-  const unknown = [...tensors.keys()].filter((name) => !known.has(name));
-  if (unknown.length > 0) {
-    return {
-      message:
-        `model '${spec.id}' has no tensor of this name: expected only ${[...known].join(', ')}; ` +
-        `found ${unknown.length} unknown (${unknown.slice(0, 8).join(', ')})`,
-      tensor: unknown[0]!,
-    };
-  }
-  for (const expected of spec.tensors) {
-    const found = tensors.get(expected.name)!;
-    if (!shapeFits(spec, expected.name, expected.shape, found.shape)) {
-      return {
-        message: `wrong shape for model '${spec.id}': expected [${expected.shape.join(', ')}], found [${found.shape.join(', ')}]`,
-        tensor: expected.name,
-      };
-    }
-  }
-  return undefined;
 }
 
 /** Every tensor of the spec, present with its shape and finite values; nothing else. */
