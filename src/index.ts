@@ -127,9 +127,20 @@ export {
   type ArchitectureJson,
   type LayerJson,
 } from './model/architecture.js';
-export { classicModel, kPresetNames, presetJson, presetModel, seedModel, type ClassicActivation } from './model/presets.js';
+export {
+  classicModel,
+  isPresetName,
+  kCifar10Labels,
+  kPresetNames,
+  presetJson,
+  presetModel,
+  seedModel,
+  type ClassicActivation,
+  type PresetName,
+} from './model/presets.js';
 export type {
   Activation,
+  BatchNormSpec,
   Conv5x5Layer,
   DenseLayer,
   LayerName,
@@ -139,9 +150,10 @@ export type {
   PoolMode,
   Preprocessing,
   RbfLayer,
+  ScaleShiftLayer,
   SoftmaxLayer,
   Subsample2x2Layer,
   TensorSpec,
 } from './model/spec.js';
-export type { Pixels } from './model/preprocess.js';
+export type { ImageDataLike, InferOptions, ModelInput, PixelLayout, Pixels } from './model/preprocess.js';
 export { parseIdxImages, parseIdxLabels, type IdxImages } from './data/idx.js';

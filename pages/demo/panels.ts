@@ -312,6 +312,10 @@ function layerViews(engine: InferenceEngine): LayerView[] {
         const feedsRbf = rbf && centres && layers[index + 1] === rbf && layer.outFeatures === kBitmapSize;
         return feedsRbf ? bitmapView(layer, rbf, centres) : stripView(layer);
       }
+      case 'scale-shift':
+        return layer.size === undefined
+          ? stripView({ kind: 'dense', name: layer.name, inFeatures: layer.channels, outFeatures: layer.channels, activation: layer.activation, weight: layer.scale, bias: layer.shift })
+          : mapsView({ kind: 'subsample2x2', name: layer.name, channels: layer.channels, inSize: layer.size, outSize: layer.size, mode: 'average', activation: layer.activation });
       case 'rbf':
       case 'softmax':
         return outputView(layer, engine.model.output);

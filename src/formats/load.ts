@@ -8,6 +8,8 @@
  */
 import { InputError, ModelMismatchError, WeightsFileError } from '../errors.js';
 import { architectureJsonOf, buildArchitecture, describeArchitecture, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
+import { foldBatchNorms } from '../model/fold.js';
+import { normalizePreprocessing } from '../model/preprocess.js';
 import type { ModelOrigin, ModelWeights } from '../model/model-weights.js';
 import { classicModel, kPresetNames, presetModel, seedModel, type ClassicActivation } from '../model/presets.js';
 import { kImageSize, type ModelSpec, type Preprocessing } from '../model/spec.js';
@@ -34,7 +36,9 @@ export const kMetadataKeys = {
  * `{ pad, background, ink }` (x = background + (ink − background)·p), or a PyTorch-style
  * `Normalize(mean, std)` applied to p in [0, 1].
  */
-export type PreprocessingOption = Partial<Preprocessing> | { readonly mean: number; readonly std: number };
+export type PreprocessingOption =
+  | Partial<Preprocessing>
+  | { readonly mean: number | readonly number[]; readonly std: number | readonly number[] };
 
 export interface LoadOptions {
   /**
@@ -85,7 +89,8 @@ export function modelWeightsFrom(contents: WeightsFileContents, options: LoadOpt
   const { spec, origin, matched } = decideArchitecture(contents, options);
   const tensors = checkTensors(spec, matched);
   const preprocessing = decidePreprocessing(spec, contents.metadata, options.preprocessing);
-  return { spec, preprocessing, tensors, metadata: contents.metadata, origin };
+  const folded = foldBatchNorms(spec, tensors);
+  return { spec: folded.spec, preprocessing, tensors: folded.tensors, metadata: contents.metadata, origin };
 }
 
 /** Which network the file holds, how that was decided, and the file's tensors under the network's names. */
@@ -304,8 +309,9 @@ function decidePreprocessing(
     background: readNumber(metadata, kMetadataKeys.background, defaults.background),
     ink: readNumber(metadata, kMetadataKeys.ink, defaults.ink),
   };
-  const chosen = option === undefined ? fromFile : { ...fromFile, ...preprocessingOption(option) };
-  const expectedPad = (spec.inputSize - kImageSize) / 2;
+  const chosen: Preprocessing = option === undefined ? fromFile : { ...fromFile, ...preprocessingOption(option, spec.inputChannels) };
+  // A grey model takes 28×28 images padded to its input; a colour model its input's size.
+  const expectedPad = spec.inputChannels === 1 ? (spec.inputSize - kImageSize) / 2 : 0;
   if (!Number.isInteger(expectedPad) || expectedPad < 0) {
     throw new ModelMismatchError(
       `the network's input is ${spec.inputSize}×${spec.inputSize}: a 28×28 image reaches it only by padding an equal whole number of pixels on every side (28, 30, 32, …)`,
@@ -318,7 +324,7 @@ function decidePreprocessing(
     fromOption(key) || metadata[metadataKey] === undefined ? String(chosen[key]) : `'${metadata[metadataKey]}'`;
   if (chosen.pad !== expectedPad) {
     throw new WeightsFileError(
-      `${where('pad', kMetadataKeys.pad)}: expected ${expectedPad} (28×28 images into a ${spec.inputSize}×${spec.inputSize} input), found ${shown('pad', kMetadataKeys.pad)}`,
+      `${where('pad', kMetadataKeys.pad)}: expected ${expectedPad} (${spec.inputChannels === 1 ? '28×28' : `${spec.inputSize}×${spec.inputSize}`} images into a ${spec.inputSize}×${spec.inputSize} input), found ${shown('pad', kMetadataKeys.pad)}`,
     );
   }
   if (chosen.ink === chosen.background) {
@@ -329,16 +335,15 @@ function decidePreprocessing(
   return chosen;
 }
 
-function preprocessingOption(option: PreprocessingOption): Partial<Preprocessing> {
+function preprocessingOption(option: PreprocessingOption, channels: number): Partial<Preprocessing> {
   const finite = (v: unknown, what: string) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`preprocessing.${what}: expected a finite number, found ${String(v)}`);
     return v;
   };
   if ('mean' in option || 'std' in option) {
-    const { mean, std } = option as { mean: number; std: number };
-    finite(mean, 'mean');
-    if (finite(std, 'std') <= 0) throw new InputError(`preprocessing.std: expected a positive number, found ${std}`);
-    return { background: -mean / std, ink: (1 - mean) / std };
+    const { mean, std } = option as { mean: number | number[]; std: number | number[] };
+    // The per-channel form replaces any per-channel values the file had.
+    return { perChannel: undefined, ...normalizePreprocessing(mean, std, channels, (message) => new InputError(`preprocessing.${message}`)) };
   }
   const p = option as Partial<Preprocessing>;
   return {
