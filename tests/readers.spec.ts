@@ -12,7 +12,7 @@ import { matchTensors, stripSharedPrefix } from '../src/formats/match.js';
 import { readPth } from '../src/formats/pth.js';
 import type { RawTensor } from '../src/formats/types.js';
 import { buildArchitecture } from '../src/model/architecture.js';
-import { seedModel } from '../src/model/presets.js';
+import { presetModel, seedModel } from '../src/model/presets.js';
 import { referenceOutput } from '../src/reference/forward.js';
 import { classes, compareWithMaker, fixtureInput, kReaderImages, makerOutput, readReaderFile, readReaderSummary } from './reader-fixtures.js';
 
@@ -72,12 +72,43 @@ test.describe('one nn.Sequential LeNet saved as people save it: each file gives 
   });
 });
 
-test.describe("batch norm's integer buffers", () => {
+test.describe('batch norm and colour in state dicts', () => {
   test('bn.params: every num_batches_tracked (int64) read and set aside, the float tensors kept in order', () => {
     const contents = readPth(readReaderFile('bn.params'));
     const expected = Object.entries(fixture('bn.params').tensors!);
     expect(contents.ignored?.map((t) => `${t.name} ${t.dtype}`)).toEqual(expected.filter(([, t]) => t.dtype === 'int64').map(([n]) => `${n} int64`));
     expect([...contents.tensors.keys()]).toEqual(expected.filter(([, t]) => t.dtype === 'float32').map(([n]) => n));
+  });
+
+  for (const name of ['bn.params', 'bn-after-relu.params', 'colour.pth']) {
+    test(`${name} (${fixture(name).how}) with its description: the maker's outputs`, () => {
+      const weights = loadWeights(readReaderFile(name), { architecture: fixture(name).architecture! });
+      if (name === 'colour.pth') {
+        expect(weights.spec.inputChannels).toBe(3);
+        expect(weights.origin?.note).toBeUndefined(); // conv1 … fc3: the description's own names
+      } else {
+        expect(weights.origin?.note).toContain('matched by order, role and shape');
+        expect(weights.origin?.note).toContain('Integer buffers read and ignored');
+      }
+      runAndCompare(name, weights);
+    });
+  }
+
+  test("the book's BN LeNet, full size, named as nn.Sequential names it: the 'd2l-lenet-bn' preset, each batch norm matched", () => {
+    const preset = presetModel('d2l-lenet-bn')!;
+    // The book's indices: conv 0, bn 1, conv 4, bn 5, linear 9, bn 10, linear 12, bn 13, linear 15.
+    const index: Record<string, number> = { conv1: 0, bn1: 1, conv2: 4, bn2: 5, fc1: 9, bn3: 10, fc2: 12, bn4: 13, fc3: 15 };
+    const tensors = new Map<string, RawTensor>();
+    for (const t of preset.tensors) {
+      const [module, role] = t.name.split('.') as [string, string];
+      const data = new Float32Array(t.shape.reduce((a, b) => a * b, 1)).fill(role === 'running_var' ? 1 : 0.01);
+      tensors.set(`${index[module]}.${role}`, { shape: [...t.shape], data });
+    }
+    const ignored = ['1', '5', '10', '13'].map((i) => ({ name: `${i}.num_batches_tracked`, dtype: 'int64', shape: [] }));
+    const weights = modelWeightsFrom({ format: 'pth', tensors, metadata: {}, ignored });
+    expect(weights.spec.id).toBe('d2l-lenet-bn');
+    expect(weights.origin?.note).toContain('0 → conv1, 1 → bn1, 4 → conv2, 5 → bn2, 9 → fc1, 10 → bn3, 12 → fc2, 13 → bn4, 15 → fc3');
+    expect(weights.origin?.note).toContain('1.num_batches_tracked (int64)');
   });
 });
 
