@@ -20,7 +20,7 @@
  * Integer buffers (`num_batches_tracked`) were set aside by the reader; they take no part.
  */
 import { denseShapeFits } from '../model/architecture.js';
-import { layerOutputShape, layerTensorNames, type LayerSpec, type ModelSpec } from '../model/spec.js';
+import { layerOutputShape, type BatchNormSpec, type LayerSpec, type ModelSpec } from '../model/spec.js';
 import type { RawTensor } from './types.js';
 
 /** How a file's tensors were matched to a spec, and the tensors under the spec's names. */
@@ -159,6 +159,33 @@ function fileGroups(tensors: ReadonlyMap<string, RawTensor>): FileGroup[] | unde
   return [...groups].map(([module, roles]) => ({ module, roles }));
 }
 
+/** One layer's (or batch norm's) tensors in the spec, by role, in the order the network runs them. */
+interface SpecGroup {
+  readonly name: string;
+  readonly roles: ReadonlyMap<string, string>;
+}
+
+/**
+ * The spec's tensors grouped as a PyTorch module holds them, first to last: each layer's, and
+ * each batch norm's (`spec.batchNorms`: weight, bias, running_mean, running_var) right after
+ * the layer it folds into, or in place of the scale-shift layer that runs it.
+ */
+function specGroups(spec: ModelSpec): SpecGroup[] {
+  const batchNorms = spec.batchNorms ?? [];
+  const bnRoles = (bn: BatchNormSpec): SpecGroup => ({
+    name: bn.name,
+    roles: new Map([['weight', bn.weight], ['bias', bn.bias], ['running_mean', bn.runningMean], ['running_var', bn.runningVar]]),
+  });
+  const groups: SpecGroup[] = [];
+  for (const layer of spec.layers) {
+    const runs = batchNorms.find((bn) => bn.into.mode === 'scale-shift' && bn.into.layer === layer.name);
+    if (runs) groups.push(bnRoles(runs));
+    else groups.push({ name: layer.name, roles: layerRoles(layer) });
+    for (const bn of batchNorms) if (bn.into.mode === 'fold' && bn.into.layer === layer.name) groups.push(bnRoles(bn));
+  }
+  return groups.filter((g) => g.roles.size > 0);
+}
+
 /** A spec layer's tensors by role: the spec's tensor name for each role its kind gives. */
 function layerRoles(layer: LayerSpec): Map<string, string> {
   const roles = new Map<string, string>();
@@ -173,12 +200,11 @@ function layerRoles(layer: LayerSpec): Map<string, string> {
     case 'rbf':
       roles.set('weight', layer.centres);
       break;
+    case 'scale-shift':
+      roles.set('weight', layer.scale).set('bias', layer.shift);
+      break;
     case 'softmax':
       break;
-    default:
-      // A kind this module does not list (batch norm's running statistics, …): its tensors'
-      // roles are their default names' last components, as PyTorch names them.
-      for (const name of layerTensorNames(layer)) roles.set(roleOf(name.slice(name.lastIndexOf('.') + 1)), name);
   }
   return roles;
 }
@@ -192,9 +218,8 @@ function matchByOrder(spec: ModelSpec, tensors: ReadonlyMap<string, RawTensor>):
   const renamed = new Map<string, RawTensor>();
   const pairs: string[] = [];
   let inOrder = true;
-  for (const layer of spec.layers) {
-    const roles = layerRoles(layer);
-    if (roles.size === 0) continue;
+  for (const layer of specGroups(spec)) {
+    const { roles } = layer;
     const fits = (group: FileGroup) =>
       group.roles.size === roles.size &&
       [...roles].every(([role, specName]) => {
