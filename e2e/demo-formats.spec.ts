@@ -135,6 +135,11 @@ async function expectLayerPanel(block: Locator, layer: LayerSpec, last: boolean,
       }
       await expect(block.locator('h3 span')).toContainText(`${layer.outFeatures} units`);
       break;
+    case 'scale-shift':
+      // A batch norm that could not fold into the layer before it: maps, or a strip of units.
+      await expect(block.locator(layer.size === undefined ? 'canvas.units' : 'canvas.map')).toHaveCount(layer.size === undefined ? 1 : layer.channels);
+      await expect(block.locator('h3 span')).toContainText('batch norm (a scale and shift per');
+      break;
     case 'rbf':
     case 'softmax':
       throw new Error(`layer ${layer.name} (${layer.kind}) is not the last`);
@@ -331,7 +336,7 @@ test('bad files: the loader’s plain error, and the previous model keeps predic
   const hostileName = '<img src=x onerror="document.title=1">.pth';
   for (const [name, bytes] of [
     ['seed-module.pth', readFileSync(`${kFamily}/seed-module.pth`)], // torch.save(model): a whole module
-    ['lenet-tanh.pth', readFileSync(`${kFamily}/lenet-tanh.pth`)], // nn.Sequential names: no preset fits
+    ['unsupported-kernel.onnx', readFileSync(`${kFamily}/unsupported-kernel.onnx`)], // a 3×3 Conv
     ['unsupported-op.onnx', readFileSync(`${kFamily}/unsupported-op.onnx`)], // a Softplus node
     ['truncated.onnx', readFileSync(`${kFamily}/seed.onnx`).subarray(0, 5000)],
     [hostileName, Buffer.from('PK\u0003\u0004 <b>not a zip</b>')],

