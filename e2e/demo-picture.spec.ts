@@ -2,8 +2,9 @@
  * The demo page (index.html) with a colour model: PyTorch's CIFAR-10 tutorial Net
  * (tests/fixtures/apps/cifar_net.pth, made by scripts/pytorch/make_apps_fixtures.py) loaded
  * through the file picker. The drawing pad gives way to a picture input; a PNG chosen or
- * dropped is classified as PyTorch classifies the same picture (its centre square, area
- * resampled to 32×32), under CIFAR-10's class names, with every layer's maps; the camera
+ * dropped is shown to the network pixel for pixel as PyTorch was given it (its centre square,
+ * area resampled to 32×32) and classified as PyTorch classifies it, under CIFAR-10's class
+ * names, with every layer's maps; the camera
  * (Chromium's fake device) and its refusal; and back to a grey model, where a dropped picture
  * is explained rather than loaded as weights.
  */
@@ -86,14 +87,25 @@ test('a colour model takes a picture: chosen or dropped, classified as PyTorch d
 
   // What the network sees: the 32×32 colour picture; and every conv and pool layer's maps.
   await expect(page.locator('#seen-caption')).toContainText('32×32 colour picture');
-  const seen = await page.locator('#seen').evaluate((canvas: HTMLCanvasElement) => {
-    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-    const colours = new Set<string>();
-    for (let i = 0; i < data.length; i += 4) colours.add(`${data[i]},${data[i + 1]},${data[i + 2]}`);
-    return { width: canvas.width, colours: colours.size };
-  });
+  await expect(page.locator('#how')).toContainText('cropped to the largest square at its centre and scaled to 32×32');
+  await expect(page.locator('#how')).toContainText('mapped to -1..1'); // Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+  // Pixel for pixel the picture PyTorch was given: the browser's decoding of the PNG, the centre
+  // square and the area resampling, each within one level of 255 of numpy's 2×2 means.
+  const seen = await page.locator('#seen').evaluate((canvas: HTMLCanvasElement) => ({
+    width: canvas.width,
+    rgba: Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data),
+  }));
   expect(seen.width).toBe(32);
-  expect(seen.colours, 'a picture, not a flat fill').toBeGreaterThan(50);
+  const reference = readFileSync(`${kApps}/picture.seen.u8`);
+  const off: string[] = [];
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < 1024; i++) {
+      const got = seen.rgba[4 * i + c]!;
+      const want = reference[c * 1024 + i]!;
+      if (Math.abs(got - want) > 1) off.push(`channel ${c} (x ${i % 32}, y ${Math.floor(i / 32)}): expected ${want}, actual ${got}`);
+    }
+  }
+  expect(off.slice(0, 5), `${off.length} of 3,072 values differ`).toEqual([]);
   for (const [layer, maps] of [['conv1', 6], ['conv2', 16]] as const) {
     await expect(page.locator(`#layers > .layer[data-layer="${layer}"] canvas.map`)).toHaveCount(maps);
   }
@@ -116,6 +128,7 @@ test('a colour model takes a picture: chosen or dropped, classified as PyTorch d
   await expect(page.locator('#picture-input')).toBeHidden();
   await expect(page.locator('#samples')).toBeVisible();
   await expect(page.locator('.score .label')).toHaveText(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  await expect(page.locator('#how')).toContainText('cropped to its ink, scaled so its longer side is 20 pixels');
   await dropFile(page, 'holiday.png', readFileSync(`${kApps}/picture.png`));
   await expect(page.locator('#load-error')).toContainText('holiday.png is a PNG picture: pictures are for colour models');
   await expect(page.getByRole('radio', { name: /^Seed/ })).toBeChecked();

@@ -207,6 +207,7 @@ class DemoPage {
     if (pictures && this.input.kind !== 'picture' && this.pictures.source) this.input = { kind: 'picture' };
     if (!pictures && this.input.kind === 'picture') this.input = { kind: 'pad' };
     this.card.show(engine, this.pickerState());
+    this.seen.useModel(engine);
     this.scores.useModel(engine);
     this.inside.useModel(engine);
     this.markSample(this.input.kind === 'sample' ? this.input.index : null);

@@ -7,7 +7,7 @@
  * once per model and repaints them per prediction; all text goes in as textContent.
  */
 import { type Activation, type InferenceEngine, type InferenceResult, type LayerActivation, type LayerSpec, type ModelSpec, type OutputKind, type RbfLayer } from '../../src/index.js';
-import { kScaledTanhA } from '../../src/reference.js';
+import { channelPreprocessing, kScaledTanhA } from '../../src/reference.js';
 import { kFieldSize, padField } from './digitize.js';
 import { paintFeatureMaps, paintGray, paintRgb, paintStrip, pictureCanvas, rangeOf, softmax, type Range } from './viz.js';
 
@@ -70,6 +70,28 @@ function short(value: number): string {
 export class SeenView {
   private readonly canvas = byId<HTMLCanvasElement>('seen');
   private readonly caption = byId('seen-caption');
+  private readonly how = byId('how');
+  /** The note on how a drawing is prepared, as the page's HTML has it. */
+  private readonly drawingHow = this.how.textContent ?? '';
+
+  /** Says how the input is prepared for `engine`'s model: a drawing, MNIST's way, or a picture. */
+  useModel(engine: InferenceEngine): void {
+    const { channels, size } = engine.model.input;
+    if (channels === 1) {
+      this.how.textContent = this.drawingHow;
+      return;
+    }
+    const preprocessing = engine.weights.preprocessing;
+    const ranges = Array.from({ length: channels }, (_, c) => {
+      const { background, ink } = channelPreprocessing(preprocessing, c);
+      return `${short(background)}..${short(ink)}`;
+    });
+    const same = ranges.every((r) => r === ranges[0]);
+    this.how.textContent =
+      `Before the network sees it, your picture is cropped to the largest square at its centre and scaled to ${size}×${size}, ` +
+      `each pixel the mean of the part of the picture it covers. Then each colour channel’s 0..1 is mapped to ` +
+      `${same ? ranges[0] : ranges.join(', ')}, as the model’s training normalised it.`;
+  }
 
   show(field: Float32Array | null, engine: InferenceEngine): void {
     const { channels, size: side } = engine.model.input;

@@ -22,6 +22,8 @@ by hand (no torchvision).
     picture.logits.f32         PyTorch's logits for picture.png as the demo reads it: the centre
                                64×64 square, averaged over 2×2 blocks to 32×32 (area resampling),
                                / 255, normalised: 1 × 10 float32
+    picture.seen.u8            that 32×32 picture before normalisation, round(value · 255), planar
+                               R, G, B (3,072 bytes): what the demo's "seen" canvas must show
     summary.json               what each file holds and how it was made
 
 Deterministic (one thread, seeded): a second run writes the same files.
@@ -144,6 +146,7 @@ def main() -> None:
     with torch.no_grad():
         picture_logits = fresh(torch.from_numpy(((area - 0.5) / 0.5).astype(np.float32))[None]).numpy().astype('<f4')
     (out / 'picture.logits.f32').write_bytes(picture_logits.tobytes())
+    (out / 'picture.seen.u8').write_bytes(np.round(area * 255).astype(np.uint8).tobytes())
 
     summary = {
         'made_by': 'scripts/pytorch/make_apps_fixtures.py',
