@@ -14,6 +14,7 @@ import { loadWeights, type LoadOptions } from '../src/formats/load.js';
 import { modelInfo, type ModelInfo } from '../src/model/model-weights.js';
 import type { LayerSpec, ModelSpec } from '../src/model/spec.js';
 import { mapColumns } from '../pages/demo/viz.js';
+import { classes, kReaderFixtureDir, kReaderImages, makerOutput, readReaderSummary } from '../tests/reader-fixtures.js';
 
 const kFamily = 'tests/fixtures/family';
 /** MNIST test images whose predictions are compared with PyTorch's (all in the page's strip of 50). */
@@ -304,7 +305,7 @@ test('a preset chosen before loading applies to a state_dict; a file that declar
   await expectPyTorchPredictions(page, 'seed.logits.f32');
 });
 
-test('any file name: the picker filters nothing, and a state_dict named .params or with no extension loads through it', async ({ page }) => {
+test('any file name: the picker filters nothing; d2l’s lenet.params and an extensionless state_dict load through it', async ({ page }) => {
   test.setTimeout(300_000);
   await openDemo(page);
   const input = page.locator('#weights-file');
@@ -312,15 +313,34 @@ test('any file name: the picker filters nothing, and a state_dict named .params 
   // no extension) in the system's file chooser; the format is sniffed from the bytes instead.
   await expect(input).not.toHaveAttribute('accept');
   await expect(page.locator('#drop-zone')).toContainText('.params');
-  const seed = fixture('seed.pth');
-  for (const name of ['lenet.params', 'cifar_net']) {
+  const choose = async (name: string, bytes: Buffer) => {
     const chooser = page.waitForEvent('filechooser');
-    await page.locator('.file-button').click();
-    await (await chooser).setFiles({ name, mimeType: '', buffer: seed.bytes });
-    await expectModelShown(page, name, seed);
-    await expect(fact(page, 'format')).toHaveText('PyTorch .pth (state_dict)');
-    await expectPyTorchPredictions(page, 'seed.logits.f32');
+    await page.locator('#drop-zone .file-button').click();
+    await (await chooser).setFiles({ name, mimeType: '', buffer: bytes });
+  };
+
+  // Dive into Deep Learning's LeNet as the book saves it: nn.Sequential keys 0.weight, 3.weight, …
+  const bytes = readFileSync(`${kReaderFixtureDir}/d2l-lenet.params`);
+  const d2l = { name: 'lenet.params', bytes, ...(() => {
+    const weights = loadWeights(new Uint8Array(bytes));
+    return { info: modelInfo(weights), spec: weights.spec };
+  })() };
+  await choose('lenet.params', bytes);
+  await expectModelShown(page, 'lenet.params', d2l);
+  await expect(fact(page, 'format')).toHaveText('PyTorch .pth (state_dict)');
+  await expect(page.locator('#origin-note')).toContainText('matched by order, role and shape: 0 → conv1, 3 → conv2, 7 → fc1');
+  // The book's predictions (PyTorch's outputs for the first MNIST test images).
+  const book = classes(makerOutput(readReaderSummary().files['d2l-lenet.params']!), kReaderImages);
+  for (const [index, expected] of book.entries()) {
+    await page.locator('#strip button').nth(index).click();
+    await expect(page.locator('#prediction-note')).toContainText(`MNIST test image ${index},`, kFirstRun);
+    await expect(page.getByRole('status'), `MNIST test image ${index}`).toHaveText(String(expected));
   }
+
+  const seed = fixture('seed.pth');
+  await choose('cifar_net', seed.bytes);
+  await expectModelShown(page, 'cifar_net', seed);
+  await expectPyTorchPredictions(page, 'seed.logits.f32');
 });
 
 test('bad files: the loader’s plain error, and the previous model keeps predicting', async ({ page }) => {
