@@ -55,14 +55,26 @@ class's, under the model's class names where it has them) and images/s.
                    test_batch.bin, labels in the file); told apart by the bytes, and checked
                    against what the model takes (grey or colour, its size)
   --labels IDX1    labels of IDX images, for the accuracy (a CIFAR-10 batch holds its own)
-  --arch A         the network, for a file that does not say: a preset (${kPresetNames.join(', ')}),
-                   a JSON description, or a .json file holding one (docs/formats.md)
+  --arch A         the network, for a file that does not say: a preset, a JSON description,
+                   or a .json file holding one (docs/formats.md); the presets:
+                   ${wrap(kPresetNames.join(', '), 72, '\n                   ')}
   --out FILE       write the N×classes scores as little-endian float32
   --batch N        images per call (default 1000)
   --limit N        only the first N images
   --plan P         GPU planner: auto (default: fused where it covers the model), layered, fused
   --cpu            the CPU reference instead of WebGPU
   --help           this text`;
+/** `text` broken at spaces into lines of at most `width` characters, joined by `separator`. */
+function wrap(text: string, width: number, separator: string): string {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines.join(separator);
+}
+
 /**
  * A step (getting the device, building the engine, one batch) that takes longer than this has
  * hung. Generous: SwiftShader on 2 CPU cores runs a 1,000-image batch in a few seconds.

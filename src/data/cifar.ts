@@ -15,15 +15,13 @@ export const kCifarChannels = 3;
 export const kCifarImageBytes = kCifarChannels * kCifarSize * kCifarSize;
 /** Bytes of one record: the label byte, then the image. */
 export const kCifarRecordBytes = 1 + kCifarImageBytes;
-/** CIFAR-10's classes, in label order (batches.meta.txt). */
-export const kCifar10Labels = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
 
 /** A CIFAR-10 batch as the engine takes it. */
 export interface CifarBatch {
   readonly count: number;
   /** count × 3 × 32 × 32 bytes: each image's red, green and blue planes, row by row. */
   readonly pixels: Uint8Array;
-  /** count labels, 0..9 (kCifar10Labels names them). */
+  /** count labels, 0..9 (src/model/presets.ts's kCifar10Labels names them). */
   readonly labels: Uint8Array;
 }
 
