@@ -139,7 +139,7 @@ async function expectLayerPanel(block: Locator, layer: LayerSpec, last: boolean,
     case 'scale-shift':
       // A batch norm that could not fold into the layer before it: maps, or a strip of units.
       await expect(block.locator(layer.size === undefined ? 'canvas.units' : 'canvas.map')).toHaveCount(layer.size === undefined ? 1 : layer.channels);
-      await expect(block.locator('h3 span')).toContainText('batch norm (a scale and shift per');
+      await expect(block.locator('h3 span')).toContainText(layer.size === undefined ? 'batch norm (per-unit scale and shift)' : 'batch norm (per-channel scale and shift)');
       break;
     case 'rbf':
     case 'softmax':

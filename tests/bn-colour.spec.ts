@@ -10,7 +10,7 @@
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { InputError, ModelMismatchError, WeightsFileError } from '../src/errors.js';
-import { loadWeights } from '../src/formats/load.js';
+import { loadWeights, saveWeights } from '../src/formats/load.js';
 import { foldBatchNorms } from '../src/model/fold.js';
 import { modelInput, planarImages, preprocess } from '../src/model/preprocess.js';
 import { kCifar10Labels, presetModel } from '../src/model/presets.js';
@@ -109,6 +109,25 @@ test.describe('batch norm and colour models against PyTorch (CPU reference)', ()
     expect(Array.from(fromImageData)).toEqual(Array.from(expected.subarray(30, 40)));
     floats.forEach((v, i) => expect(Math.abs(v - expected[i]!), `score ${i}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(expected[i]!)));
   });
+});
+
+test.describe('saveWeights and loadWeights keep what was folded, the colour input and its per-channel preprocessing', () => {
+  for (const name of ['d2l-lenet-bn', 'bn-unfoldable', 'cifar10-tutorial']) {
+    test(name, async () => {
+      const colour = name === 'cifar10-tutorial';
+      const mean = [0.4914, 0.4822, 0.4465];
+      const std = [0.247, 0.2435, 0.2616];
+      const original = loadWeights(bytesOf(`${name}.safetensors`), colour ? { preprocessing: { mean, std } } : {});
+      const again = loadWeights(saveWeights(original));
+      expect(again.spec.layers).toEqual(original.spec.layers);
+      expect(again.spec.inputChannels).toBe(original.spec.inputChannels);
+      expect(again.preprocessing).toEqual(original.preprocessing);
+      if (colour) expect(again.preprocessing.perChannel).toHaveLength(3);
+      const pixels = colour ? bytesOf('cifar10-tutorial.images.u8') : mnistPixels();
+      const [before, after] = await Promise.all([original, again].map((w) => new CpuEngine(w).infer(pixels, kImages)));
+      expect(Array.from(after!.scores)).toEqual(Array.from(before!.scores));
+    });
+  }
 });
 
 test.describe('batch-norm statistics are checked at load: a WeightsFileError naming the tensor', () => {

@@ -240,7 +240,7 @@ function activationText(activation: Activation): string {
   return activation === 'none' ? '' : `, ${activation}`;
 }
 
-/** A conv or pool layer: its maps as a grid, all on the layer's range. */
+/** A conv, pool or scale-shift (batch norm) layer over maps: its maps as a grid, all on the layer's range. */
 function mapsView(layer: LayerSpec & { kind: 'conv5x5' | 'subsample2x2' | 'scale-shift' }): LayerView {
   const count = layer.kind === 'conv5x5' ? layer.outChannels : layer.channels;
   const size = layer.kind === 'scale-shift' ? (layer.size ?? 1) : layer.outSize;
@@ -248,7 +248,7 @@ function mapsView(layer: LayerSpec & { kind: 'conv5x5' | 'subsample2x2' | 'scale
     layer.kind === 'conv5x5'
       ? `5×5 convolution${layer.connectionTable ? ' (connection table)' : ''}`
       : layer.kind === 'scale-shift'
-        ? 'batch norm (a scale and shift per map)'
+        ? 'batch norm (per-channel scale and shift)'
         : layer.mode === 'trainable'
           ? '2×2 subsampling'
           : `2×2 ${layer.mode === 'max' ? 'max' : 'average'} pooling`;
@@ -267,10 +267,10 @@ function mapsView(layer: LayerSpec & { kind: 'conv5x5' | 'subsample2x2' | 'scale
   };
 }
 
-/** A dense layer, or a batch norm over a vector: its units as a strip of cells. */
+/** A dense layer, or a scale-shift (batch norm) over its units: the units as a strip of cells. */
 function stripView(layer: LayerSpec & { kind: 'dense' | 'scale-shift' }): LayerView {
   const units = layer.kind === 'dense' ? layer.outFeatures : layer.channels;
-  const operation = layer.kind === 'dense' ? `dense ${layer.inFeatures}→${layer.outFeatures}` : 'batch norm (a scale and shift per unit)';
+  const operation = layer.kind === 'dense' ? `dense ${layer.inFeatures}→${layer.outFeatures}` : 'batch norm (per-unit scale and shift)';
   const block = layerBlock(layer.name, `${units} units, ${operation}${activationText(layer.activation)}`);
   const canvas = pictureCanvas('units', `${layer.name}: ${units} units`);
   block.append(canvas);
