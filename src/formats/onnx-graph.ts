@@ -18,7 +18,7 @@
  * tensor whose values disagree with its dims) is a WeightsFileError.
  */
 import { ModelMismatchError, WeightsFileError } from '../errors.js';
-import type { ArchitectureJson, LayerJson } from '../model/architecture.js';
+import { kMaxInputChannels, type ArchitectureJson, type LayerJson } from '../model/architecture.js';
 import type { Activation } from '../model/spec.js';
 import { clip, describeNode, mismatchAt, readAttributes, shapeText, unsupportedAt, type AttributeKind, type Attributes, type Dim } from './onnx-node.js';
 import {
@@ -33,7 +33,7 @@ import {
   type OnnxNode,
   type OnnxTensor,
 } from './onnx-proto.js';
-import { ConstantFolder, flattened, resolveReshape, transpose, type Value } from './onnx-rewrite.js';
+import { channelsLastColumns, ConstantFolder, flattened, resolveReshape, transpose, type Value } from './onnx-rewrite.js';
 import type { RawTensor } from './types.js';
 
 export { kSupportedOnnxOps } from './onnx-node.js';
@@ -75,7 +75,12 @@ class GraphMapper {
   private readonly layers: LayerJson[] = [];
   private readonly tensors = new Map<string, RawTensor>();
   private readonly layerNames = new Set<string>();
-  private readonly counts = { conv: 0, pool: 0, fc: 0 };
+  private readonly counts = { conv: 0, pool: 0, fc: 0, bn: 0 };
+  /** The chain's feature maps as NCHW (the engine's) or NHWC (a Keras graph's, until its Transpose). */
+  private layout: 'NCHW' | 'NHWC' = 'NCHW';
+  /** A map flattened channels last (NHWC), waiting for the dense layer whose columns take its order. */
+  private channelsLast: { channels: number; size: number; node: OnnxNode } | undefined;
+  private inputChannels = 1;
   /** The chain's current tensor. */
   private data = '';
   private inputSize = 0;
@@ -116,22 +121,34 @@ class GraphMapper {
     if (!input.name) throw new WeightsFileError(`${what}: expected a name, found none`, { byteOffset: input.byteOffset });
     if (input.typeKind !== 'tensor' || ![kFloat, kFloat16, kDouble].includes(input.elemType ?? -1)) {
       const found = input.typeKind === 'tensor' ? `a ${dataTypeName(input.elemType ?? 0)} tensor` : input.typeKind === 'other' ? 'a sequence, map or optional' : 'no type';
-      throw new ModelMismatchError(`${what}: expected a float tensor [batch, 1, H, W], found ${found}`);
+      throw new ModelMismatchError(`${what}: expected a float tensor [batch, C, H, W], found ${found}`);
     }
     const shape = input.shape;
     const dims = shape?.map((d) => (d === undefined ? '?' : String(d))).join(', ');
     if (!shape || shape.length !== 4) {
-      throw new ModelMismatchError(`${what}: expected the shape [batch, 1, H, W] (one channel, a square image), found ${shape ? `[${dims}]` : 'no shape'}`);
+      throw new ModelMismatchError(`${what}: expected the shape [batch, C, H, W] (a square image of C channels), found ${shape ? `[${dims}]` : 'no shape'}`);
     }
-    const [batch, channels, height, width] = shape;
     const fixed = (d: unknown): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d > 0;
-    if ((channels !== undefined && channels !== 1) || !fixed(height) || height !== width || height > 4096) {
-      throw new ModelMismatchError(`${what}: expected [batch, 1, H, W] with one channel and H = W fixed, found [${dims}]`);
+    const square = (h: unknown, w: unknown): h is number => fixed(h) && h === w && h <= 4096;
+    const channelCount = (c: unknown): c is number => fixed(c) && c <= kMaxInputChannels;
+    const [batch, d1, d2, d3] = shape;
+    // NCHW as PyTorch exports; NHWC ([N, H, W, C]) as tf2onnx exports a Keras model, whose
+    // Transpose to NCHW follows. A shape both could read ([N, C, C, C]) is taken as NCHW.
+    const nchw = square(d2, d3) && (d1 === undefined || channelCount(d1));
+    const nhwc = !nchw && square(d1, d2) && channelCount(d3);
+    if (!nchw && !nhwc) {
+      throw new ModelMismatchError(
+        `${what}: expected [batch, C, H, W] (or a Keras model's [batch, H, W, C]) with 1 to ${kMaxInputChannels} channels and H = W fixed, found [${dims}]`,
+      );
     }
     const batchDim: Dim = fixed(batch) ? batch : 'N';
-    this.inputSize = height;
+    const size = (nchw ? d2 : d1) as number;
+    this.inputChannels = nchw ? (d1 ?? 1) : (d3 as number);
+    this.inputSize = size;
+    this.layout = nchw ? 'NCHW' : 'NHWC';
     this.data = input.name;
-    this.values.set(input.name, { kind: 'data', shape: [batchDim, 1, height, height], stale: false });
+    const dataShape = nchw ? [batchDim, this.inputChannels, size, size] : [batchDim, size, size, this.inputChannels];
+    this.values.set(input.name, { kind: 'data', shape: dataShape, stale: false });
   }
 
   private finish(): MappedOnnxGraph {
@@ -149,7 +166,13 @@ class GraphMapper {
     if (!this.layers.some((l) => l.type === 'conv' || l.type === 'dense')) {
       throw new ModelMismatchError('expected a LeNet (convolutions, then dense layers), found no Conv, Gemm or MatMul layer in the graph');
     }
-    return { architecture: { inputSize: this.inputSize, layers: this.layers }, tensors: this.tensors };
+    if (this.channelsLast) throw this.mismatch(this.channelsLast.node, 'expected the channels-last flatten to feed a dense layer (MatMul or Gemm), found none after it');
+    const architecture: ArchitectureJson = {
+      inputSize: this.inputSize,
+      ...(this.inputChannels !== 1 ? { inputChannels: this.inputChannels } : {}),
+      layers: this.layers,
+    };
+    return { architecture, tensors: this.tensors };
   }
 
   // ---- one node ----
@@ -201,6 +224,8 @@ class GraphMapper {
     this.openDense = undefined;
     switch (node.opType) {
       case 'Conv': return this.conv(node);
+      case 'Transpose': return this.transposeStep(node);
+      case 'BatchNormalization': return this.batchNorm(node);
       case 'Relu': return this.activation(node, 'relu');
       case 'Sigmoid': return this.activation(node, 'sigmoid');
       case 'Tanh':
@@ -249,6 +274,9 @@ class GraphMapper {
 
   private map4(node: OnnxNode): { channels: number; size: number } {
     const shape = this.shape();
+    if (this.layout === 'NHWC' && shape.length === 4) {
+      throw this.mismatch(node, `expected a feature map in NCHW order, found one in NHWC order ${shapeText(shape)} (a Transpose with perm [0, 3, 1, 2] must come first)`);
+    }
     if (shape.length !== 4 || this.layers.some((l) => l.type === 'dense')) {
       throw this.mismatch(node, `expected a feature map [batch, C, H, W], found ${this.layers.some((l) => l.type === 'dense') ? 'the output of a dense layer' : `a tensor of shape ${shapeText(shape)}`}`);
     }
@@ -408,6 +436,7 @@ class GraphMapper {
     const shape = this.shape();
     const axis = attrs.int('axis') ?? 1;
     if (axis !== 1 && axis !== 1 - shape.length) throw this.mismatch(node, `axis: expected 1 (flatten all but the batch), found ${axis}`);
+    this.noteChannelsLast(node, shape);
     this.advance(node, flattened(shape));
   }
 
@@ -424,6 +453,7 @@ class GraphMapper {
     if (!resolved || !(same(resolved, flat) || same(resolved, shape))) {
       throw this.unsupported(node, `a Reshape of ${shapeText(shape)} to ${shapeText(target)} (the engine supports only a flatten, to [batch, ${flat[1]}])`);
     }
+    if (resolved.length === 2) this.noteChannelsLast(node, shape);
     this.advance(node, resolved);
   }
 
@@ -478,7 +508,13 @@ class GraphMapper {
     const name = this.layerName(node, weight, 'fc');
     const weightKey = this.tensorKey(name, 'weight', weight.name);
     const biasKey = this.tensorKey(name, 'bias', bias.name);
-    this.tensors.set(weightKey, { shape: [outFeatures, inFeatures], data: outFirst ? values : transpose(values, inFeatures, outFeatures) });
+    let data = outFirst ? values : transpose(values, inFeatures, outFeatures);
+    if (this.channelsLast) {
+      // The flatten before it was channels last: its columns reordered to the engine's NCHW flatten.
+      data = channelsLastColumns(data, outFeatures, this.channelsLast.channels, this.channelsLast.size);
+      this.channelsLast = undefined;
+    }
+    this.tensors.set(weightKey, { shape: [outFeatures, inFeatures], data });
     this.tensors.set(biasKey, { shape: [outFeatures], data: bias.values });
     this.addLayer({ type: 'dense', name, outFeatures, weight: weightKey, bias: biasKey });
     this.advance(node, [this.shape()[0]!, outFeatures]);
@@ -528,7 +564,81 @@ class GraphMapper {
     this.advance(node, this.shape());
   }
 
+  /**
+   * A Transpose between NCHW and NHWC: the chain's layout changes, nothing runs (the engine
+   * keeps maps NCHW; a later flatten in NHWC order is folded into the dense layer it feeds).
+   */
+  private transposeStep(node: OnnxNode): void {
+    const attrs = this.attributes(node, { perm: 'ints' });
+    const shape = this.shape();
+    const perm = attrs.ints('perm') ?? [...shape.keys()].reverse();
+    const valid = perm.length === shape.length && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
+    if (!valid) throw this.mismatch(node, `perm: expected a permutation of the ${shape.length} axes of ${shapeText(shape)}, found [${perm.join(', ')}]`);
+    const permuted = perm.map((p) => shape[p]!);
+    const is = (order: readonly number[]) => perm.length === order.length && perm.every((p, i) => p === order[i]);
+    if (is([0, 1, 2, 3]) || is([0, 1])) return this.advance(node, permuted);
+    if (is([0, 3, 1, 2]) && this.layout === 'NHWC') this.layout = 'NCHW';
+    else if (is([0, 2, 3, 1]) && this.layout === 'NCHW' && shape.length === 4) this.layout = 'NHWC';
+    else {
+      throw this.unsupported(node, `a Transpose by perm [${perm.join(', ')}] of a ${this.layout} tensor ${shapeText(shape)} (the engine supports NHWC to NCHW, [0, 3, 1, 2], and NCHW to NHWC, [0, 2, 3, 1], on feature maps)`);
+    }
+    this.advance(node, permuted);
+  }
+
+  /** A flatten of an NHWC map: the next dense layer takes its columns in that order. */
+  private noteChannelsLast(node: OnnxNode, shape: readonly Dim[]): void {
+    if (this.layout !== 'NHWC' || shape.length !== 4) return;
+    if (this.channelsLast) throw this.mismatch(node, 'expected one flatten before a dense layer, found a second');
+    this.channelsLast = { channels: shape[3] as number, size: shape[1] as number, node };
+    this.layout = 'NCHW';
+  }
+
+  /**
+   * BatchNormalization in inference mode: a `batchnorm` layer over the channels of a map
+   * (NCHW) or the features of a vector, its four [C] inputs constants. Folding it into the
+   * layer before, where exact, is src/model/fold.ts's, as for a state_dict's batch norm.
+   */
+  private batchNorm(node: OnnxNode): void {
+    const attrs = this.attributes(node, { epsilon: 'float', momentum: 'float', spatial: 'int', training_mode: 'int', is_test: 'int' });
+    if (node.inputs.length !== 5) throw this.mismatch(node, `expected inputs (X, scale, B, mean, var), found ${node.inputs.length} inputs`);
+    if ((attrs.int('training_mode') ?? 0) !== 0) throw this.mismatch(node, 'training_mode: expected 0 (inference, the running statistics), found 1');
+    if ((attrs.int('spatial') ?? 1) !== 1) throw this.mismatch(node, 'spatial: expected 1 (one mean and variance per channel), found 0');
+    if (node.outputs.slice(1).some((o) => o !== '')) throw this.mismatch(node, `expected one output (inference), found ${node.outputs.filter((o) => o !== '').length} (training mode's running statistics)`);
+    const shape = this.shape();
+    if (this.layout === 'NHWC' && shape.length === 4) throw this.mismatch(node, `expected the channels on axis 1 (NCHW), found an NHWC map ${shapeText(shape)}`);
+    if (shape.length !== 4 && shape.length !== 2) throw this.mismatch(node, `expected a feature map [batch, C, H, W] or features [batch, F], found ${shapeText(shape)}`);
+    if (this.layers.length === 0) throw this.mismatch(node, 'expected a conv, pool or dense layer before a batch norm, found the input image');
+    const channels = shape[1] as number;
+    const epsilon = attrs.float('epsilon') ?? 1e-5;
+    if (!(Number.isFinite(epsilon) && epsilon > 0)) throw this.mismatch(node, `epsilon: expected a finite number above 0, found ${epsilon}`);
+    const roles = ['weight', 'bias', 'running_mean', 'running_var'] as const;
+    const inputs = roles.map((role, i) => {
+      const tensor = this.constant(node, i + 1, role === 'weight' ? 'scale' : role === 'bias' ? 'B' : role === 'running_mean' ? 'mean' : 'var');
+      tensorElementCount(tensor);
+      if (tensor.dims.length !== 1 || tensor.dims[0] !== channels) {
+        throw this.mismatch(node, `${role} '${clip(tensor.name)}': expected [${channels}] (one per channel of ${shapeText(shape)}), found [${tensor.dims.join(', ')}]`);
+      }
+      return { tensor, values: floatTensorValues(tensor) };
+    });
+    const name = this.layerName(node, inputs[0]!.tensor, 'bn');
+    const keys = roles.map((role, i) => this.batchNormKey(name, role, inputs[i]!.tensor.name));
+    roles.forEach((_, i) => this.tensors.set(keys[i]!, { shape: [channels], data: inputs[i]!.values }));
+    this.addLayer({ type: 'batchnorm', name, eps: epsilon, weight: keys[0]!, bias: keys[1]!, runningMean: keys[2]!, runningVar: keys[3]! });
+    this.advance(node, shape);
+  }
+
+  /** A batch norm tensor's key: the initializer's own name when it is PyTorch's for this layer, else `<layer>.<role>`. */
+  private batchNormKey(layer: string, role: string, initializer: string): string {
+    if (initializer.length <= 200 && initializer === `${layer}.${role}` && !this.tensors.has(initializer)) return initializer;
+    let key = `${layer}.${role}`;
+    for (let i = 2; this.tensors.has(key); i++) key = `${layer}.${role}_${i}`;
+    return key;
+  }
+
   private addLayer(layer: LayerJson): void {
+    if (this.channelsLast && layer.type !== 'dense') {
+      throw this.mismatch(this.channelsLast.node, `expected the channels-last flatten to feed a dense layer, found a ${layer.type} layer after it`);
+    }
     this.layers.push(layer);
     this.activated = false;
   }
@@ -584,7 +694,7 @@ class GraphMapper {
   // ---- names ----
 
   /** A layer's name: its weight's PyTorch prefix, else the node's torch scope or name, else conv<k>/pool<k>/fc<k>. */
-  private layerName(node: OnnxNode, weight: OnnxTensor | undefined, kind: 'conv' | 'pool' | 'fc'): string {
+  private layerName(node: OnnxNode, weight: OnnxTensor | undefined, kind: 'conv' | 'pool' | 'fc' | 'bn'): string {
     const k = ++this.counts[kind];
     const candidates = [
       weight && isPytorchName(weight.name) ? prefixOf(weight.name) : undefined,

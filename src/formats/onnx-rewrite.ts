@@ -216,3 +216,22 @@ export function transpose(values: Float32Array, rows: number, columns: number): 
   return out;
 }
 
+
+/**
+ * A dense weight [out, C·H·W] whose columns follow a channels-last flatten (index (y·W + x)·C + c,
+ * what a Keras Flatten of an NHWC map gives) reordered to the NCHW flatten the engine computes
+ * (index c·H·W + y·W + x): the same layer, for the same map, flattened the engine's way.
+ *
+ * @example
+ * channelsLastColumns(kerasDense, 120, 16, 5); // [120, 400], columns in NCHW order
+ */
+export function channelsLastColumns(weight: Float32Array, outFeatures: number, channels: number, size: number): Float32Array {
+  const inFeatures = channels * size * size;
+  const out = new Float32Array(weight.length);
+  for (let o = 0; o < outFeatures; o++) {
+    for (let c = 0; c < channels; c++) {
+      for (let p = 0; p < size * size; p++) out[o * inFeatures + c * size * size + p] = weight[o * inFeatures + p * channels + c]!;
+    }
+  }
+  return out;
+}
