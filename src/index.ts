@@ -77,6 +77,7 @@ export async function resolveWeights(source: WeightsSource, options: LoadOptions
   const load: LoadOptions = {
     ...(options.architecture !== undefined ? { architecture: options.architecture } : {}),
     ...(options.preprocessing !== undefined ? { preprocessing: options.preprocessing } : {}),
+    ...(options.labels !== undefined ? { labels: options.labels } : {}),
   };
   if (source instanceof Uint8Array) return loadWeights(source, load);
   if (source instanceof ArrayBuffer) return loadWeights(new Uint8Array(source), load);

@@ -6,13 +6,17 @@
  * matching itself on tensors made in memory: orders, roles, prefixes, and what it refuses.
  */
 import { expect, test } from '@playwright/test';
-import { ModelMismatchError } from '../src/errors.js';
-import { loadWeights, modelWeightsFrom } from '../src/formats/load.js';
+import * as ort from 'onnxruntime-web';
+import { compareFloats, kKernelTolerance } from '../e2e/compare.js';
+import { InputError, ModelMismatchError, WeightsFileError } from '../src/errors.js';
+import { loadWeights, modelWeightsFrom, readWeightsFile, saveWeights } from '../src/formats/load.js';
+import { readOnnx } from '../src/formats/onnx.js';
 import { matchTensors, stripSharedPrefix } from '../src/formats/match.js';
 import { readPth } from '../src/formats/pth.js';
 import type { RawTensor } from '../src/formats/types.js';
 import { buildArchitecture } from '../src/model/architecture.js';
-import { presetModel, seedModel } from '../src/model/presets.js';
+import { modelInfo } from '../src/model/model-weights.js';
+import { kCifar10Labels, presetModel, seedModel } from '../src/model/presets.js';
 import { referenceOutput } from '../src/reference/forward.js';
 import { classes, compareWithMaker, fixtureInput, kReaderImages, makerOutput, readReaderFile, readReaderSummary } from './reader-fixtures.js';
 
@@ -109,6 +113,79 @@ test.describe('batch norm and colour in state dicts', () => {
     expect(weights.spec.id).toBe('d2l-lenet-bn');
     expect(weights.origin?.note).toContain('0 → conv1, 1 → bn1, 4 → conv2, 5 → bn2, 9 → fc1, 10 → bn3, 12 → fc2, 13 → bn4, 15 → fc3');
     expect(weights.origin?.note).toContain('1.num_batches_tracked (int64)');
+  });
+});
+
+// ---- ONNX as other exporters write it ----
+
+test.describe('ONNX as other exporters write it: each file gives its maker\'s outputs through the CPU reference', () => {
+  const layerTypes = (name: string) => readOnnx(readReaderFile(name)).architecture!.layers.map((l) => l.type);
+  const cases: [file: string, check: () => void][] = [
+    ['keras.onnx', () => expect(layerTypes('keras.onnx')).toEqual(['conv', 'activation', 'pool', 'conv', 'activation', 'pool', 'dense', 'activation', 'dense', 'softmax'])],
+    ['keras-op9.onnx', () => expect(readOnnx(readReaderFile('keras-op9.onnx')).architecture!.layers[0]).toMatchObject({ type: 'conv', padding: 2 })],
+    ['bn.onnx', () => expect(layerTypes('bn.onnx').filter((t) => t === 'batchnorm')).toHaveLength(2)], // torch folded the BatchNorm2d into its Conv
+    ['bn-after-relu.onnx', () => expect(layerTypes('bn-after-relu.onnx').slice(0, 4)).toEqual(['conv', 'activation', 'batchnorm', 'pool'])],
+    ['bn-graph.onnx', () => expect(layerTypes('bn-graph.onnx').slice(0, 3)).toEqual(['conv', 'batchnorm', 'activation'])],
+    ['shape-chain.onnx', () => expect(layerTypes('shape-chain.onnx')).toEqual(['conv', 'activation', 'pool', 'conv', 'activation', 'pool', 'dense', 'activation', 'dense'])],
+    ['colour.onnx', () => expect(readOnnx(readReaderFile('colour.onnx')).architecture!.inputChannels).toBe(3)],
+  ];
+  for (const [name, check] of cases) {
+    test(`${name} (${fixture(name).ops!.filter((op, i, all) => all.indexOf(op) === i).join(' ')})`, () => {
+      check();
+      // x = p: the makers fed their nets the images as they are.
+      const weights = loadWeights(readReaderFile(name), { preprocessing: { mean: 0, std: 1 } });
+      expect(weights.origin?.architectureFrom).toBe('file');
+      runAndCompare(name, weights);
+    });
+  }
+
+  test('keras.onnx agrees with ONNX Runtime (WASM, Node) on its NHWC input, and the engine\'s CPU reference on the same images as NCHW', async () => {
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = 'fatal';
+    const session = await ort.InferenceSession.create(readReaderFile('keras.onnx'));
+    try {
+      // One grey channel: NHWC [N, 28, 28, 1] holds the same values in the same order as NCHW [N, 1, 28, 28].
+      const input = fixtureInput(fixture('keras.onnx'));
+      const result = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', input, [kReaderImages, 28, 28, 1]) });
+      const fromOrt = result[session.outputNames[0]!]!.data as Float32Array;
+      const ortVsMaker = compareWithMaker('ONNX Runtime', fromOrt, fixture('keras.onnx'));
+      expect(ortVsMaker.mismatchCount, ortVsMaker.message).toBe(0);
+      const reference = referenceOutput(loadWeights(readReaderFile('keras.onnx')), input, kReaderImages);
+      const engineVsOrt = compareFloats('CPU reference vs ONNX Runtime', reference, fromOrt, [10], kKernelTolerance);
+      expect(engineVsOrt.mismatchCount, engineVsOrt.message).toBe(0);
+    } finally {
+      await session.release();
+    }
+  });
+});
+
+test.describe('class names', () => {
+  test('ONNX metadata_props labels: a JSON array (keras.onnx) and comma-separated (colour.onnx)', () => {
+    expect(modelInfo(loadWeights(readReaderFile('keras.onnx'))).labels).toEqual(fixture('keras.onnx').labels);
+    expect(modelInfo(loadWeights(readReaderFile('colour.onnx'))).labels).toEqual(fixture('colour.onnx').labels);
+  });
+
+  test('the labels option wins; a wrong count or a non-string is an InputError saying what was expected', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
+    expect(modelInfo(loadWeights(readReaderFile('keras.onnx'), { labels: names })).labels).toEqual(names);
+    expect(() => loadWeights(readReaderFile('keras.onnx'), { labels: names.slice(1) })).toThrow(/labels: expected one class name per class \(10\), found 9/);
+    expect(() => loadWeights(readReaderFile('keras.onnx'), { labels: [...names.slice(1), 3] as unknown as string[] })).toThrow(InputError);
+  });
+
+  test("safetensors __metadata__['lenet5.labels'] round-trips through saveWeights; a bad one is a WeightsFileError", () => {
+    const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+    const saved = saveWeights(loadWeights(readReaderFile('d2l-lenet.params'), { labels: names }));
+    expect(modelInfo(loadWeights(saved)).labels).toEqual(names);
+    const contents = readWeightsFile(saved);
+    for (const bad of ['["one"]', 'not json', '[1,2,3,4,5,6,7,8,9,10]']) {
+      expect(() => modelWeightsFrom({ ...contents, metadata: { ...contents.metadata, 'lenet5.labels': bad } }), bad).toThrow(WeightsFileError);
+    }
+  });
+
+  test("a preset's own labels when the file has none: the CIFAR-10 tutorial Net's ten classes", () => {
+    const preset = presetModel('pytorch-cifar10-tutorial')!;
+    const tensors = new Map(preset.tensors.map((t) => [t.name, { shape: [...t.shape], data: new Float32Array(t.shape.reduce((a, b) => a * b, 1)) }] as const));
+    expect(modelInfo(modelWeightsFrom({ format: 'pth', tensors, metadata: {} }, { architecture: 'pytorch-cifar10-tutorial' })).labels).toEqual(kCifar10Labels);
   });
 });
 

@@ -7,12 +7,12 @@
  * it before anything reaches the GPU.
  */
 import { InputError, ModelMismatchError, WeightsFileError } from '../errors.js';
-import { architectureJsonOf, buildArchitecture, describeArchitecture, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
+import { architectureJsonOf, buildArchitecture, describeArchitecture, labelsOf, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
 import { foldBatchNorms } from '../model/fold.js';
 import { normalizePreprocessing } from '../model/preprocess.js';
 import type { ModelOrigin, ModelWeights } from '../model/model-weights.js';
 import { classicModel, kPresetNames, presetModel, seedModel, type ClassicActivation } from '../model/presets.js';
-import { kImageSize, type ModelSpec, type Preprocessing } from '../model/spec.js';
+import { kImageSize, layerOutputSize, type ModelSpec, type Preprocessing } from '../model/spec.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/safetensors.js';
 import { matchTensors, tensorProblem, type TensorMatch } from './match.js';
 import { looksLikeOnnx, readOnnx } from './onnx.js';
@@ -29,7 +29,11 @@ export const kMetadataKeys = {
   background: 'lenet5.input.background',
   ink: 'lenet5.input.ink',
   rbfCentres: 'lenet5.rbf.centres',
+  labels: 'lenet5.labels',
 } as const;
+
+/** The ONNX metadata_props key for class names (a JSON array, or names separated by commas). */
+export const kOnnxLabelsKey = 'labels';
 
 /**
  * How 28×28 images become the model's input, when the file does not say or says wrong:
@@ -49,6 +53,11 @@ export interface LoadOptions {
   readonly architecture?: string | ArchitectureJson;
   /** Overrides the preprocessing the file or the architecture declares. */
   readonly preprocessing?: PreprocessingOption;
+  /**
+   * Class names, one per class: win over the file's (`__metadata__['lenet5.labels']`, ONNX
+   * metadata_props `labels`) and the architecture's (`engine.model.labels`).
+   */
+  readonly labels?: readonly string[];
 }
 
 /**
@@ -90,7 +99,47 @@ export function modelWeightsFrom(contents: WeightsFileContents, options: LoadOpt
   const tensors = checkTensors(spec, matched);
   const preprocessing = decidePreprocessing(spec, contents.metadata, options.preprocessing);
   const folded = foldBatchNorms(spec, tensors);
-  return { spec: folded.spec, preprocessing, tensors: folded.tensors, metadata: contents.metadata, origin };
+  const labels = decideLabels(spec, contents, options.labels);
+  return { spec: folded.spec, preprocessing, tensors: folded.tensors, metadata: contents.metadata, origin, ...(labels ? { labels } : {}) };
+}
+
+/**
+ * The class names: the caller's, else the file's (`lenet5.labels`, or an ONNX model's
+ * metadata_props `labels`), else none here (the architecture's `spec.labels` apply); one per
+ * class. A bad option is an InputError, a bad file a WeightsFileError.
+ */
+function decideLabels(spec: ModelSpec, contents: WeightsFileContents, option: readonly string[] | undefined): readonly string[] | undefined {
+  const last = spec.layers[spec.layers.length - 1];
+  const classes = last ? layerOutputSize(last) : 0;
+  const checked = (value: unknown, what: string, error: (message: string) => Error): string[] => {
+    let labels: string[];
+    try {
+      labels = labelsOf(value, what);
+    } catch (e) {
+      throw e instanceof ModelMismatchError ? error(e.message) : e;
+    }
+    if (labels.length !== classes) throw error(`${what}: expected one class name per class (${classes}), found ${labels.length}`);
+    return labels;
+  };
+  if (option !== undefined) return checked(option, 'labels', (m) => new InputError(m));
+  const fileError = (m: string) => new WeightsFileError(m);
+  const own = contents.metadata[kMetadataKeys.labels];
+  if (own !== undefined) return checked(labelsText(own, `__metadata__['${kMetadataKeys.labels}']`, true), `__metadata__['${kMetadataKeys.labels}']`, fileError);
+  const onnx = contents.format === 'onnx' ? contents.metadata[kOnnxLabelsKey] : undefined;
+  if (onnx !== undefined) return checked(labelsText(onnx, `metadata_props['${kOnnxLabelsKey}']`, false), `metadata_props['${kOnnxLabelsKey}']`, fileError);
+  return undefined;
+}
+
+/** Class names as a file writes them: a JSON array of strings, or (ONNX) names separated by commas. */
+function labelsText(text: string, what: string, jsonOnly: boolean): unknown {
+  if (jsonOnly || text.trimStart().startsWith('[')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (e) {
+      throw new WeightsFileError(`${what}: expected a JSON array of class names, found text that is not JSON (${(e as Error).message})`);
+    }
+  }
+  return text.split(',').map((name) => name.trim());
 }
 
 /** Which network the file holds, how that was decided, and the file's tensors under the network's names. */
@@ -405,6 +454,7 @@ export function saveWeights(weights: ModelWeights, extraMetadata: Readonly<Recor
   else metadata[kMetadataKeys.model] = spec.id;
   if (spec.id === 'classic') metadata[kMetadataKeys.activation] = classicActivation(spec);
   else delete metadata[kMetadataKeys.activation];
+  if (weights.labels) metadata[kMetadataKeys.labels] = JSON.stringify(weights.labels);
   metadata[kMetadataKeys.pad] = String(preprocessing.pad);
   if (preprocessing.perChannel) {
     delete metadata[kMetadataKeys.background];
