@@ -182,3 +182,28 @@ test('without navigator.mediaDevices the camera button is off and the page says 
   await expect(page.locator('#picture-hint')).toContainText('No camera here: this browser gives the page no navigator.mediaDevices.getUserMedia');
   await context.close();
 });
+
+/**
+ * The README's picture of the colour demo is rewritten only with UPDATE_SCREENSHOTS=1;
+ * otherwise it goes to the test's output folder, so a test run leaves the tree clean.
+ */
+test('screenshot of the demo classifying a picture with the CIFAR-10 tutorial Net', async ({ browser }, testInfo) => {
+  test.setTimeout(240_000);
+  const path = process.env['UPDATE_SCREENSHOTS'] === '1' ? 'docs/screenshot-picture.png' : testInfo.outputPath('screenshot-picture.png');
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  await openDemo(page);
+  await loadCifarNet(page);
+  await page.locator('#picture-file').setInputFiles(`${kApps}/picture.png`);
+  await expect(page.locator('#prediction-note')).toHaveText('Your picture (picture.png, 96×64), as the network reads it.', kFirstRun);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'the page scrolls sideways').toBeLessThanOrEqual(0);
+  // The whole page in one viewport: a stitched full-page capture can drop parts of a busy page.
+  await page.setViewportSize({ width: 1280, height: await page.evaluate(() => document.documentElement.scrollHeight) });
+  await page.waitForTimeout(300); // let the last repaint land
+  await page.screenshot({ path });
+  // On a phone, too, the picture input fits without sideways scrolling.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect(page.getByRole('button', { name: 'Use the camera' })).toBeVisible();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'the phone page scrolls sideways').toBeLessThanOrEqual(0);
+  await context.close();
+});
