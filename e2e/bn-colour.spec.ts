@@ -95,3 +95,36 @@ for (const c of kCases) {
     }
   });
 }
+
+test("d2l-lenet-bn on the fused plan's workgroup kernel (the one GPUs run): PyTorch's logits", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const page = await openHarness(browser);
+  const scores = await page.evaluate(
+    async ({ url, imagesUrl, images }) => {
+      const { lenet5 } = window;
+      // Vite serves the sources by path: the test builds the fused plan with the GPU variant.
+      const load = (path: string) => import(/* @vite-ignore */ path);
+      const fused = (await load('/src/gpu/fused-plan.ts')) as typeof import('../src/gpu/fused-plan.js');
+      const { PlanRunner } = (await load('/src/gpu/plan-runner.ts')) as typeof import('../src/gpu/plan-runner.js');
+      const weights = lenet5.loadWeights(new Uint8Array(await (await fetch(url)).arrayBuffer()));
+      const pixels = lenet5.parseIdxImages(new Uint8Array(await (await fetch(imagesUrl)).arrayBuffer())).pixels.subarray(0, images * 784);
+      const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+      try {
+        const plan = await fused.buildFusedPlan(device, weights, { maxBatch: images, variant: 'workgroup' });
+        const runner = new PlanRunner(device, plan);
+        const out = await runner.run(lenet5.preprocess(pixels, images, weights.preprocessing), images);
+        runner.destroy();
+        plan.destroy();
+        return Array.from(out);
+      } finally {
+        device.destroy();
+      }
+    },
+    { url: `/${kDir}/d2l-lenet-bn.safetensors`, imagesUrl: `/${kImagesFile}`, images: kImages },
+  );
+  await page.close();
+  const expected = new Float32Array(new Uint8Array(readFileSync(`${kDir}/d2l-lenet-bn.logits.f32`)).buffer);
+  const result = compareWithPyTorch(scores, expected, parseIdxLabels(readFileSync(kLabelsFile)).subarray(0, kImages));
+  console.log(`d2l-lenet-bn, fused workgroup kernel: ${result.summary}`);
+  expect(result.failures, result.summary).toEqual([]);
+});
