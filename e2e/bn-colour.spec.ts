@@ -60,7 +60,13 @@ for (const c of kCases) {
             context.putImageData(image, 0, 0);
             fromCanvas = Array.from((await engine.infer(context.getImageData(0, 0, 32, 32))).scores);
           }
+          // A wrong RGBA length rejects with an InputError saying what was expected.
+          const refused = await engine.infer(new Uint8Array(100), 1, { layout: 'rgba' }).then(
+            () => 'accepted',
+            (e: Error) => `${e.name}: ${e.message}`,
+          );
           return {
+            refused,
             plan: engine.plan ?? 'cpu',
             reason: engine.planFallbackReason,
             layers: engine.model.layers,
@@ -84,6 +90,7 @@ for (const c of kCases) {
     expect(run.plan, `fallback: ${run.reason ?? 'none'}`).toBe(c.runs);
     if (c.declined) expect(run.reason).toMatch(c.declined);
     expect(run.input).toEqual(colour ? { channels: 3, size: 32 } : { channels: 1, size: 28 });
+    expect(run.refused).toBe(`InputError: layout 'rgba': expected ${colour ? 4096 : 3136} bytes (1 × ${colour ? '32×32' : '28×28'} × 4), found 100`);
     const expected = new Float32Array(new Uint8Array(readFileSync(`${kDir}/${c.name}.logits.f32`)).buffer);
     const labels = colour ? Uint8Array.from({ length: kImages }, (_, n) => n) : parseIdxLabels(readFileSync(kLabelsFile)).subarray(0, kImages);
     const result = compareWithPyTorch(run.scores, expected, labels);
