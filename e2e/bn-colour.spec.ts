@@ -11,7 +11,7 @@ import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { parseIdxLabels } from '../src/data/idx.js';
 import { compareWithPyTorch, kImagesFile, kLabelsFile } from '../tests/pytorch-fixture.js';
-import { openHarness } from './gpu-page.js';
+import { expectAllWithin, openHarness } from './gpu-page.js';
 
 const kDir = 'tests/fixtures/family/bn-colour';
 const kImages = 8;
@@ -134,4 +134,57 @@ test("d2l-lenet-bn on the fused plan's workgroup kernel (the one GPUs run): PyTo
   const result = compareWithPyTorch(scores, expected, parseIdxLabels(readFileSync(kLabelsFile)).subarray(0, kImages));
   console.log(`d2l-lenet-bn, fused workgroup kernel: ${result.summary}`);
   expect(result.failures, result.summary).toEqual([]);
+});
+
+test('a 4-channel 20×20 model with per-channel Normalize and batch norms before and after a pool: the WebGPU engine equals the CPU reference, batches 1, 7, 33', async ({ browser }) => {
+  test.setTimeout(120_000);
+  const page = await openHarness(browser);
+  const reports = await page.evaluate(async () => {
+    const { lenet5, harness } = window;
+    // Vite serves the sources by path: the comparison helper runs in the page.
+    const load = (path: string) => import(/* @vite-ignore */ path);
+    const compare = (await load('/e2e/compare.ts')) as typeof import('./compare.js');
+    const spec = lenet5.buildArchitecture({
+      inputSize: 20,
+      inputChannels: 4,
+      preprocessing: { mean: [0.1, 0.2, 0.3, 0.4], std: [0.5, 0.25, 0.2, 0.1] },
+      layers: [
+        { type: 'conv', outChannels: 5, padding: 1 },
+        { type: 'batchnorm' }, // folds into conv1
+        { type: 'activation', activation: 'relu' },
+        { type: 'batchnorm' }, // after the ReLU: scale-shift over maps
+        { type: 'pool', mode: 'average' },
+        { type: 'batchnorm', eps: 1e-3 }, // after the pool
+        { type: 'dense', outFeatures: 10, activation: 'tanh' },
+        { type: 'batchnorm' }, // after the tanh: scale-shift over a vector
+      ],
+    });
+    const rng = new harness.Prng(5);
+    const tensors = new Map<string, Float32Array>();
+    for (const t of spec.tensors) {
+      const size = t.shape.reduce((a, b) => a * b, 1);
+      const positive = spec.batchNorms!.some((bn) => bn.runningVar === t.name || bn.weight === t.name);
+      tensors.set(t.name, Float32Array.from({ length: size }, () => (positive ? rng.uniform(0.3, 2) : rng.uniform(-0.5, 0.5))));
+    }
+    const folded = lenet5.foldBatchNorms(spec, tensors);
+    const weights = { spec: folded.spec, tensors: folded.tensors, preprocessing: spec.defaultPreprocessing, metadata: {} };
+    const engine = await lenet5.createEngine(weights, { backend: 'webgpu', plan: 'layered', maxBatch: 33 });
+    const out: ReturnType<typeof compare.compareFloats>[] = [];
+    try {
+      for (const count of [1, 7, 33]) {
+        const pixels = Float32Array.from({ length: count * 4 * 400 }, () => rng.uniform(0, 1));
+        const input = lenet5.preprocess(pixels, count, weights.preprocessing, undefined, engine.model.input);
+        const reference = lenet5.referenceOutput(weights, input, count);
+        out.push(compare.compareFloats(`4-channel model, batch ${count}`, (await engine.infer(pixels, count)).scores, reference, [10]));
+      }
+      return { reports: out, layers: engine.model.layers, input: engine.model.input, perChannel: weights.preprocessing.perChannel?.length };
+    } finally {
+      engine.destroy();
+    }
+  });
+  await page.close();
+  expect(reports.layers).toEqual(['conv1', 'bn2', 'pool1', 'bn3', 'fc1', 'bn4']);
+  expect(reports.input).toEqual({ channels: 4, size: 20 });
+  expect(reports.perChannel).toBe(4);
+  expectAllWithin(reports.reports);
 });
