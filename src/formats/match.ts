@@ -65,9 +65,11 @@ export function matchTensors(spec: ModelSpec, tensors: ReadonlyMap<string, RawTe
     const fileNames = new Map([...ordered.fileNames].map(([specName, fileName]) => [specName, original(fileName)] as const));
     return { ...ordered, said: (prefix ? `the prefix '${prefix}' stripped, then ` : '') + ordered.said, fileNames };
   }
-  // A file that shares no name with the network was meant to match by order: say why it did not.
+  // A file that shares no name with the network may have been meant to match by order: say
+  // where that stopped fitting too.
   const sharesNames = spec.tensors.some((t) => stripped.has(t.name));
-  return sharesNames ? byName : { message: `model '${spec.id}': the file's tensors ${prefix ? `(the prefix '${prefix}' stripped) ` : ''}${ordered.message}`, tensor: original(ordered.tensor) };
+  if (sharesNames) return byName;
+  return { ...byName, message: `${byName.message}; ${prefix ? `with the prefix '${prefix}' stripped and ` : ''}${ordered.message} ('${original(ordered.tensor)}')` };
 }
 
 /** Names and shapes against the spec: missing, unknown, or misshapen tensors. */
