@@ -202,16 +202,18 @@ function activationText(activation: Activation): string {
   return activation === 'none' ? '' : `, ${activation}`;
 }
 
-/** A conv or pool layer: its maps as a grid, all on the layer's range. */
-function mapsView(layer: LayerSpec & { kind: 'conv5x5' | 'subsample2x2' }): LayerView {
+/** A conv, pool or scale-shift (batch norm) layer over maps: its maps as a grid, all on the layer's range. */
+function mapsView(layer: LayerSpec & { kind: 'conv5x5' | 'subsample2x2' | 'scale-shift' }): LayerView {
   const count = layer.kind === 'conv5x5' ? layer.outChannels : layer.channels;
-  const size = layer.outSize;
+  const size = layer.kind === 'scale-shift' ? (layer.size ?? 1) : layer.outSize;
   const operation =
     layer.kind === 'conv5x5'
       ? `5×5 convolution${layer.connectionTable ? ' (connection table)' : ''}`
-      : layer.mode === 'trainable'
-        ? '2×2 subsampling'
-        : `2×2 ${layer.mode === 'max' ? 'max' : 'average'} pooling`;
+      : layer.kind === 'scale-shift'
+        ? 'batch norm (per-channel scale and shift)'
+        : layer.mode === 'trainable'
+          ? '2×2 subsampling'
+          : `2×2 ${layer.mode === 'max' ? 'max' : 'average'} pooling`;
   const block = layerBlock(layer.name, `${count} maps of ${size}×${size}, ${operation}${activationText(layer.activation)}`);
   const grid = element('div', layer.kind === 'conv5x5' ? 'maps' : 'maps maps-pool');
   grid.id = `maps-${layer.name}`;
@@ -227,12 +229,14 @@ function mapsView(layer: LayerSpec & { kind: 'conv5x5' | 'subsample2x2' }): Laye
   };
 }
 
-/** A dense layer: its units as a strip of cells. */
-function stripView(layer: LayerSpec & { kind: 'dense' }): LayerView {
-  const block = layerBlock(layer.name, `${layer.outFeatures} units, dense ${layer.inFeatures}→${layer.outFeatures}${activationText(layer.activation)}`);
-  const canvas = pictureCanvas('units', `${layer.name}: ${layer.outFeatures} units`);
+/** A dense layer, or a scale-shift (batch norm) over its units: the units as a strip of cells. */
+function stripView(layer: LayerSpec & { kind: 'dense' | 'scale-shift' }): LayerView {
+  const units = layer.kind === 'dense' ? layer.outFeatures : layer.channels;
+  const operation = layer.kind === 'dense' ? `dense ${layer.inFeatures}→${layer.outFeatures}` : 'batch norm (per-unit scale and shift)';
+  const block = layerBlock(layer.name, `${units} units, ${operation}${activationText(layer.activation)}`);
+  const canvas = pictureCanvas('units', `${layer.name}: ${units} units`);
   block.append(canvas);
-  const blank = new Float32Array(layer.outFeatures);
+  const blank = new Float32Array(units);
   return {
     block,
     paint(activations) {
@@ -313,9 +317,7 @@ function layerViews(engine: InferenceEngine): LayerView[] {
         return feedsRbf ? bitmapView(layer, rbf, centres) : stripView(layer);
       }
       case 'scale-shift':
-        return layer.size === undefined
-          ? stripView({ kind: 'dense', name: layer.name, inFeatures: layer.channels, outFeatures: layer.channels, activation: layer.activation, weight: layer.scale, bias: layer.shift })
-          : mapsView({ kind: 'subsample2x2', name: layer.name, channels: layer.channels, inSize: layer.size, outSize: layer.size, mode: 'average', activation: layer.activation });
+        return layer.size === undefined ? stripView(layer) : mapsView(layer);
       case 'rbf':
       case 'softmax':
         return outputView(layer, engine.model.output);

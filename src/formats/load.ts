@@ -381,7 +381,10 @@ function decidePreprocessing(
   option: PreprocessingOption | undefined,
 ): Preprocessing {
   const defaults = spec.defaultPreprocessing;
+  // A description's per-channel values hold unless the file's metadata sets one background and ink for all.
+  const perChannel = metadata[kMetadataKeys.background] === undefined && metadata[kMetadataKeys.ink] === undefined ? defaults.perChannel : undefined;
   const fromFile: Preprocessing = {
+    ...(perChannel ? { perChannel } : {}),
     pad: readNumber(metadata, kMetadataKeys.pad, defaults.pad),
     background: readNumber(metadata, kMetadataKeys.background, defaults.background),
     ink: readNumber(metadata, kMetadataKeys.ink, defaults.ink),
@@ -424,6 +427,8 @@ function preprocessingOption(option: PreprocessingOption, channels: number): Par
   }
   const p = option as Partial<Preprocessing>;
   return {
+    // One background and ink from the caller replace a description's per-channel values.
+    ...(p.background !== undefined || p.ink !== undefined ? { perChannel: undefined } : {}),
     ...(p.pad !== undefined ? { pad: finite(p.pad, 'pad') } : {}),
     ...(p.background !== undefined ? { background: finite(p.background, 'background') } : {}),
     ...(p.ink !== undefined ? { ink: finite(p.ink, 'ink') } : {}),
@@ -470,15 +475,22 @@ function describeStart(bytes: Uint8Array): string {
 export function saveWeights(weights: ModelWeights, extraMetadata: Readonly<Record<string, string>> = {}): Uint8Array {
   const { spec, preprocessing } = weights;
   const metadata: Record<string, string> = { ...weights.metadata, ...extraMetadata };
-  metadata[kMetadataKeys.architecture] = JSON.stringify(architectureJsonOf(spec));
-  if (spec.id === 'custom') delete metadata[kMetadataKeys.model];
+  // The architecture carries the weights' preprocessing: per-channel values have no metadata keys.
+  metadata[kMetadataKeys.architecture] = JSON.stringify({ ...architectureJsonOf(spec), preprocessing });
+  // A preset with batch norms is saved folded: the file holds another network than the preset's.
+  if (spec.id === 'custom' || presetModel(spec.id)?.batchNorms) delete metadata[kMetadataKeys.model];
   else metadata[kMetadataKeys.model] = spec.id;
   if (spec.id === 'classic') metadata[kMetadataKeys.activation] = classicActivation(spec);
   else delete metadata[kMetadataKeys.activation];
   if (weights.labels) metadata[kMetadataKeys.labels] = JSON.stringify(weights.labels);
   metadata[kMetadataKeys.pad] = String(preprocessing.pad);
-  metadata[kMetadataKeys.background] = String(preprocessing.background);
-  metadata[kMetadataKeys.ink] = String(preprocessing.ink);
+  if (preprocessing.perChannel) {
+    delete metadata[kMetadataKeys.background];
+    delete metadata[kMetadataKeys.ink];
+  } else {
+    metadata[kMetadataKeys.background] = String(preprocessing.background);
+    metadata[kMetadataKeys.ink] = String(preprocessing.ink);
+  }
 
   const tensors = new Map<string, TensorToWrite>();
   for (const t of spec.tensors) {

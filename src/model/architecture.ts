@@ -599,6 +599,9 @@ function preprocessingOf(json: PreprocessingJson | undefined, channels: number):
     return { ...defined({ pad: rest.pad }), ...normalizePreprocessing(mean, std, channels, fail) };
   }
   if (perChannel && perChannel.length !== channels) throw fail(`perChannel: expected one entry per input channel (${channels}), found ${perChannel.length}`);
+  perChannel?.forEach((entry, c) => {
+    if (entry.ink === entry.background) throw fail(`perChannel[${c}]: expected an ink different from the background (${entry.background}), found ${entry.ink}`);
+  });
   return { ...rest, ...(perChannel ? { perChannel, background: perChannel[0]!.background, ink: perChannel[0]!.ink } : {}) };
 }
 
