@@ -889,6 +889,7 @@ function batchNormCases(insert: Insert): CraftedCase[] {
     { name: 'BatchNormalization zero-sized statistics', outcome: 'model', mentions: ['[2]', '[0]'], bytes: bn([], stats(0)) },
     { name: 'BatchNormalization statistics of rank 2', outcome: 'model', mentions: ['[2]', '[1, 2]'], bytes: bn([], stats(2).map((t) => ({ ...t, dims: [1, 2] }))) },
     { name: 'BatchNormalization training_mode 1', outcome: 'model', mentions: ['training_mode'], bytes: bn([attr('training_mode', 1)]) },
+    { name: 'BatchNormalization is_test 0 (opset 6 training)', outcome: 'model', mentions: ['is_test'], bytes: bn([attr('is_test', 0)]) },
     { name: 'BatchNormalization spatial 0 (opset 7)', outcome: 'model', mentions: ['spatial'], bytes: bn([attr('spatial', 0)]) },
     { name: 'BatchNormalization epsilon -1', outcome: 'model', mentions: ['epsilon'], bytes: bn([attr('epsilon', -1, 'float')]) },
     { name: 'BatchNormalization epsilon NaN', outcome: 'model', mentions: ['epsilon'], bytes: bn([attr('epsilon', NaN, 'float')]) },
