@@ -13,7 +13,9 @@
  * The two gradient sums are workgroup reductions (elementwise.ts): deterministic, no atomics.
  *
  * Connection tables go in as WGSL constants, both ways: each kernel's (output, input) pair for
- * the weight gradient, and each input map's (output, kernel) pairs for the input gradient.
+ * the weight gradient, and each input map's (output, kernel) pairs for the input gradient. A
+ * dense conv computes both from the indices instead: a constant array indexed at run time is
+ * copied per invocation by some compilers, which made Caffe's 1,000-kernel conv 10× slower.
  */
 import { connectionOffsets, denseTable } from '../src/model/spec.js';
 import { elementwiseDispatch, elementwiseKernel, reductionDispatch, reductionKernel, type TrainKernel } from './elementwise.js';
@@ -68,9 +70,19 @@ export function conv5x5BackwardInput(options: Conv5x5BackwardOptions): TrainKern
   const code = elementwiseKernel({
     count: `step.count * ${perImage}u`,
     declarations: `${constants}
-const kReaderStart = ${u32Array(start)};
+${
+  options.connectionTable
+    ? `const kReaderStart = ${u32Array(start)};
 const kReaderOutput = ${u32Array(readers.flat().map(([o]) => o))};
 const kReaderKernel = ${u32Array(readers.flat().map(([, k]) => k))};
+fn readerStart(c: u32) -> u32 { return kReaderStart[c]; }
+fn readerOutput(r: u32) -> u32 { return kReaderOutput[r]; }
+fn readerKernel(r: u32) -> u32 { return kReaderKernel[r]; }`
+    : `// Every output map reads every input: reader r of map c is output r − c · outChannels.
+fn readerStart(c: u32) -> u32 { return c * kOutChannels; }
+fn readerOutput(r: u32) -> u32 { return r % kOutChannels; }
+fn readerKernel(r: u32) -> u32 { return (r % kOutChannels) * kInChannels + r / kOutChannels; }`
+}
 
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
 @group(0) @binding(2) var<storage, read> preGrad: array<f32>;
@@ -81,18 +93,18 @@ const kReaderKernel = ${u32Array(readers.flat().map(([, k]) => k))};
   let c = (i / plane) % kInChannels;
   let iy = i32((i / u32(kInSize)) % u32(kInSize));
   let ix = i32(i % u32(kInSize));
+  // The taps whose output position lies inside the map: y = iy + padding − ky ∈ [0, outSize).
+  let kyFirst = max(0i, iy + kPadding - kOutSize + 1i);
+  let kyEnd = min(5i, iy + kPadding + 1i);
+  let kxFirst = max(0i, ix + kPadding - kOutSize + 1i);
+  let kxEnd = min(5i, ix + kPadding + 1i);
   var sum = 0.0;
-  for (var r = kReaderStart[c]; r < kReaderStart[c + 1u]; r++) {
-    let o = kReaderOutput[r];
-    let kernel = kReaderKernel[r];
-    let outBase = (n * kOutChannels + o) * u32(kOutSize * kOutSize);
-    for (var ky = 0i; ky < 5i; ky++) {
-      let y = iy + kPadding - ky;
-      if (y < 0i || y >= kOutSize) { continue; }
-      for (var kx = 0i; kx < 5i; kx++) {
-        let x = ix + kPadding - kx;
-        if (x < 0i || x >= kOutSize) { continue; }
-        sum += weight[kernel * 25u + u32(ky * 5i + kx)] * preGrad[outBase + u32(y * kOutSize + x)];
+  for (var r = readerStart(c); r < readerStart(c + 1u); r++) {
+    let outBase = i32((n * kOutChannels + readerOutput(r)) * u32(kOutSize * kOutSize)) + (iy + kPadding) * kOutSize + ix + kPadding;
+    let kernelBase = i32(readerKernel(r) * 25u);
+    for (var ky = kyFirst; ky < kyEnd; ky++) {
+      for (var kx = kxFirst; kx < kxEnd; kx++) {
+        sum += weight[kernelBase + ky * 5i + kx] * preGrad[outBase - ky * kOutSize - kx];
       }
     }
   }
@@ -116,28 +128,41 @@ export function conv5x5BackwardWeight(options: Conv5x5BackwardOptions): TrainKer
   const kernelInput = table.flat();
   const code = reductionKernel({
     outputs: kernels * 25,
-    terms: `step.count * ${outSize * outSize}u`,
+    terms: `step.count * ${outSize}u`,
     declarations: `${constants}
-const kKernelOutput = ${u32Array(kernelOutput)};
+${
+  options.connectionTable
+    ? `const kKernelOutput = ${u32Array(kernelOutput)};
 const kKernelInput = ${u32Array(kernelInput)};
+fn kernelOutput(k: u32) -> u32 { return kKernelOutput[k]; }
+fn kernelInput(k: u32) -> u32 { return kKernelInput[k]; }`
+    : `fn kernelOutput(k: u32) -> u32 { return k / kInChannels; }
+fn kernelInput(k: u32) -> u32 { return k % kInChannels; }`
+}
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> preGrad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> weightGrad: array<f32>;
 
+// Term t is one output row (n, y): the sum over x of preGrad · input along that row.
 fn term(w: u32, t: u32) -> f32 {
   let kernel = w / 25u;
   let ky = i32((w / 5u) % 5u);
   let kx = i32(w % 5u);
-  let outPlane = u32(kOutSize * kOutSize);
-  let n = t / outPlane;
-  let y = i32((t / u32(kOutSize)) % u32(kOutSize));
-  let x = i32(t % u32(kOutSize));
+  let n = t / u32(kOutSize);
+  let y = i32(t % u32(kOutSize));
   let iy = y + ky - kPadding;
-  let ix = x + kx - kPadding;
-  if (iy < 0i || iy >= kInSize || ix < 0i || ix >= kInSize) { return 0.0; }
-  let d = preGrad[(n * kOutChannels + kKernelOutput[kernel]) * outPlane + t % outPlane];
-  return d * input[((n * kInChannels + kKernelInput[kernel]) * u32(kInSize) + u32(iy)) * u32(kInSize) + u32(ix)];
+  if (iy < 0i || iy >= kInSize) { return 0.0; }
+  // The x whose input column x + kx − padding lies inside the map.
+  let xFirst = max(0i, kPadding - kx);
+  let xEnd = min(kOutSize, kInSize + kPadding - kx);
+  let outRow = i32((n * kOutChannels + kernelOutput(kernel)) * u32(kOutSize * kOutSize)) + y * kOutSize;
+  let inRow = i32(((n * kInChannels + kernelInput(kernel)) * u32(kInSize) + u32(iy)) * u32(kInSize)) + kx - kPadding;
+  var sum = 0.0;
+  for (var x = xFirst; x < xEnd; x++) {
+    sum += preGrad[outRow + x] * input[inRow + x];
+  }
+  return sum;
 }`,
     store: 'weightGrad[o] = total;',
   });
@@ -155,15 +180,22 @@ export function conv5x5BackwardBias(options: Conv5x5BackwardOptions): TrainKerne
   const { outSize, constants } = geometry(options);
   const code = reductionKernel({
     outputs: outChannels,
-    terms: `step.count * ${outSize * outSize}u`,
+    terms: `step.count * ${outSize}u`,
     declarations: `${constants}
 
 @group(0) @binding(1) var<storage, read> preGrad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> biasGrad: array<f32>;
 
+// Term t is one output row (n, y).
 fn term(o: u32, t: u32) -> f32 {
-  let outPlane = u32(kOutSize * kOutSize);
-  return preGrad[((t / outPlane) * kOutChannels + o) * outPlane + t % outPlane];
+  let n = t / u32(kOutSize);
+  let y = t % u32(kOutSize);
+  let row = ((n * kOutChannels + o) * u32(kOutSize) + y) * u32(kOutSize);
+  var sum = 0.0;
+  for (var x = 0u; x < u32(kOutSize); x++) {
+    sum += preGrad[row + x];
+  }
+  return sum;
 }`,
     store: 'biasGrad[o] = total;',
   });

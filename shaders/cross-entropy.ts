@@ -61,3 +61,33 @@ const kSign = ${sign};
   });
   return { kernel: 'cross-entropy', options, code, workgroups: (count) => elementwiseDispatch(count) };
 }
+
+/**
+ * Adds a batch's (loss, hit) pairs into running totals: totals[0] += Σ loss, totals[1] += Σ hit,
+ * totals[2] += N. One invocation sums the batch in order (deterministic; N is small), so the
+ * loss is read back only when asked, never once a step.
+ *
+ * Bindings: 0 step uniform, 1 results ([N, 2] f32), 2 totals (3 f32).
+ *
+ * @example
+ * const kernel = lossTotals();
+ */
+export function lossTotals(): TrainKernel {
+  const code = elementwiseKernel({
+    count: '1u',
+    declarations: `
+@group(0) @binding(1) var<storage, read> results: array<f32>;
+@group(0) @binding(2) var<storage, read_write> totals: array<f32>;`,
+    body: `
+  var loss = 0.0;
+  var hits = 0.0;
+  for (var n = 0u; n < step.count; n++) {
+    loss += results[2u * n];
+    hits += results[2u * n + 1u];
+  }
+  totals[0] += loss;
+  totals[1] += hits;
+  totals[2] += f32(step.count);`,
+  });
+  return { kernel: 'loss-totals', options: {}, code, workgroups: () => elementwiseDispatch(1) };
+}
