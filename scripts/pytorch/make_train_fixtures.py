@@ -13,6 +13,9 @@ tests/fixtures/train/<preset>.safetensors with:
   weight decay 0.001) and adam.<tensor> after two torch.optim.Adam steps (lr 0.001, weight
   decay 0.001) on the same batch.
 
+tests/fixtures/train/curve.safetensors holds PyTorch's loss at each of 200 SGD steps (lr 0.1,
+momentum 0.9, batches of 16 in file order) of a small family member (CURVE below).
+
 The weights are not stored (Caffe's alone would be 1.7 MB): both sides compute them from a
 hash of the element index with exact integer and IEEE double arithmetic, rounded once to
 float32 (`formula_weight` here, `formulaWeights` in tests/train-fixtures.ts), so they are the
@@ -67,6 +70,13 @@ PRESETS = {
 }
 
 
+# A small member of the family for the 200-step curve (seconds on SwiftShader, every kernel kind).
+CURVE = dict(pre=(0, 0.0, 1.0), layers=[
+    ('pool', 'pool1', dict(mode='average')), ('conv', 'conv1', dict(out=4, act='sigmoid')),
+    ('pool', 'pool2', dict(mode='max')), ('dense', 'dense1', dict(out=10))])
+CURVE_STEPS, CURVE_BATCH = 200, 16
+
+
 def formula_weight(index: int, length: int, shape) -> np.ndarray:
     """Tensor `index` of a model: (h mod 2001 − 1000)/1000 · scale, h = (i·2654435761 + (index+1)·40503) mod 2³²."""
     fan_in = math.prod(shape[1:]) if len(shape) > 1 else 10
@@ -80,7 +90,7 @@ def formula_weight(index: int, length: int, shape) -> np.ndarray:
 def tensors_of(preset: str, side: int):
     """The preset's tensors in canonical order: [(name, shape, trainable)]."""
     out, channels, size, features = [], 1, side, None
-    for kind, name, o in PRESETS[preset]['layers']:
+    for kind, name, o in (CURVE if preset == 'curve' else PRESETS[preset])['layers']:
         if kind == 'conv':
             table = o.get('table')
             kernels = sum(len(t) for t in table) if table else None
@@ -108,7 +118,7 @@ def activate(x, act):
 
 
 def forward(preset: str, params, x, keep):
-    for kind, name, o in PRESETS[preset]['layers']:
+    for kind, name, o in (CURVE if preset == 'curve' else PRESETS[preset])['layers']:
         if kind == 'conv':
             w = params[f'{name}.weight']
             table = o.get('table')
@@ -190,6 +200,27 @@ def main() -> None:
                   metadata={'made_by': f'scripts/pytorch/make_train_fixtures.py, torch {torch.__version__}'})
         total += path.stat().st_size
         print(f'{path.relative_to(ROOT)}: loss {loss.item():.6f}, {path.stat().st_size} bytes')
+    # The curve: 200 SGD steps (lr 0.1, momentum 0.9) on consecutive batches of 16, in file order.
+    count = CURVE_STEPS * CURVE_BATCH
+    raw = read_idx(MNIST / 'train-images-idx3-ubyte', 16)[: count * 784].reshape(count, 1, 28, 28)
+    targets = torch.tensor(read_idx(MNIST / 'train-labels-idx1-ubyte', 8)[:count].astype(np.int64))
+    inputs = torch.tensor((raw.astype(np.float64) / 255).astype(np.float32))
+    names = tensors_of('curve', 28)
+    params = {name: torch.tensor(formula_weight(k, math.prod(shape), shape)).requires_grad_(True) for k, (name, shape, _) in enumerate(names)}
+    optimizer = torch.optim.SGD(list(params.values()), lr=0.1, momentum=0.9)
+    losses = []
+    for step in range(CURVE_STEPS):
+        batch = slice(step * CURVE_BATCH, (step + 1) * CURVE_BATCH)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(forward('curve', params, inputs[batch], {}), targets[batch])
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    path = OUT / 'curve.safetensors'
+    save_file({'loss': torch.tensor(losses, dtype=torch.float32)}, str(path),
+              metadata={'made_by': f'scripts/pytorch/make_train_fixtures.py, torch {torch.__version__}'})
+    total += path.stat().st_size
+    print(f'{path.relative_to(ROOT)}: loss {losses[0]:.4f} → {losses[-1]:.4f} over {CURVE_STEPS} steps')
     print(f'total {total} bytes')
 
 
