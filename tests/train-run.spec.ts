@@ -21,6 +21,7 @@ import { buildArchitecture } from '../src/model/architecture.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
 import { createTrainer, type TrainProgress } from '../src/train/gpu-trainer.js';
 import { loadMnist } from '../src/train/mnist.js';
+import { randomWeights } from '../src/model/random.js';
 import { train } from '../src/train/trainer.js';
 
 const spec = buildArchitecture({
@@ -65,7 +66,7 @@ test('100 Adam steps on the GPU lower the loss and track the CPU trainer on the 
       expect(Math.abs(p.accuracy - cpu.history[e]!.trainAccuracy), `epoch ${e + 1} accuracy`).toBeLessThanOrEqual(2 / trainSet.count);
     }
     const weights = await trainer.weights();
-    const initial = (await import('../src/model/random.js')).randomWeights(spec, run.seed);
+    const initial = randomWeights(spec, run.seed);
     for (const t of spec.tensors) {
       const gpu = weights.tensors.get(t.name)!;
       const ref = cpu.weights.tensors.get(t.name)!;
@@ -81,6 +82,27 @@ test('100 Adam steps on the GPU lower the loss and track the CPU trainer on the 
     const evaluated = await trainer.evaluate();
     expect(evaluated.accuracy).toBeGreaterThan(0.5);
     trainer.destroy();
+  } finally {
+    device.destroy();
+  }
+});
+
+test('a seeded GPU run is reproducible: two runs give the same bits', async () => {
+  const { device } = await nodeGpuDevice('train-run.repeat.device');
+  try {
+    const runOnce = async () => {
+      const trainer = await createTrainer(spec, { device, train: trainSet, seed: 11, batch: 16, optimizer: 'adam', lr: 0.01 });
+      await trainer.step(10);
+      const weights = await trainer.weights();
+      trainer.destroy();
+      return weights;
+    };
+    const [first, second] = [await runOnce(), await runOnce()];
+    for (const t of spec.tensors) {
+      expect(Buffer.from(second.tensors.get(t.name)!.buffer).equals(Buffer.from(first.tensors.get(t.name)!.buffer)), `${t.name} identical`).toBe(true);
+    }
+    const start = randomWeights(spec, 11).tensors.get(spec.tensors[0]!.name)!;
+    expect(first.tensors.get(spec.tensors[0]!.name)!.some((v, i) => v !== start[i]), 'the run trained').toBe(true);
   } finally {
     device.destroy();
   }
