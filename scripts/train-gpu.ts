@@ -16,6 +16,7 @@ import type { ModelSpec } from '../src/model/spec.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
 import { checkSameModel, createTrainer, type TrainProgress } from '../src/train/gpu-trainer.js';
 import { loadMnist } from '../src/train/mnist.js';
+import { kDefaultAugment } from '../src/train/augment.js';
 import { formatSeconds } from '../src/train/trainer.js';
 import { parseCommandLine, positiveInteger, runMain, UsageError } from './cli.js';
 
@@ -44,6 +45,7 @@ usage: npm run train -- --gpu [options]
   --constant-lr               no cosine decay
   --final-lr-ratio R          cosine decay to lr × R by the schedule's end (default 0.01)
   --no-shuffle                batches in the training file's order
+  --augment                   random affine distortions (the CPU trainer's), applied on the GPU
   --seed S                    initialisation and shuffles (default 1)
   --limit N                   train on the first N training images only
   --report N                  read the loss back every N steps (default 64)
@@ -118,7 +120,6 @@ export function trainOnGpu(argv: string[]): void {
       console.log(kGpuHelp);
       return;
     }
-    if (values.augment) throw new UsageError('--augment is not available on the GPU yet: train on the CPU (without --gpu) for distortions');
     if (values['stop-after'] !== undefined) throw new UsageError('--stop-after is a CPU-trainer option; on the GPU use --steps');
     const optimizer = optimizerOption(values.optimizer!);
     const spec = specFrom(values);
@@ -140,6 +141,7 @@ export function trainOnGpu(argv: string[]): void {
       weightDecay: number('weight-decay', values['weight-decay']!, 0),
       schedule: values['constant-lr'] ? ('constant' as const) : { epochs, finalLrRatio: number('final-lr-ratio', values['final-lr-ratio']!, 0, true) },
       shuffle: !values['no-shuffle'],
+      augment: values.augment ? kDefaultAugment : null,
     };
     const reportEvery = positiveInteger('report', values.report!);
     const trainSet = loadMnist('train', limit);

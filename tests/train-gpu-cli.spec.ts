@@ -21,7 +21,7 @@ function trainCommand(...args: string[]) {
 test('usage errors: status 2, one line naming the option', () => {
   for (const [args, says] of [
     [['--optimizer', 'rmsprop'], "--optimizer must be 'sgd' or 'adam', found 'rmsprop'"],
-    [['--augment'], '--augment is not available on the GPU yet'],
+    [['--stop-after', '2'], '--stop-after is a CPU-trainer option'],
     [['--batch', '0'], '--batch must be a positive integer'],
     [['--no-such-flag'], "Unknown option '--no-such-flag'"],
   ] as const) {

@@ -1,5 +1,6 @@
 /**
- * Every training kernel in WGSL (shaders/*-backward.ts, cross-entropy.ts, optimizers.ts) on
+ * Every training kernel in WGSL (shaders/*-backward.ts, cross-entropy.ts, optimizers.ts,
+ * gather-batch.ts) on
  * Dawn (SwiftShader here) against its CPU reference in src/train/ (layers.ts, sgd.ts,
  * adam.ts), on awkward sizes: prime batch counts, odd map sides, a connection table, padding
  * 0, 1 and 2.
@@ -39,6 +40,10 @@ import { adam, sgd } from '../shaders/optimizers.js';
 import { rbfBackward } from '../shaders/rbf-backward.js';
 import { subsample2x2BackwardInput, subsample2x2BackwardParameter } from '../shaders/subsample2x2-backward.js';
 import { batchStep, runTrainKernel } from './train-kernel-runner.js';
+import { gatherBatch } from '../shaders/gather-batch.js';
+import { preprocess } from '../src/model/preprocess.js';
+import { kAffineValues, kDefaultAugment, randomAffine, warpImage } from '../src/train/augment.js';
+import { loadMnist } from '../src/train/mnist.js';
 
 let device: GPUDevice;
 test.beforeAll(async () => {
@@ -272,4 +277,34 @@ test(`Adam over ${kSteps} steps equals the CPU Adam`, async () => {
   // The step moves each weight by about lr: compare the change, to the scale of the change.
   const change = (after: Float32Array) => after.map((v, i) => v - params[i]!);
   expectClose('Adam change', change(got!), change(expected), [parameters]);
+});
+
+test('the batch gather equals preprocess, and with distortions warpImage then preprocess (classic preprocessing, N=5)', async () => {
+  const set = loadMnist('train', 9);
+  const preprocessing = { pad: 2, background: -0.1, ink: 1.175 };
+  const order = Uint32Array.from([8, 3, 0, 5, 1, 7, 2, 6, 4]);
+  const [first, n, side] = [2, 5, 32];
+  const affine = new Float32Array(9 * kAffineValues);
+  const prng = new Prng(21);
+  for (let i = 0; i < 9; i++) randomAffine(prng, kDefaultAugment, affine, i * kAffineValues);
+  const words = new Uint32Array(Math.ceil(set.images.length / 4));
+  new Uint8Array(words.buffer).set(set.images);
+  for (const augment of [false, true]) {
+    const expected = new Float32Array(n * side * side);
+    const warped = new Float32Array(784);
+    for (let k = 0; k < n; k++) {
+      const image = set.images.subarray(order[first + k]! * 784, (order[first + k]! + 1) * 784);
+      const out = expected.subarray(k * side * side, (k + 1) * side * side);
+      if (augment) {
+        warpImage(image, affine, (first + k) * kAffineValues, warped);
+        preprocess(warped, 1, preprocessing, out);
+      } else {
+        preprocess(image, 1, preprocessing, out);
+      }
+    }
+    const bindings = [words, Uint32Array.from(set.labels), order, new Float32Array(n * side * side), new Uint32Array(n), ...(augment ? [affine] : [])];
+    const [input, labels] = await runTrainKernel(device, gatherBatch({ ...preprocessing, augment }), bindings, [{ ...batchStep(n), first }], [4, 5]);
+    expectClose(`gathered batch${augment ? ' (distorted)' : ''}`, input!, expected, [side, side]);
+    expect([...new Uint32Array(labels!.buffer)]).toEqual([...order.subarray(first, first + n)].map((i) => set.labels[i]!));
+  }
 });

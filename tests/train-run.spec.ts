@@ -22,6 +22,7 @@ import { nodeGpuDevice } from '../src/node/dawn.js';
 import { createTrainer, type TrainProgress } from '../src/train/gpu-trainer.js';
 import { loadMnist } from '../src/train/mnist.js';
 import { randomWeights } from '../src/model/random.js';
+import { kDefaultAugment } from '../src/train/augment.js';
 import { train } from '../src/train/trainer.js';
 
 const spec = buildArchitecture({
@@ -103,6 +104,28 @@ test('a seeded GPU run is reproducible: two runs give the same bits', async () =
     }
     const start = randomWeights(spec, 11).tensors.get(spec.tensors[0]!.name)!;
     expect(first.tensors.get(spec.tensors[0]!.name)!.some((v, i) => v !== start[i]), 'the run trained').toBe(true);
+  } finally {
+    device.destroy();
+  }
+});
+
+test('with distortions, 20 GPU steps track the CPU trainer drawing the same distortions', async () => {
+  const options = { seed: 5, batch: 16, lr: 0.01, epochs: 2, finalLrRatio: 0.1 };
+  const cpu = await train({ spec, ...options, augment: kDefaultAugment, workers: 0, evaluateEachEpoch: false }, trainSet, testSet);
+  const { device } = await nodeGpuDevice('train-run.augment.device');
+  try {
+    const trainer = await createTrainer(spec, {
+      device, train: trainSet, seed: options.seed, batch: options.batch, optimizer: 'adam', lr: options.lr,
+      schedule: { epochs: options.epochs, finalLrRatio: options.finalLrRatio }, augment: kDefaultAugment,
+    });
+    const epochs: TrainProgress[] = [];
+    await trainer.fit({ epochs: options.epochs, reportEvery: trainer.stepsPerEpoch, onProgress: (p) => epochs.push(p) });
+    // Bilinear sampling in float32 on the GPU against float64 on the CPU: the same tolerance.
+    for (const [e, p] of epochs.entries()) {
+      const reference = cpu.history[e]!.loss;
+      expect(Math.abs(p.loss - reference), `epoch ${e + 1} loss ${p.loss} vs CPU ${reference}`).toBeLessThan(1e-4 * reference);
+    }
+    trainer.destroy();
   } finally {
     device.destroy();
   }

@@ -40,6 +40,7 @@ import {
   type ModelSpec,
   type Preprocessing,
 } from '../model/spec.js';
+import { kAffineValues } from '../train/augment.js';
 import { cachedPipeline } from './pipeline-cache.js';
 import { checkMaxBatch, destroyOnError, PlanBuffers, scoped } from './plan-resources.js';
 
@@ -63,6 +64,8 @@ export interface TrainingPlanOptions {
   readonly maxStepsPerSubmit?: number;
   /** Also compute the gradient at the network's input (tests compare it with PyTorch's). */
   readonly inputGradient?: boolean;
+  /** Warp each training image by its affine distortion (`setAffine`) as it is drawn. */
+  readonly augment?: boolean;
 }
 
 /** Where one trainable tensor lives in the flat parameter and gradient vectors (floats). */
@@ -86,6 +89,8 @@ export interface TrainingPlan {
   readonly slots: ReadonlyMap<string, TensorSlot>;
   /** Sets the order the next steps draw training images in (a permutation of 0 … count − 1). */
   setOrder(order: Uint32Array<ArrayBuffer>): void;
+  /** With `augment`: each position's distortion (src/train/augment.ts), [count, 6]. */
+  setAffine(affine: Float32Array<ArrayBuffer>): void;
   /** Encodes and submits up to maxStepsPerSubmit optimizer steps on the training set. */
   train(steps: readonly StepValues[]): void;
   /**
@@ -237,6 +242,7 @@ export async function buildTrainingPlan(
         order: buffers.create(`train.${name}.order`, set.count * 4, storage | GPUBufferUsage.COPY_DST),
       });
       const train = dataset('train', trainSet);
+      const affine = options.augment ? buffers.create('train.affine', trainSet.count * kAffineValues * 4, storage | GPUBufferUsage.COPY_DST) : null;
       device.queue.writeBuffer(train.order, 0, Uint32Array.from({ length: trainSet.count }, (_, i) => i));
       const test = testSet ? dataset('test', testSet) : null;
       if (test && testSet) device.queue.writeBuffer(test.order, 0, Uint32Array.from({ length: testSet.count }, (_, i) => i));
@@ -252,7 +258,7 @@ export async function buildTrainingPlan(
       });
       const results = floats('train.loss.results', maxBatch * 2);
       const totals = { train: floats('train.totals', 3, storage | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST), test: floats('test.totals', 3, storage | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST) };
-      return { stepUniform, records, params, grads, state, fixed, train, test, input, inputGrad, labels, layers, results, totals };
+      return { stepUniform, records, params, grads, state, fixed, train, affine, test, input, inputGrad, labels, layers, results, totals };
     });
     const { params, grads, layers, input, labels, results, totals } = made;
 
@@ -263,10 +269,10 @@ export async function buildTrainingPlan(
     const tensor = (name: string): GPUBufferBinding => (slots.has(name) ? slot(params, name) : { buffer: made.fixed.get(name)! });
     const whole = (buffer: GPUBuffer): GPUBufferBinding => ({ buffer });
 
-    const gather = (name: string, set: { images: GPUBuffer; labels: GPUBuffer; order: GPUBuffer }): PendingStep => ({
+    const gather = (name: string, set: { images: GPUBuffer; labels: GPUBuffer; order: GPUBuffer }, affine: GPUBuffer | null): PendingStep => ({
       label: `${name}.gather`,
-      kernel: gatherBatch(preprocessing),
-      bindings: [set.images, set.labels, set.order, input, labels].map(whole),
+      kernel: gatherBatch({ ...preprocessing, augment: affine !== null }),
+      bindings: [set.images, set.labels, set.order, input, labels, ...(affine ? [affine] : [])].map(whole),
     });
     const forward: PendingStep[] = layers.map(({ layer, output }, l) => forwardStep(layer, l === 0 ? input : layers[l - 1]!.output, output, tensor));
     const negate = spec.output === 'distances';
@@ -289,8 +295,8 @@ export async function buildTrainingPlan(
         : { label: 'optimizer.sgd', kernel: sgd({ parameters: initial.length, momentum: options.optimizer.momentum, weightDecay: options.optimizer.weightDecay }), bindings: [params, grads, ...made.state].map(whole) };
 
     const ready = (step: PendingStep) => makeStep(device, step, made.stepUniform);
-    const trainSteps = await Promise.all([gather('train', made.train), ...forward, loss, totalsStep(totals.train), ...backward, optimizerStep].map(ready));
-    const testSteps = made.test ? await Promise.all([gather('test', made.test), ...forward, loss, totalsStep(totals.test)].map(ready)) : null;
+    const trainSteps = await Promise.all([gather('train', made.train, made.affine), ...forward, loss, totalsStep(totals.train), ...backward, optimizerStep].map(ready));
+    const testSteps = made.test ? await Promise.all([gather('test', made.test, null), ...forward, loss, totalsStep(totals.test)].map(ready)) : null;
 
     const submit = (records: readonly StepValues[], steps: readonly ReadyStep[]): void => {
       if (records.length > maxStepsPerSubmit) throw new InputError(`at most ${maxStepsPerSubmit} steps per submission, found ${records.length}`);
@@ -348,6 +354,13 @@ export async function buildTrainingPlan(
       setOrder(order) {
         if (order.length !== trainSet.count) throw new InputError(`an order must list all ${trainSet.count} training images, found ${order.length}`);
         device.queue.writeBuffer(made.train.order, 0, order);
+      },
+      setAffine(affine) {
+        if (!made.affine) throw new InputError('this training plan was built without augment');
+        if (affine.length !== trainSet.count * kAffineValues) {
+          throw new InputError(`expected ${trainSet.count * kAffineValues} distortion values (${kAffineValues} per training image), found ${affine.length}`);
+        }
+        device.queue.writeBuffer(made.affine, 0, affine);
       },
       train(records) {
         for (const record of records) {

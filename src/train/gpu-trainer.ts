@@ -13,6 +13,7 @@ import { Prng } from '../model/prng.js';
 import { randomWeights } from '../model/random.js';
 import type { ModelSpec, Preprocessing } from '../model/spec.js';
 import { cosineSchedule } from './adam.js';
+import { kAffineValues, randomAffine, type AugmentOptions } from './augment.js';
 import { lossName } from './record.js';
 import { saveWeights } from '../formats/load.js';
 import type { StepValues } from '../../shaders/elementwise.js';
@@ -41,6 +42,11 @@ export interface GpuTrainerOptions {
   readonly schedule?: { readonly epochs: number; readonly finalLrRatio?: number } | 'constant';
   /** False: batches in the training set's order every epoch. Default true. */
   readonly shuffle?: boolean;
+  /**
+   * Random affine distortions of the training images (the CPU trainer's: drawn from the same
+   * seeded stream after each epoch's shuffle, applied on the GPU as the batch is drawn).
+   */
+  readonly augment?: AugmentOptions | null;
   readonly preprocessing?: Preprocessing;
   /** Steps encoded per submission (default 64). */
   readonly stepsPerSubmit?: number;
@@ -139,10 +145,12 @@ export async function createTrainer(source: ModelWeights | ModelSpec | Architect
       ? () => lr
       : cosineSchedule(lr, lr * (scheduleOption.finalLrRatio ?? 0.01), scheduleOption.epochs * stepsPerEpoch);
 
+  const augment = options.augment ?? null;
   const plan: TrainingPlan = await buildTrainingPlan(options.device, spec, initial.tensors, options.train, options.test ?? null, {
     maxBatch: Math.min(batch, options.train.count),
     optimizer,
     preprocessing,
+    augment: augment !== null,
     ...(options.stepsPerSubmit === undefined ? {} : { maxStepsPerSubmit: options.stepsPerSubmit }),
   });
   // The CPU trainer's stream for data order (trainer.ts), so both draw the same batches.
@@ -162,6 +170,12 @@ export async function createTrainer(source: ModelWeights | ModelSpec | Architect
       for (let i = 0; i < order.length; i++) order[i] = i;
       if (shuffle) random.shuffle(order);
       plan.setOrder(order);
+      if (augment) {
+        // As the CPU trainer: after the shuffle, one distortion per position, from the same stream.
+        const affine = new Float32Array(options.train.count * kAffineValues);
+        for (let i = 0; i < options.train.count; i++) randomAffine(random, augment, affine, i * kAffineValues);
+        plan.setAffine(affine);
+      }
     }
   };
   const record = (step: number): StepValues => {
@@ -253,6 +267,9 @@ export async function createTrainer(source: ModelWeights | ModelSpec | Architect
           'lenet5.train.steps': String(steps),
           'lenet5.train.seed': String(seed),
           'lenet5.train.shuffle': shuffle ? 'seeded shuffle per epoch' : 'none (training file order)',
+          'lenet5.train.augmentation': augment
+            ? `random affine on the GPU: rotation ±${augment.rotation}°, scale ±${augment.scale * 100}% per axis, shear ±${augment.shear}, shift ±${augment.shift} px (bilinear)`
+            : 'none',
           'lenet5.train.images': String(options.train.count),
           'lenet5.train.loss': `${lossName(spec.output)} (mean over the batch)`,
           'lenet5.train.init': isWeights(source) ? `fine-tuned from ${initial.metadata['lenet5.train.command'] ?? 'a weights file'}` : (initial.metadata['lenet5.init'] ?? 'randomWeights'),
