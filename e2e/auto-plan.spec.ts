@@ -130,7 +130,7 @@ test("a model the fused plan declines (Caffe's LeNet) stays on the layered plan 
   expect(run.reason).toMatch(/fused plan: conv2 has 1000 5×5 kernels/);
 });
 
-test('an engine destroyed while its fused plan compiles lets it go: fastest() settles, later calls reject, nothing is reported', async ({ browser }) => {
+test('an engine destroyed while its fused plan compiles lets it go: a pending fastest() settles, later calls (fastest() too) reject, nothing is reported', async ({ browser }) => {
   const page = await openHarness(browser);
   const errors: string[] = [];
   page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
@@ -138,16 +138,19 @@ test('an engine destroyed while its fused plan compiles lets it go: fastest() se
     const { createEngine, randomWeights, seedModel, WebGpuEngine, EngineDestroyedError } = window.lenet5;
     const engine = await createEngine(randomWeights(seedModel, 3), { backend: 'webgpu' });
     if (!(engine instanceof WebGpuEngine)) throw new Error('expected the WebGPU engine');
+    const pending = engine.fastest();
     engine.destroy();
-    const settled = await engine.fastest();
-    const later = await engine.infer(new Uint8Array(784), 1).then(
-      () => 'resolved',
-      (e: unknown) => (e instanceof EngineDestroyedError ? 'EngineDestroyedError' : String(e)),
-    );
-    return { settled, later };
+    const settled = await pending;
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'resolved',
+        (e: unknown) => (e instanceof EngineDestroyedError ? 'EngineDestroyedError' : String(e)),
+      );
+    return { settled, later: await outcome(engine.infer(new Uint8Array(784), 1)), fastest: await outcome(engine.fastest()) };
   });
   await page.close();
   expect(run.settled).toBe('layered');
   expect(run.later).toBe('EngineDestroyedError');
+  expect(run.fastest, 'fastest() after destroy(), as its declaration says').toBe('EngineDestroyedError');
   expect(errors).toEqual([]);
 });

@@ -115,8 +115,8 @@ test('bad input rejects with InputError saying what was expected and found', asy
   expect(outcome.zero).toMatch(/^InputError: image count must be a positive integer, found 0/);
   expect(outcome.range).toMatch(/^InputError: pixel 0 \(image 0\) must be a finite intensity in \[0, 1\], found 1.5/);
   expect(outcome.activations).toMatch(/^InputError: expected 784 pixels/);
-  expect(outcome.maxBatch).toMatch(/^InputError: maxBatch must be a positive integer, found 0/);
-  expect(outcome.plan).toMatch(/^InputError: plan 'nonsense' is not available/);
+  expect(outcome.maxBatch).toMatch(/^InputError: createEngine options: 'maxBatch' must be a positive integer, found 0/);
+  expect(outcome.plan).toBe("InputError: createEngine options: 'plan' must be 'auto', 'layered', 'fused', found 'nonsense'");
   expect(outcome.after).toBe(1);
 });
 

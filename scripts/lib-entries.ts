@@ -9,10 +9,15 @@ export interface LibEntry {
   readonly subpath: string;
   /** Source file, from the repository root. */
   readonly source: string;
+  /**
+   * A browser entry: on TypeScript before 7 (whose DOM library has no WebGPU) its declarations
+   * bring `@webgpu/types` too (the `types@<7` condition; scripts/lib-types.ts).
+   */
+  readonly webgpuTypesBefore7: boolean;
 }
 
 export const kLibEntries: Readonly<Record<string, LibEntry>> = {
-  'lenet5-webgpu': { subpath: '.', source: 'src/index.ts' },
-  node: { subpath: './node', source: 'src/node.ts' },
-  reference: { subpath: './reference', source: 'src/reference.ts' },
+  'lenet5-webgpu': { subpath: '.', source: 'src/index.ts', webgpuTypesBefore7: true },
+  node: { subpath: './node', source: 'src/node.ts', webgpuTypesBefore7: false },
+  reference: { subpath: './reference', source: 'src/reference.ts', webgpuTypesBefore7: true },
 };

@@ -7,10 +7,29 @@
  * catch (e) { if (e instanceof WeightsFileError) console.log(e.tensor, e.byteOffset); }
  */
 
-/** Base class: `code` is a stable machine-readable tag, `message` is for people. */
+/**
+ * Every error's `code`, one per class: 'weights-file' (WeightsFileError), 'model-mismatch'
+ * (ModelMismatchError), 'input' (InputError), 'data-file' (DataFileError),
+ * 'webgpu-unavailable' (WebGPUUnavailableError), 'device-lost' (DeviceLostError), 'gpu'
+ * (GpuError), 'destroyed' (EngineDestroyedError). Stable across versions, unlike messages.
+ *
+ * @example
+ * if (e instanceof Lenet5Error && e.code === 'webgpu-unavailable') useCpu();
+ */
+export type Lenet5ErrorCode =
+  | 'weights-file'
+  | 'model-mismatch'
+  | 'input'
+  | 'data-file'
+  | 'webgpu-unavailable'
+  | 'device-lost'
+  | 'gpu'
+  | 'destroyed';
+
+/** Base class: `code` is a stable machine-readable tag (Lenet5ErrorCode), `message` is for people. */
 export class Lenet5Error extends Error {
   constructor(
-    readonly code: string,
+    readonly code: Lenet5ErrorCode,
     message: string,
   ) {
     super(message);

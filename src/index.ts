@@ -12,12 +12,14 @@
  * @module lenet5-webgpu
  */
 import type { Backend, InferenceEngine } from './engine-api.js';
+import { checkEngineOptions } from './engine-options.js';
 import { InputError, WebGPUUnavailableError } from './errors.js';
 import { WebGpuEngine } from './gpu/engine.js';
 import type { PlanChoice } from './gpu/plans.js';
 import type { ModelWeights } from './model/model-weights.js';
 import { CpuEngine } from './reference/cpu-engine.js';
 import { loadWeights, type LoadOptions } from './formats/load.js';
+import { kUseNodeEntry, runningInNode } from './runtime.js';
 
 /** Where the weights come from: file bytes (safetensors, .pth, ONNX), a URL to fetch them from, or weights in memory. */
 export type WeightsSource = Uint8Array | ArrayBuffer | string | URL | ModelWeights;
@@ -51,10 +53,8 @@ export interface EngineOptions extends LoadOptions {
  * const { classes } = await engine.infer(pixels, 1);
  */
 export async function createEngine(source: WeightsSource, options: EngineOptions = {}): Promise<InferenceEngine> {
+  checkEngineOptions(options);
   const backend = options.backend ?? 'auto';
-  if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'cpu') {
-    throw new InputError(`backend must be 'webgpu', 'cpu' or 'auto', found '${String(backend)}'`);
-  }
   const weights = await resolveWeights(source, options);
   if (backend === 'cpu') return new CpuEngine(weights);
   try {
@@ -77,6 +77,7 @@ export async function resolveWeights(source: WeightsSource, options: LoadOptions
   const load: LoadOptions = {
     ...(options.architecture !== undefined ? { architecture: options.architecture } : {}),
     ...(options.preprocessing !== undefined ? { preprocessing: options.preprocessing } : {}),
+    ...(options.labels !== undefined ? { labels: options.labels } : {}),
   };
   if (source instanceof Uint8Array) return loadWeights(source, load);
   if (source instanceof ArrayBuffer) return loadWeights(new Uint8Array(source), load);
@@ -90,7 +91,9 @@ async function fetchBytes(url: string | URL): Promise<Uint8Array> {
   try {
     response = await fetch(url);
   } catch (e) {
-    throw new InputError(`could not fetch weights from ${String(url)}: ${(e as Error).message}`);
+    // Node's fetch has no file: scheme and no base URL for a path.
+    const hint = runningInNode() ? `; ${kUseNodeEntry}` : '';
+    throw new InputError(`could not fetch weights from ${String(url)}: ${(e as Error).message}${hint}`);
   }
   if (!response.ok) throw new InputError(`could not fetch weights from ${String(url)}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
@@ -107,7 +110,7 @@ function describe(value: unknown): string {
 export type { Backend, InferenceEngine, InferenceResult, LayerActivation } from './engine-api.js';
 export * from './errors.js';
 export { kDefaultMaxBatch } from './gpu/engine.js';
-export { recommendedFeatures } from './gpu/device.js';
+export { recommendedFeatures, type RecommendedFeature } from './gpu/device.js';
 export type { PlanChoice, PlanKind } from './gpu/plans.js';
 export {
   loadWeights,
@@ -127,9 +130,20 @@ export {
   type ArchitectureJson,
   type LayerJson,
 } from './model/architecture.js';
-export { classicModel, kPresetNames, presetJson, presetModel, seedModel, type ClassicActivation } from './model/presets.js';
+export {
+  classicModel,
+  isPresetName,
+  kCifar10Labels,
+  kPresetNames,
+  presetJson,
+  presetModel,
+  seedModel,
+  type ClassicActivation,
+  type PresetName,
+} from './model/presets.js';
 export type {
   Activation,
+  BatchNormSpec,
   Conv5x5Layer,
   DenseLayer,
   LayerName,
@@ -139,11 +153,12 @@ export type {
   PoolMode,
   Preprocessing,
   RbfLayer,
+  ScaleShiftLayer,
   SoftmaxLayer,
   Subsample2x2Layer,
   TensorSpec,
 } from './model/spec.js';
-export type { Pixels } from './model/preprocess.js';
+export type { ImageDataLike, InferOptions, ModelInput, PixelLayout, Pixels } from './model/preprocess.js';
 export { parseIdxImages, parseIdxLabels, type IdxImages } from './data/idx.js';
 export { createTrainer, type FitOptions, type GpuTrainer, type GpuTrainerOptions, type TrainProgress } from './train/gpu-trainer.js';
 export type { LabelledImages, LossTotals } from './gpu/training-plan.js';

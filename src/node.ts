@@ -17,8 +17,10 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { InferenceEngine } from './engine-api.js';
+import { checkEngineOptions } from './engine-options.js';
 import { InputError, WebGPUUnavailableError } from './errors.js';
 import { createEngine as createBrowserEngine, type EngineOptions, type WeightsSource } from './index.js';
+import { destroyAfterCompiles } from './gpu/pipeline-cache.js';
 import { installWebGpuGlobals, nodeGpuDevice, type NodeGpu } from './node/dawn.js';
 
 export * from './index.js';
@@ -38,6 +40,7 @@ export { installWebGpuGlobals, kSwiftShaderIcd, nodeGpuDevice, type NodeGpu } fr
  * engine.destroy();
  */
 export async function createEngine(source: WeightsSource, options: EngineOptions = {}): Promise<InferenceEngine> {
+  checkEngineOptions(options);
   const weights = await readNodeSource(source);
   const backend = options.backend ?? 'auto';
   if (backend === 'cpu') return createBrowserEngine(weights, options);
@@ -93,7 +96,9 @@ function ownDevice(engine: InferenceEngine, device: GPUDevice): InferenceEngine 
   let lost = false;
   /** Switches to `next` (a device of ours when `own`), destroying the previous one if ours. */
   const use = (next: GPUDevice | undefined, own: boolean): void => {
-    if (owned) current?.destroy();
+    // At once, unless a compile runs on it (the 'auto' plan's background build), whose end
+    // Dawn's destroy() would otherwise wait for.
+    if (owned && current) destroyAfterCompiles(current);
     current = next;
     owned = own;
     lost = false;

@@ -3,12 +3,15 @@
 # library), installs the tarball into a fresh project under $TMPDIR with `npm install` (the npm
 # registry, or npm's cache), and checks that:
 #   1. publint and @arethetypeswrong/cli pass on the tarball;
-#   2. a user's TypeScript type-checks against its declarations, with no @webgpu/types of its
-#      own: the Vite app (DOM, bundler resolution, every .d.ts checked) and a Node module
-#      (NodeNext resolution, @types/node, skipLibCheck as `tsc --init` sets it: @webgpu/types
-#      needs DOM names that Node's lib lacks);
-#   3. a Node script classifies the first 100 MNIST test images through `lenet5-webgpu/node`
-#      with the package's own weights file (≥ 95%), and its process exits by itself;
+#   2. a user's strict TypeScript type-checks against its declarations with 0 errors, every
+#      .d.ts checked (skipLibCheck off), no @webgpu/types of its own, on each supported
+#      TypeScript major (5 and 7, installed in the project as `ts5` and `ts7`): the Vite app
+#      (DOM library, bundler resolution) and a Node module (NodeNext, a Node-only `lib`); the
+#      repository's own sources type-check on TypeScript 7 as well;
+#   3. a plain-JavaScript Node script (check.mjs) classifies the first 100 MNIST test images
+#      through `lenet5-webgpu/node` with the package's own weights file (≥ 95%), gets typed
+#      errors for misspelt options and for the root entry used in Node, and its process exits
+#      by itself;
 #   4. a Vite app that imports the package and `lenet5-webgpu/weights/seed.safetensors?url`
 #      builds, and classifies a digit in headless Chromium on WebGPU.
 # Prints one line `package check: PASS (…)` or `package check: FAIL at <step> …` and exits
@@ -88,6 +91,8 @@ cat >"$app/package.json" <<EOF
   },
   "devDependencies": {
     "@types/node": "$(version @types/node)",
+    "ts5": "npm:typescript@$(version typescript)",
+    "ts7": "npm:typescript@^7.0.2",
     "vite": "$(version vite)"
   }
 }
@@ -97,7 +102,12 @@ node -e "const fs = require('fs'); fs.writeFileSync('$app/public/digit.bin', fs.
 
 run install npm install --prefix "$app" --no-audit --no-fund --prefer-offline
 
-run types bash -c "'$bin/tsc' -p '$app/tsconfig.json' && '$bin/tsc' -p '$app/tsconfig.node.json'"
+# Each TypeScript major on each project; the log keeps every compiler's version and errors.
+for major in 5 7; do
+  run "types-ts$major" bash -c "cd '$app' && node node_modules/ts$major/bin/tsc --version && node node_modules/ts$major/bin/tsc -p tsconfig.json && node node_modules/ts$major/bin/tsc -p tsconfig.node.json"
+done
+# The repository's own sources on TypeScript 7 too (it builds with the 5.x of its devDependencies).
+run repo-ts7 node "$app/node_modules/ts7/bin/tsc" --noEmit -p "$repo"
 
 run node bash -c "cd '$app' && node check.mjs '$mnist'"
 grep '^node:' "$work/node.log"

@@ -4,6 +4,7 @@
  * errors outside any error scope are reported, not swallowed.
  */
 import { WebGPUUnavailableError } from '../errors.js';
+import { kUseNodeEntry, runningInNode } from '../runtime.js';
 
 /** A device with a readable description of the adapter behind it. */
 export interface GpuContext {
@@ -25,10 +26,17 @@ export function describeAdapter(info: GPUAdapterInfo | undefined): string {
 
 /**
  * Optional features the engine uses where the adapter has them: 'subgroups' lets the CPU
- * lane kernel share its dense-layer weight loads (shaders/fused/lanes.ts). Strings, not
- * GPUFeatureName: tfjs-core brings an older @webgpu/types whose union lacks 'subgroups'.
+ * lane kernel share its dense-layer weight loads (shaders/fused/lanes.ts).
  */
-const kWantedFeatures: ReadonlySet<string> = new Set(['subgroups']);
+const kWantedFeatures = ['subgroups'] as const;
+
+/**
+ * A feature `recommendedFeatures` may return. Its own literal union rather than WebGPU's
+ * GPUFeatureName: the package's declarations then name no WebGPU type alias, which a project
+ * without WebGPU types could not resolve (scripts/lib-types.ts), and tfjs-core's older
+ * @webgpu/types lacks 'subgroups'.
+ */
+export type RecommendedFeature = (typeof kWantedFeatures)[number];
 
 /**
  * A device's adapter info (`GPUDevice.adapterInfo`, with the subgroup sizes where the
@@ -56,7 +64,9 @@ export async function acquireDevice(device?: GPUDevice, gpu?: GPU): Promise<GpuC
   const api = gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
   if (!api) {
     throw new WebGPUUnavailableError(
-      'navigator.gpu is missing: this browser has no WebGPU, or the page is not a secure context (https or localhost)',
+      runningInNode()
+        ? `navigator.gpu is missing: Node has no WebGPU of its own; ${kUseNodeEntry}, or pass a GPUDevice`
+        : 'navigator.gpu is missing: this browser has no WebGPU, or the page is not a secure context (https or localhost)',
     );
   }
   let adapter: GPUAdapter | null;
@@ -83,6 +93,6 @@ export async function acquireDevice(device?: GPUDevice, gpu?: GPU): Promise<GpuC
  * const device = await adapter.requestDevice({ requiredFeatures: recommendedFeatures(adapter) });
  * const engine = await createEngine(weights, { device });
  */
-export function recommendedFeatures(adapter: GPUAdapter): GPUFeatureName[] {
-  return [...adapter.features].filter((f) => kWantedFeatures.has(f)) as GPUFeatureName[];
+export function recommendedFeatures(adapter: GPUAdapter): RecommendedFeature[] {
+  return kWantedFeatures.filter((feature) => adapter.features.has(feature));
 }

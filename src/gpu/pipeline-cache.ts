@@ -7,6 +7,8 @@
 import { GpuError } from '../errors.js';
 
 const caches = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+/** The compiles running on each device (for `destroyAfterCompiles`). */
+const running = new WeakMap<GPUDevice, Set<Promise<unknown>>>();
 
 /** What identifies one compiled kernel. */
 export interface KernelSource {
@@ -39,12 +41,53 @@ export function cachedPipeline(device: GPUDevice, label: string, source: KernelS
   const key = pipelineKey(source);
   let pipeline = cache.get(key);
   if (!pipeline) {
-    pipeline = compile(device, label, source.code);
+    pipeline = tracked(device, compile(device, label, source.code));
     // A failed compile must not poison the cache for a later, corrected attempt.
     pipeline.catch(() => cache.delete(key));
     cache.set(key, pipeline);
   }
   return pipeline;
+}
+
+/**
+ * Destroys `device` now, or, while pipelines are compiling on it, once they have settled (and
+ * the plan builds awaiting them have gone on). Dawn's `GPUDevice.destroy()` waits for every
+ * `createComputePipelineAsync` in flight: destroying an engine while the 'auto' plan's fused
+ * kernel compiled in the background blocked the thread for the rest of that compile (2.4–10 s
+ * in Node on SwiftShader, as the cores were shared). The abandoned compiles finish unseen;
+ * their plans are destroyed by whoever awaited them.
+ *
+ * @example
+ * destroyAfterCompiles(device); // returns at once
+ */
+export function destroyAfterCompiles(device: GPUDevice): void {
+  if (!running.get(device)?.size) {
+    device.destroy();
+    return;
+  }
+  void compilesSettled(device).then(() => device.destroy());
+}
+
+/** Resolves once no pipeline is compiling on `device`, nor starts within a task of the last. */
+async function compilesSettled(device: GPUDevice): Promise<void> {
+  for (let inFlight = running.get(device); inFlight?.size; inFlight = running.get(device)) {
+    await Promise.allSettled([...inFlight]);
+    // The builds awaiting these pipelines go on in microtasks: let them finish (or start the
+    // next compile, which the loop then waits for).
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+function tracked<T>(device: GPUDevice, compiling: Promise<T>): Promise<T> {
+  let inFlight = running.get(device);
+  if (!inFlight) {
+    inFlight = new Set();
+    running.set(device, inFlight);
+  }
+  inFlight.add(compiling);
+  const done = () => inFlight.delete(compiling);
+  compiling.then(done, done);
+  return compiling;
 }
 
 async function compile(device: GPUDevice, label: string, code: string): Promise<GPUComputePipeline> {

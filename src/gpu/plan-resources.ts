@@ -21,8 +21,8 @@ export class PlanBuffers {
 
   constructor(private readonly device: GPUDevice) {}
 
-  /** A buffer of `bytes` (at least 4: WebGPU binds nothing smaller) with exactly `usage`. */
-  create(label: string, bytes: number, usage: GPUBufferUsageFlags): GPUBuffer {
+  /** A buffer of `bytes` (at least 4: WebGPU binds nothing smaller) with exactly `usage` (GPUBufferUsage flags). */
+  create(label: string, bytes: number, usage: number): GPUBuffer {
     const buffer = this.device.createBuffer({ label, size: Math.max(4, bytes), usage });
     this.owned.push(buffer);
     return buffer;

@@ -126,6 +126,14 @@ interface ReadyStep {
 
 /** The layer kinds this plan trains; anything else is refused by name. */
 function checkTrainable(spec: ModelSpec): void {
+  if (spec.batchNorms?.length) {
+    throw new ModelMismatchError(
+      `the GPU trainer does not train batch norm layers yet ('${spec.batchNorms[0]!.name}'); train the model without them`,
+    );
+  }
+  if (spec.inputChannels !== 1) {
+    throw new ModelMismatchError(`the GPU trainer trains grey (1-channel) models on MNIST; '${spec.title}' takes ${spec.inputChannels} input channels`);
+  }
   spec.layers.forEach((layer, index) => {
     const kind = (layer as { kind: string }).kind;
     if (kind === 'softmax') {
@@ -133,7 +141,7 @@ function checkTrainable(spec: ModelSpec): void {
         `the GPU trainer cannot train layer '${layer.name}' (a softmax output): the loss applies its own softmax to the logits; train the model without it`,
       );
     }
-    if (kind === 'batchnorm') {
+    if (kind === 'batchnorm' || kind === 'scale-shift') {
       throw new ModelMismatchError(`the GPU trainer does not train batch norm layers yet (layer '${layer.name}'); train the model without them`);
     }
     if (kind !== 'conv5x5' && kind !== 'subsample2x2' && kind !== 'dense' && kind !== 'rbf') {
@@ -416,7 +424,8 @@ function forwardStep(layer: LayerSpec, input: GPUBuffer, output: GPUBuffer, tens
       return { label: `${layer.name}.rbf`, kernel: kernel('rbf', options, rbf(options), kRbfWorkgroupSize), bindings: [{ buffer: input }, tensor(layer.centres), { buffer: output }] };
     }
     case 'softmax':
-      throw new ModelMismatchError(`the GPU trainer cannot train layer '${layer.name}' (a softmax output)`);
+    case 'scale-shift':
+      throw new ModelMismatchError(`the GPU trainer cannot train layer '${layer.name}' (${layer.kind})`);
   }
 }
 
@@ -472,7 +481,8 @@ function backwardSteps(
       if (inputGrad) steps.push({ label: `${layer.name}.rbf.backward`, kernel: rbfBackward({ inFeatures: layer.inFeatures, classes: layer.classes }), bindings: [b(input), tensor(layer.centres), b(outputGrad), b(inputGrad)] });
       return steps;
     case 'softmax':
-      throw new ModelMismatchError(`the GPU trainer cannot train layer '${layer.name}' (a softmax output)`);
+    case 'scale-shift':
+      throw new ModelMismatchError(`the GPU trainer cannot train layer '${layer.name}' (${layer.kind})`);
   }
 }
 

@@ -8,10 +8,16 @@
  *   instance alive, and once the GC collects it the next event poll (mapAsync,
  *   createComputePipelineAsync) aborts the process inside InstanceBase::ProcessEvents or hangs.
  *   A kept instance does not keep the process running: it exits once the device is destroyed;
- * - where no adapter is found and VK_ICD_FILENAMES is unset, it retries with Debian Chromium's
- *   SwiftShader Vulkan driver (a CPU implementation), so it also runs on machines without a GPU.
- *   The retry happens in-process: Dawn reads the variable when `create()` makes an instance. A
- *   real GPU is tried first, so the fallback never hides one;
+ * - where Debian Chromium's SwiftShader Vulkan driver (a CPU implementation) is installed and
+ *   no Vulkan loader variable is set, the first instance sees it beside the machine's own
+ *   drivers (VK_ADD_DRIVER_FILES), so it also runs on machines without a GPU; Dawn ranks a real
+ *   GPU above it, so it never hides one. Mesa's lavapipe, the other CPU driver, is left out of
+ *   that search (VK_LOADER_DRIVERS_DISABLE): Dawn skips it on Debian 12's Mesa anyway and says
+ *   so on stderr ("Warning: Vulkan shaderUniform*ArrayDynamicIndexing required"), and two CPU
+ *   adapters would make the choice arbitrary. Where that search finds nothing, the machine's
+ *   drivers are tried alone, as they are where SwiftShader is missing; where those find nothing
+ *   and VK_ICD_FILENAMES is unset, SwiftShader is tried alone. The loader reads the variables
+ *   when an instance is made, so all of this happens in-process;
  * - Mesa's Vulkan drivers probe Wayland and print "XDG_RUNTIME_DIR is invalid or not set" on a
  *   headless machine: where the variable is unset, it is pointed at a private directory.
  */
@@ -23,6 +29,15 @@ import { describeAdapter, recommendedFeatures } from '../gpu/device.js';
 
 /** Debian Chromium's SwiftShader Vulkan driver: WebGPU on the CPU where there is no GPU. */
 export const kSwiftShaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** The Vulkan loader's variables that choose drivers: where the user set one, the search leaves them alone. */
+const kLoaderDriverVariables = ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'VK_ADD_DRIVER_FILES', 'VK_LOADER_DRIVERS_SELECT', 'VK_LOADER_DRIVERS_DISABLE'];
+
+/** The first search's drivers: the machine's, SwiftShader added, Mesa's lavapipe (`lvp_icd.<arch>.json`) left out. */
+const kFirstSearch: Readonly<Record<string, string>> = {
+  VK_ADD_DRIVER_FILES: kSwiftShaderIcd,
+  VK_LOADER_DRIVERS_DISABLE: '*lvp_icd*',
+};
 
 /** A Dawn device and a readable description of its adapter. */
 export interface NodeGpu {
@@ -85,7 +100,10 @@ async function nodeGpuAdapter(): Promise<GPUAdapter> {
     const adapter = await requestAdapter(working);
     if (adapter) return adapter;
   }
-  let adapter = await requestAdapter(newInstance(webgpu));
+  const userDrivers = !setSwiftShaderIcd && kLoaderDriverVariables.some((name) => process.env[name]);
+  let adapter: GPUAdapter | null = null;
+  if (!userDrivers && existsSync(kSwiftShaderIcd)) adapter = await withEnvironment(kFirstSearch, () => requestAdapter(newInstance(webgpu)));
+  adapter ??= await requestAdapter(newInstance(webgpu));
   const userIcd = setSwiftShaderIcd ? undefined : process.env['VK_ICD_FILENAMES'];
   if (!adapter && !setSwiftShaderIcd && !userIcd && existsSync(kSwiftShaderIcd)) {
     process.env['VK_ICD_FILENAMES'] = kSwiftShaderIcd;
@@ -115,6 +133,20 @@ async function requestAdapter(gpu: GPU): Promise<GPUAdapter | null> {
   }
   if (adapter) working = gpu;
   return adapter;
+}
+
+/** Runs `task` with `variables` set in the environment, then restores them. */
+async function withEnvironment<T>(variables: Readonly<Record<string, string>>, task: () => Promise<T>): Promise<T> {
+  const saved = Object.keys(variables).map((name) => [name, process.env[name]] as const);
+  Object.assign(process.env, variables);
+  try {
+    return await task();
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
 }
 
 function newInstance(webgpu: DawnModule): GPU {

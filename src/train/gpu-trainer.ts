@@ -119,9 +119,12 @@ function checkPositive(name: string, value: number, integer: boolean): void {
 export async function createTrainer(source: ModelWeights | ModelSpec | ArchitectureJson, options: GpuTrainerOptions): Promise<GpuTrainer> {
   const seed = options.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0) throw new InputError(`seed must be a non-negative integer, found ${seed}`);
-  const initial = isWeights(source)
-    ? source
-    : randomWeights(isSpec(source) ? source : buildArchitecture(source), seed, options.preprocessing ? { preprocessing: options.preprocessing } : {});
+  const described = isWeights(source) ? source.spec : isSpec(source) ? source : buildArchitecture(source);
+  // Checked before random weights fold a batch norm into its layer, where no planner sees it.
+  if (described.batchNorms?.length) {
+    throw new ModelMismatchError(`the GPU trainer does not train batch norm layers yet ('${described.batchNorms[0]!.name}'); train the model without them`);
+  }
+  const initial = isWeights(source) ? source : randomWeights(described, seed, options.preprocessing ? { preprocessing: options.preprocessing } : {});
   const spec = initial.spec;
   const preprocessing = options.preprocessing ?? initial.preprocessing;
   const batch = options.batch ?? 32;
