@@ -204,6 +204,12 @@ export async function buildTrainingPlan(
   }
   checkImages('training set', trainSet);
   if (testSet) checkImages('test set', testSet);
+  const bindable = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  for (const [what, set] of [['training set', trainSet], ['test set', testSet]] as const) {
+    if (set && set.images.length > bindable) {
+      throw new InputError(`${what}: ${set.images.length} bytes of images; this device binds at most ${bindable} bytes in one buffer (${Math.floor(bindable / 784)} images)`);
+    }
+  }
   checkMaxBatch(device, maxBatch, Math.max(...spec.layers.map((l) => Math.max(layerInputSize(l), layerOutputSize(l)))) * 4);
   for (const t of spec.tensors) {
     const data = tensors.get(t.name);
