@@ -16,7 +16,7 @@
 import { expect, test } from '@playwright/test';
 import { compareFloats, type Tolerance } from '../e2e/compare.js';
 import { Prng } from '../src/model/prng.js';
-import type { Activation, PoolMode } from '../src/model/spec.js';
+import type { PoolMode } from '../src/model/spec.js';
 import { connectionOffsets, denseTable } from '../src/model/spec.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
 import { Adam } from '../src/train/adam.js';
