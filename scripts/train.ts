@@ -18,6 +18,13 @@ import { loadMnist } from '../src/train/mnist.js';
 import { formatSeconds, train } from '../src/train/trainer.js';
 import { trainingMetadata } from '../src/train/record.js';
 import { loadWeights, saveWeights } from '../src/formats/load.js';
+import { trainOnGpu } from './train-gpu.js';
+
+// --gpu: the GPU trainer (scripts/train-gpu.ts) with its own flags; this file is the CPU trainer.
+if (process.argv.slice(2).includes('--gpu')) {
+  trainOnGpu(process.argv.slice(2));
+  await new Promise<never>(() => {}); // runMain exits the process when training ends
+}
 
 const kHelp = `Trains a LeNet-5 on MNIST on the CPU (worker threads) and writes a safetensors file with
 its training record. Deterministic for a given seed and worker count.
@@ -40,6 +47,7 @@ usage: npm run train -- [options]
   --init FILE                 fine-tune: start from this weights file, not random weights
   --out FILE                  where to write (default weights/<model>.safetensors; rewritten
                               after every epoch as a checkpoint)
+  --gpu                       train on the GPU instead (npm run train -- --gpu --help)
   -h, --help                  this text
 
 Prints one line per epoch; on a terminal, a progress line within each epoch as well.

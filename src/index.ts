@@ -160,3 +160,5 @@ export type {
 } from './model/spec.js';
 export type { ImageDataLike, InferOptions, ModelInput, PixelLayout, Pixels } from './model/preprocess.js';
 export { parseIdxImages, parseIdxLabels, type IdxImages } from './data/idx.js';
+export { createTrainer, type FitOptions, type GpuTrainer, type GpuTrainerOptions, type TrainProgress } from './train/gpu-trainer.js';
+export type { LabelledImages, LossTotals } from './gpu/training-plan.js';

@@ -285,7 +285,15 @@ function declaredArchitecture(contents: WeightsFileContents): ModelSpec | undefi
 }
 
 /** The caller's architecture option as a spec: a preset name, JSON text or a description. */
-function architectureOption(option: string | ArchitectureJson): ModelSpec {
+/**
+ * The spec an `architecture` option names: a preset's name, JSON text, or a description object.
+ * Throws InputError for an unknown preset or text that is not JSON, ModelMismatchError for a
+ * description the engine cannot run.
+ *
+ * @example
+ * architectureOption('pytorch-tutorial').inputSize; // 32
+ */
+export function architectureOption(option: string | ArchitectureJson): ModelSpec {
   if (typeof option === 'string') {
     const text = option.trim();
     if (text.startsWith('{')) {

@@ -291,3 +291,37 @@ export function softmaxCrossEntropy(scores: Float32Array, classes: number, label
   for (let k = 0; k < classes; k++) grad[k] = (sign * grad[k]!) / total - (k === label ? sign : 0);
   return Math.log(total) + max - sign * scores[label]!;
 }
+
+/** 2×2 max pooling, stride 2 (a trailing odd row and column dropped). */
+export function maxPoolForward(channels: number, inSize: number, input: Float32Array, out: Float32Array): void {
+  const os = inSize >> 1;
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < os; y++) {
+      for (let x = 0; x < os; x++) {
+        const i = (c * inSize + 2 * y) * inSize + 2 * x;
+        out[(c * os + y) * os + x] = Math.max(input[i]!, input[i + 1]!, input[i + inSize]!, input[i + inSize + 1]!);
+      }
+    }
+  }
+}
+
+/**
+ * Backward of 2×2 max pooling, stride 2: each window's gradient goes to its first maximum in
+ * row-major order (as PyTorch's max_pool2d records it); every other input, and a trailing odd
+ * row or column the forward pass dropped, gets 0.
+ */
+export function maxPoolBackward(channels: number, inSize: number, input: Float32Array, dOut: Float32Array, inputGrad: Float32Array): void {
+  const os = inSize >> 1;
+  inputGrad.fill(0, 0, channels * inSize * inSize);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < os; y++) {
+      for (let x = 0; x < os; x++) {
+        const top = (c * inSize + 2 * y) * inSize + 2 * x;
+        const window = [top, top + 1, top + inSize, top + inSize + 1];
+        let argmax = window[0]!;
+        for (const at of window) if (input[at]! > input[argmax]!) argmax = at;
+        inputGrad[argmax] = dOut[(c * os + y) * os + x]!;
+      }
+    }
+  }
+}

@@ -12,6 +12,8 @@ import {
   convForward,
   denseBackward,
   denseForward,
+  maxPoolBackward,
+  maxPoolForward,
   rbfBackward,
   rbfForward,
   softmaxCrossEntropy,
@@ -83,7 +85,7 @@ export class Network {
     /** Also compute the gradient at the network's input (tests only). */
     withInputGrad = false,
   ) {
-    const cannot = spec.layers.find((l) => l.kind === 'softmax' || l.kind === 'scale-shift' || (l.kind === 'subsample2x2' && l.mode === 'max'));
+    const cannot = spec.layers.find((l) => l.kind === 'softmax' || l.kind === 'scale-shift');
     if (cannot) throw untrainable(cannot);
     if (spec.inputChannels !== 1) throw new InputError(`the trainer trains grey (1-channel) models; '${spec.id}' takes ${spec.inputChannels} input channels`);
     const layout = parameterLayout(spec);
@@ -226,7 +228,8 @@ function runForward(stage: Stage): void {
       convForward(stage.geometry!, input, params[0]!, params[1]!, output);
       break;
     case 'subsample2x2':
-      subsampleForward(layer.channels, layer.inSize, input, params[0] ?? null, params[1] ?? null, stage.windowSums!, output);
+      if (layer.mode === 'max') maxPoolForward(layer.channels, layer.inSize, input, output);
+      else subsampleForward(layer.channels, layer.inSize, input, params[0] ?? null, params[1] ?? null, stage.windowSums!, output);
       break;
     case 'dense':
       denseForward(layer.inFeatures, layer.outFeatures, input, params[0]!, params[1]!, output);
@@ -248,6 +251,10 @@ function runBackward(stage: Stage): void {
       convBackward(stage.geometry!, input, params[0]!, dPre, grads[0]!, grads[1]!, inputGrad);
       return;
     case 'subsample2x2':
+      if (layer.mode === 'max') {
+        if (inputGrad) maxPoolBackward(layer.channels, layer.inSize, input, dPre, inputGrad);
+        return;
+      }
       subsampleBackward(layer.channels, layer.inSize, params[0] ?? null, stage.windowSums!, dPre, grads[0] ?? null, grads[1] ?? null, inputGrad);
       return;
     case 'dense':
@@ -261,10 +268,10 @@ function runBackward(stage: Stage): void {
   }
 }
 
-/** The trainer's layers: no backward pass for max pooling, and the loss is its own softmax. */
+/** The trainer's layers: the loss is its own softmax. */
 function untrainable(layer: LayerSpec): InputError {
   return new InputError(
-    `the trainer cannot train layer '${layer.name}' (${layer.kind === 'softmax' ? 'a softmax output: the loss applies its own' : layer.kind === 'scale-shift' ? 'a per-channel scale and shift (batch norm)' : 'max pooling'}); ` +
-      `it trains conv, average or trainable pooling, dense and RBF layers`,
+    `the trainer cannot train layer '${layer.name}' (${layer.kind === 'softmax' ? 'a softmax output: the loss applies its own' : 'a per-channel scale and shift (batch norm)'}); ` +
+      `it trains conv, pooling, dense and RBF layers`,
   );
 }

