@@ -15,7 +15,7 @@ import { classicModel, kPresetNames, presetModel, seedModel, type ClassicActivat
 import { checkOptions, either, ofType, stringList, type OptionChecks } from '../options.js';
 import { kImageSize, layerOutputSize, type ModelSpec, type Preprocessing } from '../model/spec.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/safetensors.js';
-import { matchTensors, tensorProblem, type TensorMatch } from './match.js';
+import { matchTensors, tensorProblem, type TensorMatch, type TensorProblem } from './match.js';
 import { looksLikeOnnx, readOnnx } from './onnx.js';
 import { kStateDictPathKey, looksLikePth, readPth } from './pth.js';
 import { kArchitectureKey, looksLikeSafetensors, readSafetensors } from './safetensors.js';
@@ -192,8 +192,12 @@ function decideArchitecture(
     return { spec: declared, origin: withNote({ format, architectureFrom: 'file' }, ignored), matched: contents.tensors };
   }
   const given = asked ?? legacyModel(metadata);
+  // A PyTorch state_dict's names are where its modules sat in the user's object: matched by
+  // names, prefixes, or order, role and shape. A safetensors file's names are its own (this
+  // engine and the trainer write them): matched by name only.
+  const matchOf = (spec: ModelSpec) => (format === 'pth' ? matchTensors(spec, contents.tensors) : byNameOnly(spec, contents.tensors));
   if (given) {
-    const match = matchTensors(given, contents.tensors);
+    const match = matchOf(given);
     if (!('how' in match)) throw new ModelMismatchError(match.message, match.tensor);
     const said = match.said ? `the file's tensors were ${match.said}` : undefined;
     return {
@@ -204,7 +208,7 @@ function decideArchitecture(
     };
   }
   const fits = kPresetNames
-    .map((name) => ({ name, match: matchTensors(presetModel(name)!, contents.tensors) }))
+    .map((name) => ({ name, match: matchOf(presetModel(name)!) }))
     .filter((f): f is { name: (typeof kPresetNames)[number]; match: TensorMatch } => 'how' in f.match);
   // A file whose names are a preset's fits it before one whose order and shapes do.
   const rank = { names: 0, prefix: 1, order: 2 } as const;
@@ -232,6 +236,11 @@ function decideArchitecture(
 function checkpointNote(metadata: Readonly<Record<string, string>>): string | undefined {
   const path = metadata[kStateDictPathKey];
   return path === undefined ? undefined : `The state_dict was read from ${path}.`;
+}
+
+/** The tensors as they are, if their names are the spec's; else what is wrong. */
+function byNameOnly(spec: ModelSpec, tensors: ReadonlyMap<string, RawTensor>): TensorMatch | TensorProblem {
+  return tensorProblem(spec, tensors) ?? { how: 'names', tensors };
 }
 
 /** The reader's set-aside integer buffers, for the note. */
