@@ -14,6 +14,7 @@ import { loadWeights, type LoadOptions } from '../src/formats/load.js';
 import { modelInfo, type ModelInfo } from '../src/model/model-weights.js';
 import type { LayerSpec, ModelSpec } from '../src/model/spec.js';
 import { mapColumns } from '../pages/demo/viz.js';
+import { classes, kReaderFixtureDir, kReaderImages, makerOutput, readReaderSummary } from '../tests/reader-fixtures.js';
 
 const kFamily = 'tests/fixtures/family';
 /** MNIST test images whose predictions are compared with PyTorch's (all in the page's strip of 50). */
@@ -134,6 +135,11 @@ async function expectLayerPanel(block: Locator, layer: LayerSpec, last: boolean,
         await expect(block.locator('canvas.units')).toHaveCount(1);
       }
       await expect(block.locator('h3 span')).toContainText(`${layer.outFeatures} units`);
+      break;
+    case 'scale-shift':
+      // A batch norm that could not fold into the layer before it: maps, or a strip of units.
+      await expect(block.locator(layer.size === undefined ? 'canvas.units' : 'canvas.map')).toHaveCount(layer.size === undefined ? 1 : layer.channels);
+      await expect(block.locator('h3 span')).toContainText(layer.size === undefined ? 'batch norm (per-unit scale and shift)' : 'batch norm (per-channel scale and shift)');
       break;
     case 'rbf':
     case 'softmax':
@@ -299,6 +305,44 @@ test('a preset chosen before loading applies to a state_dict; a file that declar
   await expectPyTorchPredictions(page, 'seed.logits.f32');
 });
 
+test('any file name: the picker filters nothing; d2l’s lenet.params and an extensionless state_dict load through it', async ({ page }) => {
+  test.setTimeout(300_000);
+  await openDemo(page);
+  const input = page.locator('#weights-file');
+  // An `accept` list would grey out files whose names it does not know (.params, .tar, .ckpt, .bin,
+  // no extension) in the system's file chooser; the format is sniffed from the bytes instead.
+  await expect(input).not.toHaveAttribute('accept');
+  await expect(page.locator('#drop-zone')).toContainText('.params');
+  const choose = async (name: string, bytes: Buffer) => {
+    const chooser = page.waitForEvent('filechooser');
+    await page.locator('#drop-zone .file-button').click();
+    await (await chooser).setFiles({ name, mimeType: '', buffer: bytes });
+  };
+
+  // Dive into Deep Learning's LeNet as the book saves it: nn.Sequential keys 0.weight, 3.weight, …
+  const bytes = readFileSync(`${kReaderFixtureDir}/d2l-lenet.params`);
+  const d2l = { name: 'lenet.params', bytes, ...(() => {
+    const weights = loadWeights(new Uint8Array(bytes));
+    return { info: modelInfo(weights), spec: weights.spec };
+  })() };
+  await choose('lenet.params', bytes);
+  await expectModelShown(page, 'lenet.params', d2l);
+  await expect(fact(page, 'format')).toHaveText('PyTorch .pth (state_dict)');
+  await expect(page.locator('#origin-note')).toContainText('matched by order, role and shape: 0 → conv1, 3 → conv2, 7 → fc1');
+  // The book's predictions (PyTorch's outputs for the first MNIST test images).
+  const book = classes(makerOutput(readReaderSummary().files['d2l-lenet.params']!), kReaderImages);
+  for (const [index, expected] of book.entries()) {
+    await page.locator('#strip button').nth(index).click();
+    await expect(page.locator('#prediction-note')).toContainText(`MNIST test image ${index},`, kFirstRun);
+    await expect(page.getByRole('status'), `MNIST test image ${index}`).toHaveText(String(expected));
+  }
+
+  const seed = fixture('seed.pth');
+  await choose('cifar_net', seed.bytes);
+  await expectModelShown(page, 'cifar_net', seed);
+  await expectPyTorchPredictions(page, 'seed.logits.f32');
+});
+
 test('bad files: the loader’s plain error, and the previous model keeps predicting', async ({ page }) => {
   test.setTimeout(300_000);
   await openDemo(page);
@@ -312,7 +356,7 @@ test('bad files: the loader’s plain error, and the previous model keeps predic
   const hostileName = '<img src=x onerror="document.title=1">.pth';
   for (const [name, bytes] of [
     ['seed-module.pth', readFileSync(`${kFamily}/seed-module.pth`)], // torch.save(model): a whole module
-    ['lenet-tanh.pth', readFileSync(`${kFamily}/lenet-tanh.pth`)], // nn.Sequential names: no preset fits
+    ['unsupported-kernel.onnx', readFileSync(`${kFamily}/unsupported-kernel.onnx`)], // a 3×3 Conv
     ['unsupported-op.onnx', readFileSync(`${kFamily}/unsupported-op.onnx`)], // a Softplus node
     ['truncated.onnx', readFileSync(`${kFamily}/seed.onnx`).subarray(0, 5000)],
     [hostileName, Buffer.from('PK\u0003\u0004 <b>not a zip</b>')],

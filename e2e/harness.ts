@@ -79,6 +79,10 @@ function layerTensors(layer: LayerSpec, rng: Prng): Map<string, Float32Array> {
       tensors.set(layer.bias, uniform(rng, layer.outFeatures, -1, 1));
       break;
     }
+    case 'scale-shift':
+      tensors.set(layer.scale, uniform(rng, layer.channels, -2, 2));
+      tensors.set(layer.shift, uniform(rng, layer.channels, -1, 1));
+      break;
     case 'rbf':
       tensors.set(layer.centres, uniform(rng, layer.classes * layer.inFeatures, -1, 1));
       break;

@@ -48,6 +48,10 @@ const kLayers: ReadonlyArray<{ title: string; layer: LayerSpec }> = [
     layer: { kind: 'dense', name: 'ip1', inFeatures: 800, outFeatures: 500, activation: 'relu', weight: 'w', bias: 'b' } },
   { title: 'dense tanh (120→84)',
     layer: { kind: 'dense', name: 'fc2', inFeatures: 120, outFeatures: 84, activation: 'tanh', weight: 'w', bias: 'b' } },
+  { title: 'scale-shift over maps (a batch norm after a pool: 7 maps of 9×9, sigmoid)',
+    layer: { kind: 'scale-shift', name: 'bn2', channels: 7, size: 9, activation: 'sigmoid', scale: 's', shift: 't' } },
+  { title: 'scale-shift over a vector (a batch norm after a dense layer\'s ReLU: 13 features, tanh)',
+    layer: { kind: 'scale-shift', name: 'bn3', channels: 13, activation: 'tanh', scale: 's', shift: 't' } },
 ];
 
 /** The layer with another activation (RBF and softmax layers have none). */

@@ -1,5 +1,5 @@
 import type { ModelInfo, ModelWeights } from './model/model-weights.js';
-import type { Pixels } from './model/preprocess.js';
+import type { ImageDataLike, InferOptions, Pixels } from './model/preprocess.js';
 import type { LayerName, ModelSpec, OutputKind } from './model/spec.js';
 import type { PlanKind } from './gpu/plans.js';
 
@@ -60,8 +60,11 @@ export interface InferenceEngine {
    */
   fastest(): Promise<PlanKind | undefined>;
   /**
-   * Classifies `count` raw 28×28 images (bytes 0..255, or float intensities in [0, 1]),
-   * applying the model's preprocessing.
+   * Classifies `count` raw images of `model.input` — planar C×size×size per image (a grey
+   * MNIST-style model: 28×28), bytes 0..255 or float intensities in [0, 1] — applying the
+   * model's preprocessing. With `{ layout: 'rgba' }` the bytes are canvas pixels (size×size×4
+   * per image, alpha ignored for a colour model; for a grey one the pixel over white,
+   * inverted, is the ink); an `ImageData` of size×size is one image.
    *
    * Any batch the pixel array can hold is accepted (1,000,000 images are 784 MB of bytes): it
    * is run maxBatch images at a time (default 1024), each run's buffers within the device's
@@ -70,23 +73,27 @@ export interface InferenceEngine {
    * a call holds 41 bytes per image (scores and classes) plus one run's buffers.
    *
    * Rejects with InputError when `pixels` is not a Uint8Array, Uint8ClampedArray, Float32Array
-   * or Float64Array, its length is not count × 784, a float pixel is not finite or outside
-   * [0, 1], or `count` is not a positive integer; with DeviceLostError once the GPU device is
-   * lost (until `recover()`), and EngineDestroyedError after `destroy()`.
+   * or Float64Array (or an ImageData), its length is not count × C × size² (× 4 for RGBA), a
+   * float pixel is not finite or outside [0, 1], or `count` is not a positive integer; with
+   * DeviceLostError once the GPU device is lost (until `recover()`), and EngineDestroyedError
+   * after `destroy()`.
    *
    * @example
    * const { classes } = await engine.infer(mnistBytes, 10_000); // 10,000 × 784 bytes
+   * await cifarEngine.infer(canvas.getContext('2d')!.getImageData(0, 0, 32, 32));
    */
-  infer(pixels: Pixels, count: number): Promise<InferenceResult>;
+  infer(pixels: Pixels, count: number, options?: InferOptions): Promise<InferenceResult>;
+  infer(image: ImageDataLike): Promise<InferenceResult>;
   /**
-   * Every layer's output for one raw 28×28 image: an array, first layer to last (the order of
-   * `spec.layers`), each entry naming its layer.
+   * Every layer's output, first to last (`model.layers`), for one raw image (as `infer`
+   * takes it). A batch norm folded into its conv or dense layer has no entry of its own:
+   * that layer's output is the normalised one.
    *
    * @example
    * const layers = await engine.activations(pixels);
    * layers.find((layer) => layer.name === 'conv1')?.shape; // [6, 28, 28]
    */
-  activations(pixels: Pixels): Promise<LayerActivation[]>;
+  activations(pixels: Pixels | ImageDataLike, options?: InferOptions): Promise<LayerActivation[]>;
   /**
    * After a DeviceLostError, continues on a new GPU device (`device`, else one requested from
    * navigator.gpu), rebuilding the plan from the same weights: results are the same as before

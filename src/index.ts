@@ -77,6 +77,7 @@ export async function resolveWeights(source: WeightsSource, options: LoadOptions
   const load: LoadOptions = {
     ...(options.architecture !== undefined ? { architecture: options.architecture } : {}),
     ...(options.preprocessing !== undefined ? { preprocessing: options.preprocessing } : {}),
+    ...(options.labels !== undefined ? { labels: options.labels } : {}),
   };
   if (source instanceof Uint8Array) return loadWeights(source, load);
   if (source instanceof ArrayBuffer) return loadWeights(new Uint8Array(source), load);
@@ -129,9 +130,20 @@ export {
   type ArchitectureJson,
   type LayerJson,
 } from './model/architecture.js';
-export { classicModel, isPresetName, kPresetNames, presetJson, presetModel, seedModel, type ClassicActivation, type PresetName } from './model/presets.js';
+export {
+  classicModel,
+  isPresetName,
+  kCifar10Labels,
+  kPresetNames,
+  presetJson,
+  presetModel,
+  seedModel,
+  type ClassicActivation,
+  type PresetName,
+} from './model/presets.js';
 export type {
   Activation,
+  BatchNormSpec,
   Conv5x5Layer,
   DenseLayer,
   LayerName,
@@ -141,9 +153,10 @@ export type {
   PoolMode,
   Preprocessing,
   RbfLayer,
+  ScaleShiftLayer,
   SoftmaxLayer,
   Subsample2x2Layer,
   TensorSpec,
 } from './model/spec.js';
-export type { Pixels } from './model/preprocess.js';
+export type { ImageDataLike, InferOptions, ModelInput, PixelLayout, Pixels } from './model/preprocess.js';
 export { parseIdxImages, parseIdxLabels, type IdxImages } from './data/idx.js';

@@ -17,12 +17,14 @@ export {
   conv5x5Reference,
   denseReference,
   rbfReference,
+  scaleShiftReference,
   softmaxReference,
   subsample2x2Reference,
   type Floats,
 } from './reference/layers.js';
 export { classify, referenceForward, referenceLayer, referenceOutput } from './reference/forward.js';
-export { checkPixels, preprocess } from './model/preprocess.js';
+export { checkPixels, modelInput, normalizePreprocessing, planarImages, preprocess } from './model/preprocess.js';
+export { checkBatchNormsApplied, foldBatchNorms, scaleAndShift, type SpecAndTensors } from './model/fold.js';
 export { randomWeights, type RandomWeightsOptions } from './model/random.js';
 export { modelInfo, tensorOf } from './model/model-weights.js';
 export { kC3ConnectionTable } from './model/presets.js';
@@ -35,6 +37,7 @@ export {
   kImageSize,
   kScaledTanhA,
   kScaledTanhS,
+  channelPreprocessing,
   layerActivation,
   layerInputSize,
   layerOutputShape,

@@ -596,8 +596,17 @@ function elementValue(view: DataView, at: number, type: string, bigEndian: boole
   throw new Error(`oracle: storage type ${type}`);
 }
 
-/** The state_dict: the root if it holds a tensor, else the dicts beneath, level by level. */
+/**
+ * The state_dict: a root dict's 'model_state_dict', 'state_dict', 'model' or 'net' holding a
+ * tensor (in that order), else the root if it holds a tensor, else the dicts beneath, level by level.
+ */
 function oracleStateDict(root: OValue): Map<unknown, OValue> {
+  if (root instanceof Map) {
+    for (const key of ['model_state_dict', 'state_dict', 'model', 'net']) {
+      const value = root.get(key);
+      if (value instanceof Map && [...value.values()].some((v) => v instanceof OTensor)) return value;
+    }
+  }
   let level: OValue[] = [root];
   for (let depth = 0; depth < 4; depth++) {
     const dicts = level.filter((v): v is Map<unknown, OValue> => v instanceof Map);
@@ -655,6 +664,7 @@ export function oracleReadPthFile(bytes: Uint8Array): { tensors: OracleTensor[];
   for (const [name, value] of oracleStateDict(root)) {
     if (!(value instanceof OTensor)) continue;
     const [storage, offset, size, stride] = value.args as [OStorage, number, OTuple, OTuple];
+    if (kSizes[storage.type] === undefined && /^(Long|Int|Short|Char|Byte|Bool)Storage$/.test(storage.type)) continue; // integer buffers: set aside
     const shape = size.items as number[];
     const strides = stride.items as number[];
     const source = storageBytes.get(storage.key)!;
@@ -1022,8 +1032,10 @@ function tensorCases(): PthCase[] {
     { name: 'persistent id key 1,000 characters', bytes: one({ storage: 'k'.repeat(1000) }), outcome: 'file', says: 'storage key' },
     { name: 'one storage named as float32 and as float64', bytes: writePth(stateDictPickle([kWeight, { ...kBias, storage: '0', type: 'DoubleStorage', numel: 6 }]), kStorages), outcome: 'file', says: 'named twice' },
     { name: 'a ComplexFloatStorage tensor', bytes: one({ type: 'ComplexFloatStorage', numel: 3, shape: [3], stride: [1] }), outcome: 'file', says: 'complex64' },
-    { name: 'a BoolStorage tensor', bytes: one({ type: 'BoolStorage', numel: 24, shape: [24], stride: [1] }), outcome: 'file', says: 'dtype bool' },
-    { name: 'a LongStorage running_mean (BatchNorm)', bytes: one({ name: 'bn.running_mean', type: 'LongStorage', numel: 3, shape: [3], stride: [1] }), outcome: 'file', says: 'BatchNorm' },
+    { name: 'a BoolStorage tensor (set aside, valid)', bytes: one({ type: 'BoolStorage', numel: 24, shape: [24], stride: [1] }), outcome: 'accept' },
+    { name: 'an int64 num_batches_tracked (set aside, valid)', bytes: one({ name: 'bn.num_batches_tracked', type: 'LongStorage', numel: 3, shape: [], stride: [], offset: 0 }), outcome: 'accept' },
+    { name: 'an int64 buffer whose view overruns its storage', bytes: one({ name: 'bn.num_batches_tracked', type: 'LongStorage', numel: 3, shape: [4], stride: [1] }), outcome: 'file', says: 'expected it to hold them' },
+    { name: 'an int64 buffer of 2^40 elements (no allocation by its size)', bytes: one({ name: 'bn.num_batches_tracked', type: 'LongStorage', numel: 2 ** 40, shape: [2 ** 40], stride: [1] }), outcome: 'file' },
     { name: 'Inf in the weights', bytes: one({}, { ...kStorages, '0': f32(1, 2, Infinity, 4, 5, 6) }), outcome: 'file', says: 'Infinity' },
     { name: 'NaN in an unused part of the storage (valid)', bytes: writePth(stateDictPickle([{ ...kWeight, numel: 7 }]), { '0': concat(kWeightData, f32(NaN)) }), outcome: 'accept' },
     { name: 'a 0-d tensor (valid)', bytes: one({ shape: [], stride: [], offset: 5 }), outcome: 'accept' },

@@ -120,7 +120,8 @@ function verifyAccepted(bytes: Uint8Array, contents: WeightsFileContents, what: 
     throw new Error(`${what}: accepted, but ${message}`);
   };
   const oracle = oracleReadPth(bytes);
-  if (contents.format !== 'pth' || Object.keys(contents.metadata).length > 0) fail('format or metadata wrong');
+  // The only metadata a .pth gives is where in a checkpoint its state_dict was.
+  if (contents.format !== 'pth' || Object.keys(contents.metadata).some((k) => k !== 'pth.state_dict')) fail('format or metadata wrong');
   const names = [...contents.tensors.keys()];
   if (names.join('\n') !== oracle.map((t) => t.name).join('\n')) fail(`tensors [${names.join(', ')}], the file holds [${oracle.map((t) => t.name).join(', ')}]`);
   for (const t of oracle) {

@@ -148,14 +148,14 @@ test.describe('mismatches are ModelMismatchError naming the tensor, expected and
   test('tensors of no known model', () => {
     const e = thrown(() => loadWeights(writeSafetensors(new Map([['encoder.w', { shape: [1], data: new Float32Array(1) }]]))));
     expect(e).toBeInstanceOf(ModelMismatchError);
-    expect(e.message).toContain('expected the tensors of a preset (seed, pytorch-tutorial, classic, classic-scaled-tanh, caffe-lenet)');
+    expect(e.message).toContain('expected the tensors of a preset (seed, pytorch-tutorial, classic, classic-scaled-tanh, caffe-lenet, d2l-lenet-bn, pytorch-cifar10-tutorial)');
     expect(e.message).toContain('or an architecture option (a JSON description, docs/formats.md), found encoder.w [1]');
   });
 });
 
 test.describe('bad metadata is a WeightsFileError naming the key, expected and found', () => {
   const cases: Array<[string, Record<string, string>, string]> = [
-    ['unknown model', { 'lenet5.model': 'alexnet' }, "__metadata__['lenet5.model']: expected a preset name (seed, pytorch-tutorial, classic, classic-scaled-tanh, caffe-lenet), or a 'lenet5.architecture' description, found 'alexnet'"],
+    ['unknown model', { 'lenet5.model': 'alexnet' }, "__metadata__['lenet5.model']: expected a preset name (seed, pytorch-tutorial, classic, classic-scaled-tanh, caffe-lenet, d2l-lenet-bn, pytorch-cifar10-tutorial), or a 'lenet5.architecture' description, found 'alexnet'"],
     ['unknown activation', { 'lenet5.model': 'classic', 'lenet5.activation': 'relu' }, "expected 'sigmoid' or 'scaled-tanh', found 'relu'"],
     ['seed with another activation', { 'lenet5.model': 'seed', 'lenet5.activation': 'scaled-tanh' }, "expected 'sigmoid' (the seed model's only activation)"],
     ['non-numeric background', { 'lenet5.input.background': 'white' }, "__metadata__['lenet5.input.background']: expected a finite decimal number, found 'white'"],

@@ -195,7 +195,6 @@ test.describe('files the reader refuses, saying which node and why', () => {
     { name: 'refuse-kernel3', error: ModelMismatchError, mentions: ["node 0 '/conv1/Conv' (Conv)", '5×5', '[2, 1, 3, 3]'] },
     { name: 'refuse-stride2', error: ModelMismatchError, mentions: ["'/conv1/Conv'", 'strides', '[2, 2]'] },
     { name: 'refuse-ceil-mode', error: ModelMismatchError, mentions: ["'/MaxPool' (MaxPool)", 'ceil_mode'] },
-    { name: 'refuse-rgb', error: ModelMismatchError, mentions: ["graph input 'input'", 'one channel', '[batch, 3, 28, 28]'] },
     { name: 'refuse-residual', error: ModelMismatchError, mentions: ["'/Add' (Add)", 'branch'] },
     { name: 'refuse-nonzero-pad', error: ModelMismatchError, mentions: ["node 3 '/Pad' (Pad)", '[0, 0, 1, 1, 0, 0, 1, 1]'] },
     { name: 'refuse-external-data', error: WeightsFileError, mentions: ["tensor 'conv1.weight'", 'external', 'weights.bin'] },
@@ -209,6 +208,12 @@ test.describe('files the reader refuses, saying which node and why', () => {
       expect(error.message).toMatch(/found/);
     });
   }
+});
+
+test('refuse-rgb (three input channels, refused before colour input): now a colour model, inputChannels 3', () => {
+  const contents = readOnnx(readFixture('refuse-rgb').bytes);
+  expect(contents.architecture!.inputChannels).toBe(3);
+  expect(contents.tensors.get('conv1.weight')!.shape).toEqual([2, 3, 5, 5]);
 });
 
 // ---- the trained family models (another engineer's fixtures; used when present) ----

@@ -112,7 +112,7 @@ test('fastest() after destroy() rejects with EngineDestroyedError on the CPU eng
 
 test('preset names and error codes are literal unions that match the run-time values', () => {
   // Compile-time halves: both records must name every member of their union, and no other.
-  const presets: Record<PresetName, true> = { seed: true, 'pytorch-tutorial': true, classic: true, 'classic-scaled-tanh': true, 'caffe-lenet': true };
+  const presets: Record<PresetName, true> = { seed: true, 'pytorch-tutorial': true, classic: true, 'classic-scaled-tanh': true, 'caffe-lenet': true, 'd2l-lenet-bn': true, 'pytorch-cifar10-tutorial': true };
   expect([...kPresetNames].sort()).toEqual(Object.keys(presets).sort());
   const codes: Record<Lenet5ErrorCode, true> = {
     'weights-file': true,

@@ -1,8 +1,10 @@
 /**
  * The demo page: draw a digit, see a LeNet classify it, layer by layer: the shipped models or
- * the visitor's own file (.pth, .onnx, .safetensors). Thin wiring over the library's public
- * API (createEngine, infer, activations, engine.model); the logic worth testing lives in
- * digitize.ts, pad.ts, panels.ts, model-card.ts and mnist.ts.
+ * the visitor's own file (a PyTorch state_dict or checkpoint of any name, ONNX, safetensors).
+ * For a colour model the drawing pad gives way to a picture (a file, a drop, the camera).
+ * Thin wiring over the library's public API (createEngine, infer, activations, engine.model);
+ * the logic worth testing lives in digitize.ts, picture.ts, pad.ts, panels.ts, model-card.ts
+ * and mnist.ts.
  */
 import { digitize } from './digitize.js';
 import { kFullTestSet, loadDigits, loadSample, runTestSet, type DigitSet, type TestProgress } from './mnist.js';
@@ -10,6 +12,8 @@ import { ModelCard, type PickerState } from './model-card.js';
 import { Models, type ModelChoice } from './models.js';
 import { DrawingPad } from './pad.js';
 import { InsidePanel, ScoresPanel, SeenView } from './panels.js';
+import { pictureFormat } from './picture.js';
+import { PictureInput } from './picture-input.js';
 import { paintGray, pictureCanvas } from './viz.js';
 import type { InferenceEngine, Pixels } from '../../src/index.js';
 
@@ -26,8 +30,13 @@ function byId<T extends HTMLElement>(id: string): T {
   return element as T;
 }
 
-/** What is being classified: the pad's drawing, or one of the sample's images. */
-type Input = { kind: 'pad' } | { kind: 'sample'; index: number };
+/** What is being classified: the pad's drawing, one of the sample's images, or a picture (colour models). */
+type Input = { kind: 'pad' } | { kind: 'sample'; index: number } | { kind: 'picture' };
+
+/** Whether a model reads colour pictures rather than grey digits. */
+function readsPictures(engine: InferenceEngine): boolean {
+  return engine.model.input.channels > 1;
+}
 
 class DemoPage {
   private input: Input = { kind: 'pad' };
@@ -36,6 +45,7 @@ class DemoPage {
   private readonly timings: number[] = [];
   private sample: DigitSet | null = null;
   private readonly pad = new DrawingPad(byId('pad'), () => this.fromPad());
+  private readonly pictures = new PictureInput(() => this.fromPicture());
   private readonly seen = new SeenView();
   private readonly scores = new ScoresPanel();
   private readonly inside = new InsidePanel();
@@ -74,6 +84,11 @@ class DemoPage {
     this.schedule();
   }
 
+  private fromPicture(): void {
+    this.input = { kind: 'picture' };
+    this.schedule();
+  }
+
   /** Runs a prediction soon; while one runs, at most one more is queued (live throttling). */
   private schedule(): void {
     this.pending = true;
@@ -92,21 +107,27 @@ class DemoPage {
     this.running = false;
   }
 
-  private currentPixels(): Float32Array | Uint8Array | null {
+  private currentPixels(engine: InferenceEngine): Float32Array | Uint8Array | null {
+    if (readsPictures(engine)) {
+      const { channels, size } = engine.model.input;
+      return this.input.kind === 'picture' ? this.pictures.pixels(channels, size) : null;
+    }
     if (this.input.kind === 'sample' && this.sample) {
       const i = this.input.index;
       return this.sample.pixels.subarray(i * 784, (i + 1) * 784);
     }
-    return this.pad.hasInk ? digitize(this.pad.ink()) : null;
+    return this.input.kind === 'pad' && this.pad.hasInk ? digitize(this.pad.ink()) : null;
   }
 
   private async predict(): Promise<void> {
     const engine = this.models.current;
-    const raw = this.currentPixels();
+    const raw = this.currentPixels(engine);
     const field = raw instanceof Uint8Array ? Float32Array.from(raw, (v) => v / 255) : raw;
     if (!field) {
-      this.status.textContent = '–';
-      this.statusNote.textContent = 'Draw a digit, or pick one of the MNIST test digits below.';
+      this.showClass('–');
+      this.statusNote.textContent = readsPictures(engine)
+        ? 'Choose a picture, drop one on the page, or use the camera.'
+        : 'Draw a digit, or pick one of the MNIST test digits below.';
       this.seen.show(null, engine);
       this.scores.show(null);
       this.inside.show(null);
@@ -122,7 +143,7 @@ class DemoPage {
       const activations = await this.serially(() => engine.activations(field));
       if (engine !== this.models.current) return; // the model changed meanwhile; the next run shows it
       const digit = result.classes[0]!;
-      this.status.textContent = String(digit);
+      this.showClass(engine.model.labels?.[digit] ?? String(digit));
       this.statusNote.textContent = this.describeInput(digit);
       this.seen.show(field, engine);
       this.scores.show(result);
@@ -133,8 +154,15 @@ class DemoPage {
     }
   }
 
+  /** The predicted class (a digit, or a name such as 'automobile'), or '–'. */
+  private showClass(text: string): void {
+    this.status.textContent = text;
+    this.status.classList.toggle('word', text.length > 2);
+  }
+
   /** Says what was classified; for a sample image, also marks it right or wrong in the strip. */
   private describeInput(digit: number): string {
+    if (this.input.kind === 'picture') return `Your picture (${this.pictures.source}), as the network reads it.`;
     if (this.input.kind === 'sample' && this.sample) {
       const label = this.sample.labels[this.input.index];
       const button = byId('strip').children[this.input.index];
@@ -170,7 +198,16 @@ class DemoPage {
 
   /** Shows a model's description, scores layout and layers, then classifies the current input with it. */
   private useModel(engine: InferenceEngine): void {
+    const pictures = readsPictures(engine);
+    byId('pad-input').hidden = pictures;
+    this.pictures.visible = pictures;
+    byId('draw-title').textContent = pictures ? 'Show it a picture' : 'Draw a digit';
+    // The MNIST digits and test set are grey 28×28 images: not for a colour model.
+    byId('samples').hidden = pictures;
+    if (pictures && this.input.kind !== 'picture' && this.pictures.source) this.input = { kind: 'picture' };
+    if (!pictures && this.input.kind === 'picture') this.input = { kind: 'pad' };
     this.card.show(engine, this.pickerState());
+    this.seen.useModel(engine);
     this.scores.useModel(engine);
     this.inside.useModel(engine);
     this.markSample(this.input.kind === 'sample' ? this.input.index : null);
@@ -215,6 +252,7 @@ class DemoPage {
       if (file) this.fileTask(() => this.loadFile(file));
       input.value = ''; // so picking the same file again fires `change` again
     });
+    // A dropped file is a picture or a model, told apart by its bytes (never its name).
     const zone = byId('drop-zone');
     // The whole page accepts a drop, so a file dropped a little off target isn't opened by the browser.
     document.addEventListener('dragover', (e) => {
@@ -228,8 +266,20 @@ class DemoPage {
       e.preventDefault();
       zone.classList.remove('over');
       const file = e.dataTransfer?.files[0];
-      if (file) this.fileTask(() => this.loadFile(file));
+      if (file) this.fileTask(() => this.dropped(file));
     });
+  }
+
+  /** A dropped picture goes to a colour model's picture input; anything else is loaded as a model. */
+  private async dropped(file: File): Promise<void> {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const picture = pictureFormat(bytes);
+    if (!picture) return this.loadModel(bytes, file.name);
+    if (readsPictures(this.models.current)) return this.pictures.fromFile(file);
+    this.showLoadError(
+      `${file.name} is a ${picture} picture: pictures are for colour models (load one, such as PyTorch’s CIFAR-10 tutorial Net); ` +
+        `the ${this.describeChoice()} reads digits drawn on the pad.`,
+    );
   }
 
   private fileTask(task: () => Promise<void>): void {
@@ -237,13 +287,17 @@ class DemoPage {
   }
 
   private async loadFile(file: File): Promise<void> {
+    return this.loadModel(new Uint8Array(await file.arrayBuffer()), file.name);
+  }
+
+  private async loadModel(bytes: Uint8Array, name: string): Promise<void> {
     const preset = this.card.preset;
     try {
-      const engine = await this.models.loadFile(new Uint8Array(await file.arrayBuffer()), file.name, preset);
+      const engine = await this.models.loadFile(bytes, name, preset);
       this.card.fileLoaded(preset);
-      this.fileShown(file.name, engine);
+      this.fileShown(name, engine);
     } catch (e) {
-      this.showLoadError(`Could not load ${file.name}: ${(e as Error).message}\nStill using the ${this.describeChoice()}.`);
+      this.showLoadError(`Could not load ${name}: ${(e as Error).message}\nStill using the ${this.describeChoice()}.`);
     }
   }
 
@@ -315,6 +369,7 @@ class DemoPage {
   }
 
   private classifySample(index: number): void {
+    if (readsPictures(this.models.current)) return; // the strip is hidden for colour models
     this.pad.clear();
     this.input = { kind: 'sample', index };
     this.markSample(index);

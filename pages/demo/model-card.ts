@@ -4,7 +4,7 @@
  * the loader's note when the architecture was assumed from the tensors, and the preset
  * picker for files that do not say which network they hold. All text goes in as textContent.
  */
-import { kPresetNames, presetModel, type InferenceEngine, type ModelOrigin } from '../../src/index.js';
+import { kPresetNames, presetModel, type InferenceEngine, type ModelInfo, type ModelOrigin } from '../../src/index.js';
 import { parameterCount } from '../../src/reference.js';
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -36,6 +36,17 @@ export function identifiedBy(origin: ModelOrigin | undefined, id: string): strin
     case 'tensors':
       return `assumed from the tensors’ names and shapes: the '${id}' preset`;
   }
+}
+
+/**
+ * The raw image a model takes, in words.
+ *
+ * @example
+ * describeInput({ channels: 3, size: 32 }); // 'colour pictures, 3×32×32 (RGB)'
+ */
+export function describeInput(input: ModelInfo['input']): string {
+  if (input.channels === 1) return `grey digits, ${input.size}×${input.size}`;
+  return `${input.channels === 3 ? 'colour pictures' : 'pictures'}, ${input.channels}×${input.size}×${input.size}${input.channels === 3 ? ' (RGB)' : ''}`;
 }
 
 /** '0.9912' → '99.12%' (the training record stores a fraction); other text as it is. */
@@ -104,7 +115,9 @@ export class ModelCard {
       ['model', 'Model', model.title],
       ['architecture', 'Architecture', model.summary],
       ['layers', 'Layers', model.layers.join(', ')],
+      ['input', 'Input', describeInput(model.input)],
     ];
+    if (model.labels) rows.push(['classes', 'Classes', model.labels.join(', ')]);
     if (model.origin) {
       rows.push(['format', 'Format', kFormatNames[model.origin.format]]);
       rows.push(['identified', 'Identified', identifiedBy(model.origin, model.id)]);

@@ -7,9 +7,9 @@
  * once per model and repaints them per prediction; all text goes in as textContent.
  */
 import { type Activation, type InferenceEngine, type InferenceResult, type LayerActivation, type LayerSpec, type ModelSpec, type OutputKind, type RbfLayer } from '../../src/index.js';
-import { kScaledTanhA } from '../../src/reference.js';
+import { channelPreprocessing, kScaledTanhA } from '../../src/reference.js';
 import { kFieldSize, padField } from './digitize.js';
-import { paintFeatureMaps, paintGray, paintStrip, pictureCanvas, rangeOf, softmax, type Range } from './viz.js';
+import { paintFeatureMaps, paintGray, paintRgb, paintStrip, pictureCanvas, rangeOf, softmax, type Range } from './viz.js';
 
 const kClasses = 10;
 /** An 84-unit layer is pictured as the paper does: 7 wide, 12 tall. */
@@ -63,12 +63,43 @@ function short(value: number): string {
   return String(Number(value.toFixed(3)));
 }
 
-/** The input field the model reads, padded as the model pads it (32×32 for a 32×32 model). */
+/**
+ * The input the model reads: a grey digit padded as the model pads it (32×32 for a 32×32
+ * model), or a colour model's picture at its input size.
+ */
 export class SeenView {
   private readonly canvas = byId<HTMLCanvasElement>('seen');
   private readonly caption = byId('seen-caption');
+  private readonly how = byId('how');
+  /** The note on how a drawing is prepared, as the page's HTML has it. */
+  private readonly drawingHow = this.how.textContent ?? '';
+
+  /** Says how the input is prepared for `engine`'s model: a drawing, MNIST's way, or a picture. */
+  useModel(engine: InferenceEngine): void {
+    const { channels, size } = engine.model.input;
+    if (channels === 1) {
+      this.how.textContent = this.drawingHow;
+      return;
+    }
+    const preprocessing = engine.weights.preprocessing;
+    const ranges = Array.from({ length: channels }, (_, c) => {
+      const { background, ink } = channelPreprocessing(preprocessing, c);
+      return `${short(background)}..${short(ink)}`;
+    });
+    const same = ranges.every((r) => r === ranges[0]);
+    this.how.textContent =
+      `Before the network sees it, your picture is cropped to the largest square at its centre and scaled to ${size}×${size}, ` +
+      `each pixel the mean of the part of the picture it covers. Then each colour channel’s 0..1 is mapped to ` +
+      `${same ? ranges[0] : ranges.join(', ')}, as the model’s training normalised it.`;
+  }
 
   show(field: Float32Array | null, engine: InferenceEngine): void {
+    const { channels, size: side } = engine.model.input;
+    if (channels > 1) {
+      paintRgb(this.canvas, field ?? new Float32Array(channels * side * side), side, side);
+      this.caption.textContent = `The ${side}×${side} colour picture the network sees (${channels} channels, before its normalisation)`;
+      return;
+    }
     const { pad, background, ink } = engine.weights.preprocessing;
     const size = kFieldSize + 2 * pad;
     paintGray(this.canvas, field ? padField(field, pad) : new Float32Array(size * size), size, size, { low: 0, high: 1 });
@@ -80,19 +111,19 @@ export class SeenView {
   }
 }
 
-/** What the score bars show for each kind of output, naming the output layer. */
-function scoresCaption(output: OutputKind, layerName: string, bitmaps: boolean): string {
+/** What the score bars show for each kind of output, naming the output layer; `what` is 'digit' or 'class' (a model with class names). */
+function scoresCaption(output: OutputKind, layerName: string, bitmaps: boolean, what: 'digit' | 'class'): string {
   switch (output) {
     case 'logits':
-      return `Softmax probability of each digit (from ${layerName}’s logits)`;
+      return `Softmax probability of each ${what} (from ${layerName}’s logits)`;
     case 'probabilities':
-      return `Probability of each digit (${layerName}, the model’s softmax)`;
+      return `Probability of each ${what} (${layerName}, the model’s softmax)`;
     case 'log-probabilities':
-      return `Probability of each digit (exp of ${layerName}, the model’s log-softmax)`;
+      return `Probability of each ${what} (exp of ${layerName}, the model’s log-softmax)`;
     case 'distances':
       return bitmaps
-        ? `RBF distance to each digit’s 7×12 centre (${layerName}; smaller is closer)`
-        : `RBF distance to each digit’s centre (${layerName}; smaller is closer)`;
+        ? `RBF distance to each ${what}’s 7×12 centre (${layerName}; smaller is closer)`
+        : `RBF distance to each ${what}’s centre (${layerName}; smaller is closer)`;
   }
 }
 
@@ -121,10 +152,13 @@ export class ScoresPanel {
   private readonly caption = byId('scores-caption');
   private readonly rows: Array<{ row: HTMLLIElement; centre: HTMLCanvasElement; bar: HTMLElement; value: HTMLElement }> = [];
 
+  private readonly labels: HTMLElement[] = [];
+
   constructor() {
     for (let digit = 0; digit < kClasses; digit++) {
       const row = element('li', 'score');
       const label = element('span', 'label', String(digit));
+      this.labels.push(label);
       const centre = pictureCanvas('centre', `RBF centre of ${digit}`);
       const track = element('span', 'track');
       const bar = element('span', 'bar');
@@ -136,11 +170,15 @@ export class ScoresPanel {
     }
   }
 
-  /** Sets the caption and centre bitmaps for a model; empties the bars. */
+  /** Sets the caption, the class names (or digits) and centre bitmaps for a model; empties the bars. */
   useModel(engine: InferenceEngine): void {
     const centres = rbfCentres(engine);
     const last = engine.model.layers[engine.model.layers.length - 1] ?? 'output';
-    this.caption.textContent = scoresCaption(engine.model.output, last, !!centres);
+    const names = engine.model.labels;
+    this.caption.textContent = scoresCaption(engine.model.output, last, !!centres, names ? 'class' : 'digit');
+    this.list.setAttribute('aria-label', names ? 'Scores for each class' : 'Scores for each digit');
+    this.labels.forEach((label, k) => (label.textContent = names?.[k] ?? String(k)));
+    this.list.classList.toggle('named', !!names);
     this.list.classList.toggle('no-centres', !centres);
     const range = centres ? rangeOf(centres) : { low: 0, high: 1 };
     this.rows.forEach(({ centre }, digit) => {
@@ -202,18 +240,20 @@ function activationText(activation: Activation): string {
   return activation === 'none' ? '' : `, ${activation}`;
 }
 
-/** A conv or pool layer: its maps as a grid, all on the layer's range. */
-function mapsView(layer: LayerSpec & { kind: 'conv5x5' | 'subsample2x2' }): LayerView {
+/** A conv, pool or scale-shift (batch norm) layer over maps: its maps as a grid, all on the layer's range. */
+function mapsView(layer: LayerSpec & { kind: 'conv5x5' | 'subsample2x2' | 'scale-shift' }): LayerView {
   const count = layer.kind === 'conv5x5' ? layer.outChannels : layer.channels;
-  const size = layer.outSize;
+  const size = layer.kind === 'scale-shift' ? (layer.size ?? 1) : layer.outSize;
   const operation =
     layer.kind === 'conv5x5'
       ? `5×5 convolution${layer.connectionTable ? ' (connection table)' : ''}`
-      : layer.mode === 'trainable'
-        ? '2×2 subsampling'
-        : `2×2 ${layer.mode === 'max' ? 'max' : 'average'} pooling`;
+      : layer.kind === 'scale-shift'
+        ? 'batch norm (per-channel scale and shift)'
+        : layer.mode === 'trainable'
+          ? '2×2 subsampling'
+          : `2×2 ${layer.mode === 'max' ? 'max' : 'average'} pooling`;
   const block = layerBlock(layer.name, `${count} maps of ${size}×${size}, ${operation}${activationText(layer.activation)}`);
-  const grid = element('div', layer.kind === 'conv5x5' ? 'maps' : 'maps maps-pool');
+  const grid = element('div', layer.kind === 'subsample2x2' ? 'maps maps-pool' : 'maps');
   grid.id = `maps-${layer.name}`;
   block.append(grid);
   const shape = [count, size, size];
@@ -227,12 +267,14 @@ function mapsView(layer: LayerSpec & { kind: 'conv5x5' | 'subsample2x2' }): Laye
   };
 }
 
-/** A dense layer: its units as a strip of cells. */
-function stripView(layer: LayerSpec & { kind: 'dense' }): LayerView {
-  const block = layerBlock(layer.name, `${layer.outFeatures} units, dense ${layer.inFeatures}→${layer.outFeatures}${activationText(layer.activation)}`);
-  const canvas = pictureCanvas('units', `${layer.name}: ${layer.outFeatures} units`);
+/** A dense layer, or a scale-shift (batch norm) over its units: the units as a strip of cells. */
+function stripView(layer: LayerSpec & { kind: 'dense' | 'scale-shift' }): LayerView {
+  const units = layer.kind === 'dense' ? layer.outFeatures : layer.channels;
+  const operation = layer.kind === 'dense' ? `dense ${layer.inFeatures}→${layer.outFeatures}` : 'batch norm (per-unit scale and shift)';
+  const block = layerBlock(layer.name, `${units} units, ${operation}${activationText(layer.activation)}`);
+  const canvas = pictureCanvas('units', `${layer.name}: ${units} units`);
   block.append(canvas);
-  const blank = new Float32Array(layer.outFeatures);
+  const blank = new Float32Array(units);
   return {
     block,
     paint(activations) {
@@ -312,6 +354,8 @@ function layerViews(engine: InferenceEngine): LayerView[] {
         const feedsRbf = rbf && centres && layers[index + 1] === rbf && layer.outFeatures === kBitmapSize;
         return feedsRbf ? bitmapView(layer, rbf, centres) : stripView(layer);
       }
+      case 'scale-shift':
+        return layer.size === undefined ? stripView(layer) : mapsView(layer);
       case 'rbf':
       case 'softmax':
         return outputView(layer, engine.model.output);

@@ -128,6 +128,17 @@ export interface FusedLayout {
  */
 export function fusedLayout(spec: ModelSpec): FusedLayout {
   const layers = spec.layers;
+  if (spec.inputChannels !== 1) {
+    throw new ModelMismatchError(
+      `fused plan: its kernels read one input map; '${spec.id}' takes ${spec.inputChannels} (colour input), which the layered plan runs`,
+    );
+  }
+  const scaleShift = layers.find((l) => l.kind === 'scale-shift');
+  if (scaleShift) {
+    throw new ModelMismatchError(
+      `fused plan: ${scaleShift.name} is a per-channel scale and shift (a batch norm after an activation or a pool, which cannot fold into a conv or dense layer); the fused kernels have no such stage, the layered plan runs it`,
+    );
+  }
   const [c1, p1, c2, p2, ...rest] = layers;
   const conv = (l: LayerSpec | undefined): Conv5x5Layer => expectKind(spec, l, 'conv5x5', 'a conv');
   const pool = (l: LayerSpec | undefined): Subsample2x2Layer => expectKind(spec, l, 'subsample2x2', 'a pool');

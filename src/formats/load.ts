@@ -7,16 +7,19 @@
  * it before anything reaches the GPU.
  */
 import { InputError, ModelMismatchError, WeightsFileError } from '../errors.js';
-import { architectureJsonOf, buildArchitecture, denseShapeFits, describeArchitecture, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
+import { architectureJsonOf, buildArchitecture, describeArchitecture, labelsOf, parseArchitecture, type ArchitectureJson } from '../model/architecture.js';
+import { foldBatchNorms } from '../model/fold.js';
+import { normalizePreprocessing } from '../model/preprocess.js';
 import type { ModelOrigin, ModelWeights } from '../model/model-weights.js';
 import { classicModel, kPresetNames, presetModel, seedModel, type ClassicActivation, type PresetName } from '../model/presets.js';
-import { checkOptions, either, ofType, type OptionChecks } from '../options.js';
-import { kImageSize, layerOutputShape, type ModelSpec, type Preprocessing } from '../model/spec.js';
+import { checkOptions, either, ofType, stringList, type OptionChecks } from '../options.js';
+import { kImageSize, layerOutputSize, type ModelSpec, type Preprocessing } from '../model/spec.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/safetensors.js';
+import { matchTensors, tensorProblem, type TensorMatch } from './match.js';
 import { looksLikeOnnx, readOnnx } from './onnx.js';
-import { looksLikePth, readPth } from './pth.js';
+import { kStateDictPathKey, looksLikePth, readPth } from './pth.js';
 import { kArchitectureKey, looksLikeSafetensors, readSafetensors } from './safetensors.js';
-import type { RawTensor, WeightsFileContents } from './types.js';
+import type { IgnoredTensor, RawTensor, WeightsFileContents } from './types.js';
 
 /** The `__metadata__` keys this engine reads and writes (docs/formats.md). */
 export const kMetadataKeys = {
@@ -27,14 +30,20 @@ export const kMetadataKeys = {
   background: 'lenet5.input.background',
   ink: 'lenet5.input.ink',
   rbfCentres: 'lenet5.rbf.centres',
+  labels: 'lenet5.labels',
 } as const;
+
+/** The ONNX metadata_props key for class names (a JSON array, or names separated by commas). */
+export const kOnnxLabelsKey = 'labels';
 
 /**
  * How 28×28 images become the model's input, when the file does not say or says wrong:
  * `{ pad, background, ink }` (x = background + (ink − background)·p), or a PyTorch-style
  * `Normalize(mean, std)` applied to p in [0, 1].
  */
-export type PreprocessingOption = Partial<Preprocessing> | { readonly mean: number; readonly std: number };
+export type PreprocessingOption =
+  | Partial<Preprocessing>
+  | { readonly mean: number | readonly number[]; readonly std: number | readonly number[] };
 
 export interface LoadOptions {
   /**
@@ -45,6 +54,11 @@ export interface LoadOptions {
   readonly architecture?: PresetName | (string & {}) | ArchitectureJson;
   /** Overrides the preprocessing the file or the architecture declares. */
   readonly preprocessing?: PreprocessingOption;
+  /**
+   * Class names, one per class: win over the file's (`__metadata__['lenet5.labels']`, ONNX
+   * metadata_props `labels`) and the architecture's (`engine.model.labels`).
+   */
+  readonly labels?: readonly string[];
 }
 
 /**
@@ -66,6 +80,7 @@ export function loadWeights(bytes: Uint8Array, options: LoadOptions = {}): Model
 export const kLoadOptionChecks: OptionChecks<LoadOptions> = {
   architecture: either(ofType('string'), ofType('object'), 'a preset name, a JSON description or its text'),
   preprocessing: ofType('object', 'an object ({ pad, background, ink } or { mean, std })'),
+  labels: stringList,
 };
 
 /**
@@ -89,17 +104,62 @@ export function readWeightsFile(bytes: Uint8Array): WeightsFileContents {
  * const weights = modelWeightsFrom(readWeightsFile(bytes), { architecture: 'seed' });
  */
 export function modelWeightsFrom(contents: WeightsFileContents, options: LoadOptions = {}): ModelWeights {
-  const { spec, origin } = decideArchitecture(contents, options);
-  const tensors = checkTensors(spec, contents.tensors);
+  const { spec, origin, matched } = decideArchitecture(contents, options);
+  const tensors = checkTensors(spec, matched);
   const preprocessing = decidePreprocessing(spec, contents.metadata, options.preprocessing);
-  return { spec, preprocessing, tensors, metadata: contents.metadata, origin };
+  const folded = foldBatchNorms(spec, tensors);
+  const labels = decideLabels(spec, contents, options.labels);
+  return { spec: folded.spec, preprocessing, tensors: folded.tensors, metadata: contents.metadata, origin, ...(labels ? { labels } : {}) };
 }
 
-/** Which network the file holds, and how that was decided. */
-function decideArchitecture(contents: WeightsFileContents, options: LoadOptions): { spec: ModelSpec; origin: ModelOrigin } {
+/**
+ * The class names: the caller's, else the file's (`lenet5.labels`, or an ONNX model's
+ * metadata_props `labels`), else none here (the architecture's `spec.labels` apply); one per
+ * class. A bad option is an InputError, a bad file a WeightsFileError.
+ */
+function decideLabels(spec: ModelSpec, contents: WeightsFileContents, option: readonly string[] | undefined): readonly string[] | undefined {
+  const last = spec.layers[spec.layers.length - 1];
+  const classes = last ? layerOutputSize(last) : 0;
+  const checked = (value: unknown, what: string, error: (message: string) => Error): string[] => {
+    let labels: string[];
+    try {
+      labels = labelsOf(value, what);
+    } catch (e) {
+      throw e instanceof ModelMismatchError ? error(e.message) : e;
+    }
+    if (labels.length !== classes) throw error(`${what}: expected one class name per class (${classes}), found ${labels.length}`);
+    return labels;
+  };
+  if (option !== undefined) return checked(option, 'labels', (m) => new InputError(m));
+  const fileError = (m: string) => new WeightsFileError(m);
+  const own = contents.metadata[kMetadataKeys.labels];
+  if (own !== undefined) return checked(labelsText(own, `__metadata__['${kMetadataKeys.labels}']`, true), `__metadata__['${kMetadataKeys.labels}']`, fileError);
+  const onnx = contents.format === 'onnx' ? contents.metadata[kOnnxLabelsKey] : undefined;
+  if (onnx !== undefined) return checked(labelsText(onnx, `metadata_props['${kOnnxLabelsKey}']`, false), `metadata_props['${kOnnxLabelsKey}']`, fileError);
+  return undefined;
+}
+
+/** Class names as a file writes them: a JSON array of strings, or (ONNX) names separated by commas. */
+function labelsText(text: string, what: string, jsonOnly: boolean): unknown {
+  if (jsonOnly || text.trimStart().startsWith('[')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (e) {
+      throw new WeightsFileError(`${what}: expected a JSON array of class names, found text that is not JSON (${(e as Error).message})`);
+    }
+  }
+  return text.split(',').map((name) => name.trim());
+}
+
+/** Which network the file holds, how that was decided, and the file's tensors under the network's names. */
+function decideArchitecture(
+  contents: WeightsFileContents,
+  options: LoadOptions,
+): { spec: ModelSpec; origin: ModelOrigin; matched: ReadonlyMap<string, RawTensor> } {
   const { format, metadata } = contents;
   const asked = options.architecture === undefined ? undefined : architectureOption(options.architecture);
   const declared = declaredArchitecture(contents);
+  const ignored = [checkpointNote(metadata), ignoredNote(contents.ignored)].filter((p) => p !== undefined).join(' ') || undefined;
   if (declared) {
     if (asked && !sameNetwork(asked, declared)) {
       throw new ModelMismatchError(
@@ -107,22 +167,60 @@ function decideArchitecture(contents: WeightsFileContents, options: LoadOptions)
           `the architecture option describes another (${summary(asked)})`,
       );
     }
-    return { spec: declared, origin: { format, architectureFrom: 'file' } };
+    return { spec: declared, origin: withNote({ format, architectureFrom: 'file' }, ignored), matched: contents.tensors };
   }
-  if (asked) return { spec: asked, origin: { format, architectureFrom: 'option' } };
-  const legacy = legacyModel(metadata);
-  if (legacy) return { spec: legacy, origin: { format, architectureFrom: 'file' } };
-  const fits = kPresetNames.filter((name) => !tensorProblem(presetModel(name)!, contents.tensors));
+  const given = asked ?? legacyModel(metadata);
+  if (given) {
+    const match = matchTensors(given, contents.tensors);
+    if (!('how' in match)) throw new ModelMismatchError(match.message, match.tensor);
+    const said = match.said ? `the file's tensors were ${match.said}` : undefined;
+    return { spec: given, origin: withNote({ format, architectureFrom: asked ? 'option' : 'file' }, sentence(said), ignored), matched: match.tensors };
+  }
+  const fits = kPresetNames
+    .map((name) => ({ name, match: matchTensors(presetModel(name)!, contents.tensors) }))
+    .filter((f): f is { name: (typeof kPresetNames)[number]; match: TensorMatch } => 'how' in f.match);
+  // A file whose names are a preset's fits it before one whose order and shapes do.
+  const rank = { names: 0, prefix: 1, order: 2 } as const;
+  fits.sort((a, b) => rank[a.match.how] - rank[b.match.how]);
   const chosen = fits[0];
   if (!chosen) throw noPresetFits(contents.tensors);
-  const others = fits.slice(1);
+  const others = fits.slice(1).map((f) => f.name);
   const note =
-    `the file does not say which network it holds; its tensors fit the '${chosen}' preset, assumed` +
+    `the file does not say which network it holds; its tensors fit the '${chosen.name}' preset` +
+    (chosen.match.said ? ` (${chosen.match.said})` : '') +
+    `, assumed` +
     (others.length > 0 ? ` (they fit ${others.map((n) => `'${n}'`).join(', ')} as well)` : '') +
     `. If that is not the network, pass its architecture (a preset name or a JSON description; --arch in eval).`;
   // A classic file may say its activation (lenet5.activation) without naming its model.
-  const spec = chosen === 'classic' ? legacyModel({ ...metadata, [kMetadataKeys.model]: 'classic' })! : presetModel(chosen)!;
-  return { spec, origin: { format, architectureFrom: 'tensors', alsoFits: others, note } };
+  const spec = chosen.name === 'classic' ? legacyModel({ ...metadata, [kMetadataKeys.model]: 'classic' })! : presetModel(chosen.name)!;
+  return {
+    spec,
+    origin: withNote({ format, architectureFrom: 'tensors', alsoFits: others }, note, ignored),
+    matched: chosen.match.tensors,
+  };
+}
+
+/** Where in a checkpoint the reader found the state_dict, for the note. */
+function checkpointNote(metadata: Readonly<Record<string, string>>): string | undefined {
+  const path = metadata[kStateDictPathKey];
+  return path === undefined ? undefined : `The state_dict was read from ${path}.`;
+}
+
+/** The reader's set-aside integer buffers, for the note. */
+function ignoredNote(ignored: readonly IgnoredTensor[] | undefined): string | undefined {
+  if (!ignored || ignored.length === 0) return undefined;
+  const shown = ignored.slice(0, 6).map((t) => `${t.name} (${t.dtype})`).join(', ') + (ignored.length > 6 ? `, … (${ignored.length} in all)` : '');
+  return `Integer buffers read and ignored (the engine has no integer parameters): ${shown}.`;
+}
+
+function sentence(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
+
+/** The origin with the parts of its note that apply, joined. */
+function withNote(origin: ModelOrigin, ...parts: (string | undefined)[]): ModelOrigin {
+  const note = parts.filter((p): p is string => p !== undefined).join(' ');
+  return note ? { ...origin, note } : origin;
 }
 
 /**
@@ -222,17 +320,6 @@ function summary(spec: ModelSpec): string {
   return spec.layers.map((l) => `${l.name}:${l.kind}`).join(' ');
 }
 
-/** A dense weight may be stored [out, in] or [out, c, h, w]; every other shape must match. */
-function shapeFits(spec: ModelSpec, name: string, expected: readonly number[], found: readonly number[]): boolean {
-  if (found.length === expected.length && found.every((d, i) => d === expected[i])) return true;
-  const index = spec.layers.findIndex((l) => l.kind === 'dense' && l.weight === name);
-  const layer = spec.layers[index];
-  if (!layer || layer.kind !== 'dense') return false;
-  const before = index > 0 ? layerOutputShape(spec.layers[index - 1]!) : [1, spec.inputSize, spec.inputSize];
-  const map = before.length === 3 ? { channels: before[0]!, size: before[1]! } : undefined;
-  return denseShapeFits(found, layer.outFeatures, layer.inFeatures, map);
-}
-
 /**
  * The error for tensors that fit no preset: what is wrong against the nearest preset (the one
  * sharing most tensor names), and every tensor found.
@@ -249,47 +336,6 @@ function noPresetFits(tensors: ReadonlyMap<string, RawTensor>): ModelMismatchErr
       (problem ? `; against the nearest preset, ${problem.message}` : ''),
     problem?.tensor,
   );
-}
-
-/** What is wrong with the tensors for a spec: the first problem, with the tensor it is in. */
-interface TensorProblem {
-  readonly message: string;
-  readonly tensor?: string;
-}
-
-/** Names and shapes against the spec: missing, unknown, or misshapen tensors. */
-function tensorProblem(spec: ModelSpec, tensors: ReadonlyMap<string, RawTensor>): TensorProblem | undefined {
-  const missing = spec.tensors.filter((t) => !tensors.has(t.name));
-  if (missing.length > 0) {
-    const all = missing.map((t) => t.name).join(', ');
-    return {
-      message:
-        `model '${spec.id}' needs ${spec.tensors.length} tensors; ${missing.length} missing (${all}): ` +
-        `expected shape [${missing[0]!.shape.join(', ')}], found no tensor` +
-        (tensors.size > 0 ? `; the file has ${[...tensors.keys()].slice(0, 8).join(', ')}${tensors.size > 8 ? ', …' : ''}` : ''),
-      tensor: missing[0]!.name,
-    };
-  }
-  const known = new Set(spec.tensors.map((t) => t.name));
-  const unknown = [...tensors.keys()].filter((name) => !known.has(name));
-  if (unknown.length > 0) {
-    return {
-      message:
-        `model '${spec.id}' has no tensor of this name: expected only ${[...known].join(', ')}; ` +
-        `found ${unknown.length} unknown (${unknown.slice(0, 8).join(', ')})`,
-      tensor: unknown[0]!,
-    };
-  }
-  for (const expected of spec.tensors) {
-    const found = tensors.get(expected.name)!;
-    if (!shapeFits(spec, expected.name, expected.shape, found.shape)) {
-      return {
-        message: `wrong shape for model '${spec.id}': expected [${expected.shape.join(', ')}], found [${found.shape.join(', ')}]`,
-        tensor: expected.name,
-      };
-    }
-  }
-  return undefined;
 }
 
 /** Every tensor of the spec, present with its shape and finite values; nothing else. */
@@ -316,13 +362,17 @@ function decidePreprocessing(
   option: PreprocessingOption | undefined,
 ): Preprocessing {
   const defaults = spec.defaultPreprocessing;
+  // A description's per-channel values hold unless the file's metadata sets one background and ink for all.
+  const perChannel = metadata[kMetadataKeys.background] === undefined && metadata[kMetadataKeys.ink] === undefined ? defaults.perChannel : undefined;
   const fromFile: Preprocessing = {
+    ...(perChannel ? { perChannel } : {}),
     pad: readNumber(metadata, kMetadataKeys.pad, defaults.pad),
     background: readNumber(metadata, kMetadataKeys.background, defaults.background),
     ink: readNumber(metadata, kMetadataKeys.ink, defaults.ink),
   };
-  const chosen = option === undefined ? fromFile : { ...fromFile, ...preprocessingOption(option) };
-  const expectedPad = (spec.inputSize - kImageSize) / 2;
+  const chosen: Preprocessing = option === undefined ? fromFile : { ...fromFile, ...preprocessingOption(option, spec.inputChannels) };
+  // A grey model takes 28×28 images padded to its input; a colour model its input's size.
+  const expectedPad = spec.inputChannels === 1 ? (spec.inputSize - kImageSize) / 2 : 0;
   if (!Number.isInteger(expectedPad) || expectedPad < 0) {
     throw new ModelMismatchError(
       `the network's input is ${spec.inputSize}×${spec.inputSize}: a 28×28 image reaches it only by padding an equal whole number of pixels on every side (28, 30, 32, …)`,
@@ -335,7 +385,7 @@ function decidePreprocessing(
     fromOption(key) || metadata[metadataKey] === undefined ? String(chosen[key]) : `'${metadata[metadataKey]}'`;
   if (chosen.pad !== expectedPad) {
     throw new WeightsFileError(
-      `${where('pad', kMetadataKeys.pad)}: expected ${expectedPad} (28×28 images into a ${spec.inputSize}×${spec.inputSize} input), found ${shown('pad', kMetadataKeys.pad)}`,
+      `${where('pad', kMetadataKeys.pad)}: expected ${expectedPad} (${spec.inputChannels === 1 ? '28×28' : `${spec.inputSize}×${spec.inputSize}`} images into a ${spec.inputSize}×${spec.inputSize} input), found ${shown('pad', kMetadataKeys.pad)}`,
     );
   }
   if (chosen.ink === chosen.background) {
@@ -346,19 +396,20 @@ function decidePreprocessing(
   return chosen;
 }
 
-function preprocessingOption(option: PreprocessingOption): Partial<Preprocessing> {
+function preprocessingOption(option: PreprocessingOption, channels: number): Partial<Preprocessing> {
   const finite = (v: unknown, what: string) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`preprocessing.${what}: expected a finite number, found ${String(v)}`);
     return v;
   };
   if ('mean' in option || 'std' in option) {
-    const { mean, std } = option as { mean: number; std: number };
-    finite(mean, 'mean');
-    if (finite(std, 'std') <= 0) throw new InputError(`preprocessing.std: expected a positive number, found ${std}`);
-    return { background: -mean / std, ink: (1 - mean) / std };
+    const { mean, std } = option as { mean: number | number[]; std: number | number[] };
+    // The per-channel form replaces any per-channel values the file had.
+    return { perChannel: undefined, ...normalizePreprocessing(mean, std, channels, (message) => new InputError(`preprocessing.${message}`)) };
   }
   const p = option as Partial<Preprocessing>;
   return {
+    // One background and ink from the caller replace a description's per-channel values.
+    ...(p.background !== undefined || p.ink !== undefined ? { perChannel: undefined } : {}),
     ...(p.pad !== undefined ? { pad: finite(p.pad, 'pad') } : {}),
     ...(p.background !== undefined ? { background: finite(p.background, 'background') } : {}),
     ...(p.ink !== undefined ? { ink: finite(p.ink, 'ink') } : {}),
@@ -405,14 +456,22 @@ function describeStart(bytes: Uint8Array): string {
 export function saveWeights(weights: ModelWeights, extraMetadata: Readonly<Record<string, string>> = {}): Uint8Array {
   const { spec, preprocessing } = weights;
   const metadata: Record<string, string> = { ...weights.metadata, ...extraMetadata };
-  metadata[kMetadataKeys.architecture] = JSON.stringify(architectureJsonOf(spec));
-  if (spec.id === 'custom') delete metadata[kMetadataKeys.model];
+  // The architecture carries the weights' preprocessing: per-channel values have no metadata keys.
+  metadata[kMetadataKeys.architecture] = JSON.stringify({ ...architectureJsonOf(spec), preprocessing });
+  // A preset with batch norms is saved folded: the file holds another network than the preset's.
+  if (spec.id === 'custom' || presetModel(spec.id)?.batchNorms) delete metadata[kMetadataKeys.model];
   else metadata[kMetadataKeys.model] = spec.id;
   if (spec.id === 'classic') metadata[kMetadataKeys.activation] = classicActivation(spec);
   else delete metadata[kMetadataKeys.activation];
+  if (weights.labels) metadata[kMetadataKeys.labels] = JSON.stringify(weights.labels);
   metadata[kMetadataKeys.pad] = String(preprocessing.pad);
-  metadata[kMetadataKeys.background] = String(preprocessing.background);
-  metadata[kMetadataKeys.ink] = String(preprocessing.ink);
+  if (preprocessing.perChannel) {
+    delete metadata[kMetadataKeys.background];
+    delete metadata[kMetadataKeys.ink];
+  } else {
+    metadata[kMetadataKeys.background] = String(preprocessing.background);
+    metadata[kMetadataKeys.ink] = String(preprocessing.ink);
+  }
 
   const tensors = new Map<string, TensorToWrite>();
   for (const t of spec.tensors) {

@@ -18,24 +18,25 @@
  * tensor whose values disagree with its dims) is a WeightsFileError.
  */
 import { ModelMismatchError, WeightsFileError } from '../errors.js';
-import type { ArchitectureJson, LayerJson } from '../model/architecture.js';
+import { kMaxInputChannels, type ArchitectureJson, type LayerJson } from '../model/architecture.js';
 import type { Activation } from '../model/spec.js';
+import { clip, describeNode, mismatchAt, readAttributes, shapeText, unsupportedAt, type AttributeKind, type Attributes, type Dim } from './onnx-node.js';
 import {
   boolScalar,
   dataTypeName,
   floatTensorValues,
-  intTensorValues,
   kDouble,
   kFloat,
   kFloat16,
-  kInt64,
   tensorElementCount,
-  type OnnxAttribute,
   type OnnxGraph,
   type OnnxNode,
   type OnnxTensor,
 } from './onnx-proto.js';
+import { channelsLastColumns, ConstantFolder, flattened, resolveReshape, transpose, type Value } from './onnx-rewrite.js';
 import type { RawTensor } from './types.js';
+
+export { kSupportedOnnxOps } from './onnx-node.js';
 
 /** What the ONNX reader maps a graph to. */
 export interface MappedOnnxGraph {
@@ -44,34 +45,10 @@ export interface MappedOnnxGraph {
   readonly tensors: Map<string, RawTensor>;
 }
 
-/** What the engine supports, for error messages. */
-export const kSupportedOnnxOps =
-  'Conv (5×5, stride 1, dilation 1, group 1, padding 0–2), Relu, Sigmoid, Tanh, the scaled tanh ' +
-  '(Mul by 2/3, Tanh, Mul by 1.7159), AveragePool and MaxPool (2×2, stride 2, no padding, floor), a Pad of zeros, ' +
-  'Flatten or a Reshape that flattens (with the Shape, Gather, Unsqueeze, Squeeze, Concat, Mul, Cast and Constant ' +
-  'nodes that compute its shape), Gemm, MatMul (+ Add of a bias), Softmax or LogSoftmax at the end, Dropout ' +
-  '(inference), Identity';
-
 /** The scaled tanh's constants (LeCun 1998): A·tanh(S·x); float32 roundings accepted. */
 const kScaledTanhS = 2 / 3;
 const kScaledTanhA = 1.7159;
 const kConstantTolerance = 1e-6;
-/** Largest integer tensor read as a shape or pad list. */
-const kMaxShapeValues = 64;
-
-/** A dimension: a known size, or the graph's symbolic batch size. */
-type Dim = number | 'N';
-
-/** A value a node can read. */
-type Value =
-  /** A tensor of the chain: the current one, or an earlier one (stale: only its shape may be read). */
-  | { readonly kind: 'data'; readonly shape: readonly Dim[]; readonly stale: boolean }
-  /** An initializer or a Constant node's value. */
-  | { readonly kind: 'const'; readonly tensor: OnnxTensor }
-  /** An integer scalar (rank 0) or vector (rank 1) computed from shapes: what Shape → Gather → … make. */
-  | { readonly kind: 'ints'; readonly values: readonly Dim[]; readonly rank: 0 | 1 }
-  /** An output no supported consumer may read (MaxPool's indices, Dropout's mask). */
-  | { readonly kind: 'unusable'; readonly why: string };
 
 /** A dense layer whose bias an Add right after it may still supply (MatMul + Add). */
 interface OpenDense {
@@ -94,10 +71,16 @@ export function mapOnnxGraph(graph: OnnxGraph, opset: number): MappedOnnxGraph {
 
 class GraphMapper {
   private readonly values = new Map<string, Value>();
+  private readonly folder = new ConstantFolder((node, index) => this.read(node, index));
   private readonly layers: LayerJson[] = [];
   private readonly tensors = new Map<string, RawTensor>();
   private readonly layerNames = new Set<string>();
-  private readonly counts = { conv: 0, pool: 0, fc: 0 };
+  private readonly counts = { conv: 0, pool: 0, fc: 0, bn: 0 };
+  /** The chain's feature maps as NCHW (the engine's) or NHWC (a Keras graph's, until its Transpose). */
+  private layout: 'NCHW' | 'NHWC' = 'NCHW';
+  /** A map flattened channels last (NHWC), waiting for the dense layer whose columns take its order. */
+  private channelsLast: { channels: number; size: number; node: OnnxNode } | undefined;
+  private inputChannels = 1;
   /** The chain's current tensor. */
   private data = '';
   private inputSize = 0;
@@ -138,22 +121,34 @@ class GraphMapper {
     if (!input.name) throw new WeightsFileError(`${what}: expected a name, found none`, { byteOffset: input.byteOffset });
     if (input.typeKind !== 'tensor' || ![kFloat, kFloat16, kDouble].includes(input.elemType ?? -1)) {
       const found = input.typeKind === 'tensor' ? `a ${dataTypeName(input.elemType ?? 0)} tensor` : input.typeKind === 'other' ? 'a sequence, map or optional' : 'no type';
-      throw new ModelMismatchError(`${what}: expected a float tensor [batch, 1, H, W], found ${found}`);
+      throw new ModelMismatchError(`${what}: expected a float tensor [batch, C, H, W], found ${found}`);
     }
     const shape = input.shape;
     const dims = shape?.map((d) => (d === undefined ? '?' : String(d))).join(', ');
     if (!shape || shape.length !== 4) {
-      throw new ModelMismatchError(`${what}: expected the shape [batch, 1, H, W] (one channel, a square image), found ${shape ? `[${dims}]` : 'no shape'}`);
+      throw new ModelMismatchError(`${what}: expected the shape [batch, C, H, W] (a square image of C channels), found ${shape ? `[${dims}]` : 'no shape'}`);
     }
-    const [batch, channels, height, width] = shape;
     const fixed = (d: unknown): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d > 0;
-    if ((channels !== undefined && channels !== 1) || !fixed(height) || height !== width || height > 4096) {
-      throw new ModelMismatchError(`${what}: expected [batch, 1, H, W] with one channel and H = W fixed, found [${dims}]`);
+    const square = (h: unknown, w: unknown): h is number => fixed(h) && h === w && h <= 4096;
+    const channelCount = (c: unknown): c is number => fixed(c) && c <= kMaxInputChannels;
+    const [batch, d1, d2, d3] = shape;
+    // NCHW as PyTorch exports; NHWC ([N, H, W, C]) as tf2onnx exports a Keras model, whose
+    // Transpose to NCHW follows. A shape both could read ([N, C, C, C]) is taken as NCHW.
+    const nchw = square(d2, d3) && (d1 === undefined || channelCount(d1));
+    const nhwc = !nchw && square(d1, d2) && channelCount(d3);
+    if (!nchw && !nhwc) {
+      throw new ModelMismatchError(
+        `${what}: expected [batch, C, H, W] (or a Keras model's [batch, H, W, C]) with 1 to ${kMaxInputChannels} channels and H = W fixed, found [${dims}]`,
+      );
     }
     const batchDim: Dim = fixed(batch) ? batch : 'N';
-    this.inputSize = height;
+    const size = (nchw ? d2 : d1) as number;
+    this.inputChannels = nchw ? (d1 ?? 1) : (d3 as number);
+    this.inputSize = size;
+    this.layout = nchw ? 'NCHW' : 'NHWC';
     this.data = input.name;
-    this.values.set(input.name, { kind: 'data', shape: [batchDim, 1, height, height], stale: false });
+    const dataShape = nchw ? [batchDim, this.inputChannels, size, size] : [batchDim, size, size, this.inputChannels];
+    this.values.set(input.name, { kind: 'data', shape: dataShape, stale: false });
   }
 
   private finish(): MappedOnnxGraph {
@@ -171,7 +166,13 @@ class GraphMapper {
     if (!this.layers.some((l) => l.type === 'conv' || l.type === 'dense')) {
       throw new ModelMismatchError('expected a LeNet (convolutions, then dense layers), found no Conv, Gemm or MatMul layer in the graph');
     }
-    return { architecture: { inputSize: this.inputSize, layers: this.layers }, tensors: this.tensors };
+    if (this.channelsLast) throw this.mismatch(this.channelsLast.node, 'expected the channels-last flatten to feed a dense layer (MatMul or Gemm), found none after it');
+    const architecture: ArchitectureJson = {
+      inputSize: this.inputSize,
+      ...(this.inputChannels !== 1 ? { inputChannels: this.inputChannels } : {}),
+      layers: this.layers,
+    };
+    return { architecture, tensors: this.tensors };
   }
 
   // ---- one node ----
@@ -223,6 +224,8 @@ class GraphMapper {
     this.openDense = undefined;
     switch (node.opType) {
       case 'Conv': return this.conv(node);
+      case 'Transpose': return this.transposeStep(node);
+      case 'BatchNormalization': return this.batchNorm(node);
       case 'Relu': return this.activation(node, 'relu');
       case 'Sigmoid': return this.activation(node, 'sigmoid');
       case 'Tanh':
@@ -271,6 +274,9 @@ class GraphMapper {
 
   private map4(node: OnnxNode): { channels: number; size: number } {
     const shape = this.shape();
+    if (this.layout === 'NHWC' && shape.length === 4) {
+      throw this.mismatch(node, `expected a feature map in NCHW order, found one in NHWC order ${shapeText(shape)} (a Transpose with perm [0, 3, 1, 2] must come first)`);
+    }
     if (shape.length !== 4 || this.layers.some((l) => l.type === 'dense')) {
       throw this.mismatch(node, `expected a feature map [batch, C, H, W], found ${this.layers.some((l) => l.type === 'dense') ? 'the output of a dense layer' : `a tensor of shape ${shapeText(shape)}`}`);
     }
@@ -430,6 +436,7 @@ class GraphMapper {
     const shape = this.shape();
     const axis = attrs.int('axis') ?? 1;
     if (axis !== 1 && axis !== 1 - shape.length) throw this.mismatch(node, `axis: expected 1 (flatten all but the batch), found ${axis}`);
+    this.noteChannelsLast(node, shape);
     this.advance(node, flattened(shape));
   }
 
@@ -446,6 +453,7 @@ class GraphMapper {
     if (!resolved || !(same(resolved, flat) || same(resolved, shape))) {
       throw this.unsupported(node, `a Reshape of ${shapeText(shape)} to ${shapeText(target)} (the engine supports only a flatten, to [batch, ${flat[1]}])`);
     }
+    if (resolved.length === 2) this.noteChannelsLast(node, shape);
     this.advance(node, resolved);
   }
 
@@ -500,7 +508,13 @@ class GraphMapper {
     const name = this.layerName(node, weight, 'fc');
     const weightKey = this.tensorKey(name, 'weight', weight.name);
     const biasKey = this.tensorKey(name, 'bias', bias.name);
-    this.tensors.set(weightKey, { shape: [outFeatures, inFeatures], data: outFirst ? values : transpose(values, inFeatures, outFeatures) });
+    let data = outFirst ? values : transpose(values, inFeatures, outFeatures);
+    if (this.channelsLast) {
+      // The flatten before it was channels last: its columns reordered to the engine's NCHW flatten.
+      data = channelsLastColumns(data, outFeatures, this.channelsLast.channels, this.channelsLast.size);
+      this.channelsLast = undefined;
+    }
+    this.tensors.set(weightKey, { shape: [outFeatures, inFeatures], data });
     this.tensors.set(biasKey, { shape: [outFeatures], data: bias.values });
     this.addLayer({ type: 'dense', name, outFeatures, weight: weightKey, bias: biasKey });
     this.advance(node, [this.shape()[0]!, outFeatures]);
@@ -550,119 +564,90 @@ class GraphMapper {
     this.advance(node, this.shape());
   }
 
+  /**
+   * A Transpose between NCHW and NHWC: the chain's layout changes, nothing runs (the engine
+   * keeps maps NCHW; a later flatten in NHWC order is folded into the dense layer it feeds).
+   */
+  private transposeStep(node: OnnxNode): void {
+    const attrs = this.attributes(node, { perm: 'ints' });
+    const shape = this.shape();
+    const perm = attrs.ints('perm') ?? [...shape.keys()].reverse();
+    const valid = perm.length === shape.length && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
+    if (!valid) throw this.mismatch(node, `perm: expected a permutation of the ${shape.length} axes of ${shapeText(shape)}, found [${perm.join(', ')}]`);
+    const permuted = perm.map((p) => shape[p]!);
+    const is = (order: readonly number[]) => perm.length === order.length && perm.every((p, i) => p === order[i]);
+    if (is([0, 1, 2, 3]) || is([0, 1])) return this.advance(node, permuted);
+    if (is([0, 3, 1, 2]) && this.layout === 'NHWC') this.layout = 'NCHW';
+    else if (is([0, 2, 3, 1]) && this.layout === 'NCHW' && shape.length === 4) this.layout = 'NHWC';
+    else {
+      throw this.unsupported(node, `a Transpose by perm [${perm.join(', ')}] of a ${this.layout} tensor ${shapeText(shape)} (the engine supports NHWC to NCHW, [0, 3, 1, 2], and NCHW to NHWC, [0, 2, 3, 1], on feature maps)`);
+    }
+    this.advance(node, permuted);
+  }
+
+  /** A flatten of an NHWC map: the next dense layer takes its columns in that order. */
+  private noteChannelsLast(node: OnnxNode, shape: readonly Dim[]): void {
+    if (this.layout !== 'NHWC' || shape.length !== 4) return;
+    if (this.channelsLast) throw this.mismatch(node, 'expected one flatten before a dense layer, found a second');
+    this.channelsLast = { channels: shape[3] as number, size: shape[1] as number, node };
+    this.layout = 'NCHW';
+  }
+
+  /**
+   * BatchNormalization in inference mode: a `batchnorm` layer over the channels of a map
+   * (NCHW) or the features of a vector, its four [C] inputs constants. Folding it into the
+   * layer before, where exact, is src/model/fold.ts's, as for a state_dict's batch norm.
+   */
+  private batchNorm(node: OnnxNode): void {
+    const attrs = this.attributes(node, { epsilon: 'float', momentum: 'float', spatial: 'int', training_mode: 'int', is_test: 'int' });
+    if (node.inputs.length !== 5) throw this.mismatch(node, `expected inputs (X, scale, B, mean, var), found ${node.inputs.length} inputs`);
+    if ((attrs.int('training_mode') ?? 0) !== 0) throw this.mismatch(node, 'training_mode: expected 0 (inference, the running statistics), found 1');
+    if ((attrs.int('spatial') ?? 1) !== 1) throw this.mismatch(node, 'spatial: expected 1 (one mean and variance per channel), found 0');
+    if (node.outputs.slice(1).some((o) => o !== '')) throw this.mismatch(node, `expected one output (inference), found ${node.outputs.filter((o) => o !== '').length} (training mode's running statistics)`);
+    const shape = this.shape();
+    if (this.layout === 'NHWC' && shape.length === 4) throw this.mismatch(node, `expected the channels on axis 1 (NCHW), found an NHWC map ${shapeText(shape)}`);
+    if (shape.length !== 4 && shape.length !== 2) throw this.mismatch(node, `expected a feature map [batch, C, H, W] or features [batch, F], found ${shapeText(shape)}`);
+    if (this.layers.length === 0) throw this.mismatch(node, 'expected a conv, pool or dense layer before a batch norm, found the input image');
+    const channels = shape[1] as number;
+    const epsilon = attrs.float('epsilon') ?? 1e-5;
+    if (!(Number.isFinite(epsilon) && epsilon > 0)) throw this.mismatch(node, `epsilon: expected a finite number above 0, found ${epsilon}`);
+    const roles = ['weight', 'bias', 'running_mean', 'running_var'] as const;
+    const inputs = roles.map((role, i) => {
+      const tensor = this.constant(node, i + 1, role === 'weight' ? 'scale' : role === 'bias' ? 'B' : role === 'running_mean' ? 'mean' : 'var');
+      tensorElementCount(tensor);
+      if (tensor.dims.length !== 1 || tensor.dims[0] !== channels) {
+        throw this.mismatch(node, `${role} '${clip(tensor.name)}': expected [${channels}] (one per channel of ${shapeText(shape)}), found [${tensor.dims.join(', ')}]`);
+      }
+      return { tensor, values: floatTensorValues(tensor) };
+    });
+    const name = this.layerName(node, inputs[0]!.tensor, 'bn');
+    const keys = roles.map((role, i) => this.batchNormKey(name, role, inputs[i]!.tensor.name));
+    roles.forEach((_, i) => this.tensors.set(keys[i]!, { shape: [channels], data: inputs[i]!.values }));
+    this.addLayer({ type: 'batchnorm', name, eps: epsilon, weight: keys[0]!, bias: keys[1]!, runningMean: keys[2]!, runningVar: keys[3]! });
+    this.advance(node, shape);
+  }
+
+  /** A batch norm tensor's key: the initializer's own name when it is PyTorch's for this layer, else `<layer>.<role>`. */
+  private batchNormKey(layer: string, role: string, initializer: string): string {
+    if (initializer.length <= 200 && initializer === `${layer}.${role}` && !this.tensors.has(initializer)) return initializer;
+    let key = `${layer}.${role}`;
+    for (let i = 2; this.tensors.has(key); i++) key = `${layer}.${role}_${i}`;
+    return key;
+  }
+
   private addLayer(layer: LayerJson): void {
+    if (this.channelsLast && layer.type !== 'dense') {
+      throw this.mismatch(this.channelsLast.node, `expected the channels-last flatten to feed a dense layer, found a ${layer.type} layer after it`);
+    }
     this.layers.push(layer);
     this.activated = false;
   }
 
-  // ---- constants and shape computations ----
+  // ---- constants and shape computations (onnx-rewrite.ts) ----
 
   /** A node that does not read the chain: a constant, or part of a shape computation. */
   private constantStep(node: OnnxNode, inputs: ReadonlyArray<Value | undefined>): void {
-    const out = node.outputs[0]!;
-    const set = (value: Value): void => void this.values.set(out, value);
-    const ints = (i: number) => this.ints(node, i);
-    switch (node.opType) {
-      case 'Constant': return set({ kind: 'const', tensor: this.constantValue(node) });
-      case 'Identity': {
-        this.attributes(node, {});
-        const value = inputs[0];
-        if (!value) throw this.mismatch(node, 'expected one input, found none');
-        return set(value);
-      }
-      case 'Shape': {
-        const attrs = this.attributes(node, { start: 'int', end: 'int' });
-        const value = inputs[0];
-        if (!value || value.kind !== 'data') throw this.unsupported(node, 'the Shape of a constant (the engine computes shapes of the chain\'s tensors only)');
-        const rank = value.shape.length;
-        const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + rank : v, 0), rank);
-        return set({ kind: 'ints', values: value.shape.slice(clamp(attrs.int('start') ?? 0), clamp(attrs.int('end') ?? rank)), rank: 1 });
-      }
-      case 'Gather': {
-        const attrs = this.attributes(node, { axis: 'int' });
-        const source = this.intsValue(node, 0);
-        const indices = this.intsValue(node, 1);
-        if ((attrs.int('axis') ?? 0) !== 0 || source.rank !== 1) throw this.unsupported(node, 'a Gather other than from a shape vector along axis 0');
-        const picked = indices.values.map((i) => {
-          const index = typeof i === 'number' && i < 0 ? i + source.values.length : i;
-          if (typeof index !== 'number' || index < 0 || index >= source.values.length) {
-            throw this.mismatch(node, `expected an index into the ${source.values.length} dimensions gathered from, found index ${i}`);
-          }
-          return source.values[index]!;
-        });
-        return set({ kind: 'ints', values: picked, rank: indices.rank });
-      }
-      case 'Unsqueeze': {
-        const attrs = this.attributes(node, { axes: 'ints' });
-        const value = this.intsValue(node, 0);
-        const axes = attrs.ints('axes') ?? (node.inputs.length > 1 ? ints(1) : undefined);
-        if (value.rank !== 0 || !axes || axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1)) throw this.unsupported(node, 'an Unsqueeze other than of a scalar to a vector');
-        return set({ kind: 'ints', values: value.values, rank: 1 });
-      }
-      case 'Squeeze': {
-        const attrs = this.attributes(node, { axes: 'ints' });
-        const value = this.intsValue(node, 0);
-        const axes = attrs.ints('axes') ?? (node.inputs.length > 1 ? ints(1) : [0]);
-        if (value.rank !== 1 || value.values.length !== 1 || axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1)) throw this.unsupported(node, 'a Squeeze other than of a one-element vector to a scalar');
-        return set({ kind: 'ints', values: value.values, rank: 0 });
-      }
-      case 'Concat': {
-        const attrs = this.attributes(node, { axis: 'int' });
-        const parts = node.inputs.map((_, i) => this.intsValue(node, i));
-        if ((attrs.int('axis') ?? 0) !== 0 && attrs.int('axis') !== -1) throw this.unsupported(node, 'a Concat along an axis other than 0');
-        if (parts.some((p) => p.rank !== 1)) throw this.unsupported(node, 'a Concat of scalars (shapes are vectors)');
-        const values = parts.flatMap((p) => p.values);
-        if (values.length > kMaxShapeValues) throw this.mismatch(node, `expected a shape of at most ${kMaxShapeValues} values, found ${values.length}`);
-        return set({ kind: 'ints', values, rank: 1 });
-      }
-      case 'Mul': {
-        this.attributes(node, {});
-        const [a, b] = [this.intsValue(node, 0), this.intsValue(node, 1)];
-        const n = Math.max(a.values.length, b.values.length);
-        if (node.inputs.length !== 2 || (a.values.length !== n && a.values.length !== 1) || (b.values.length !== n && b.values.length !== 1)) {
-          throw this.unsupported(node, 'a Mul of shapes that do not broadcast');
-        }
-        const values = Array.from({ length: n }, (_, i) => {
-          const x = a.values[a.values.length === 1 ? 0 : i]!;
-          const y = b.values[b.values.length === 1 ? 0 : i]!;
-          if (x === 'N' || y === 'N') throw this.unsupported(node, 'a multiplication of the batch size (the engine supports only a flatten, to [batch, features])');
-          const product = x * y;
-          if (!Number.isSafeInteger(product)) throw this.mismatch(node, `expected a size, found the absurd product ${x} × ${y}`);
-          return product;
-        });
-        return set({ kind: 'ints', values, rank: a.rank === 1 || b.rank === 1 ? 1 : 0 });
-      }
-      case 'Cast': {
-        const attrs = this.attributes(node, { to: 'int', saturate: 'int' });
-        const to = attrs.int('to');
-        if (to !== kInt64 && to !== 6) throw this.unsupported(node, `a Cast to ${dataTypeName(to ?? 0)} outside the chain (the engine casts only shapes, to INT64 or INT32)`);
-        return set({ kind: 'ints', ...this.intsValue(node, 0) });
-      }
-      default:
-        throw this.unsupported(node, inputs.some((v) => v !== undefined)
-          ? 'an operator the engine does not run (it reads no tensor of the chain, and is not a shape computation the engine understands)'
-          : 'an operator the engine does not run');
-    }
-  }
-
-  /** A Constant node's value as a tensor (value, value_float(s), value_int(s)). */
-  private constantValue(node: OnnxNode): OnnxTensor {
-    const attrs = this.attributes(node, { value: 'tensor', value_float: 'float', value_floats: 'floats', value_int: 'int', value_ints: 'ints' });
-    if (node.attributes.length !== 1) throw this.mismatch(node, `expected exactly one value attribute, found ${node.attributes.length}`);
-    const base = {
-      name: node.outputs[0]!, rawData: undefined, rawDataOffset: 0, floatData: [], int32Data: [], int64Data: [], doubleData: [],
-      otherData: [], dataLocation: 0, externalData: [], hasSegment: false, byteOffset: node.byteOffset, path: `${describeNode(node)} value`,
-    };
-    const tensor = attrs.tensor('value');
-    if (tensor) return { ...tensor, name: node.outputs[0]! };
-    const f = attrs.float('value_float');
-    if (f !== undefined) return { ...base, dims: [], dataType: kFloat, floatData: [f] };
-    const floats = attrs.floats('value_floats');
-    if (floats) return { ...base, dims: [floats.length], dataType: kFloat, floatData: floats };
-    const i = attrs.int('value_int');
-    if (i !== undefined) return { ...base, dims: [], dataType: kInt64, int64Data: [i] };
-    const list = attrs.ints('value_ints')!;
-    return { ...base, dims: [list.length], dataType: kInt64, int64Data: list };
+    this.values.set(node.outputs[0]!, this.folder.fold(node, inputs));
   }
 
   /** A node's input that must be a constant tensor (initializer or Constant). */
@@ -692,82 +677,24 @@ class GraphMapper {
     return floatTensorValues(value.tensor)[0];
   }
 
-  /** An input that is a list of known integers (a constant, or a computed shape without the batch symbol). */
   private ints(node: OnnxNode, index: number): number[] {
-    const value = this.intsValue(node, index);
-    return value.values.map((v) => (v === 'N' ? -1 : v));
+    return this.folder.ints(node, index);
   }
 
   private intsValue(node: OnnxNode, index: number): { values: readonly Dim[]; rank: 0 | 1 } {
-    if (index >= node.inputs.length || node.inputs[index] === '') throw this.mismatch(node, `expected an input ${index}, found none`);
-    const value = this.read(node, index);
-    if (value.kind === 'ints') return value;
-    if (value.kind === 'const') {
-      const rank = value.tensor.dims.length;
-      if (rank > 1) throw this.mismatch(node, `input ${index} '${clip(node.inputs[index]!)}': expected an integer scalar or vector, found dims [${value.tensor.dims.join(', ')}]`);
-      return { values: intTensorValues(value.tensor, kMaxShapeValues), rank: rank as 0 | 1 };
-    }
-    throw this.mismatch(node, `input ${index} '${clip(node.inputs[index]!)}': expected a constant or a shape computed from the chain, found ${value.kind === 'data' ? 'a tensor of the chain' : 'an unusable output'}`);
+    return this.folder.intsValue(node, index);
   }
 
   // ---- attributes ----
 
-  /** The node's attributes, checked against what the op may have; unknown ones are errors. */
   private attributes<K extends string>(node: OnnxNode, allowed: Readonly<Record<K, AttributeKind>>): Attributes<K> {
-    const byName = new Map<string, OnnxAttribute>();
-    for (const attribute of node.attributes) {
-      const kind = (allowed as Record<string, AttributeKind>)[attribute.name];
-      if (kind === undefined) {
-        const expected = Object.keys(allowed);
-        throw this.mismatch(node, `expected ${expected.length ? `only the attributes ${expected.join(', ')}` : 'no attributes'}, found '${clip(attribute.name)}'`);
-      }
-      if (byName.has(attribute.name)) throw new WeightsFileError(`${describeNode(node)}: expected attribute '${clip(attribute.name)}' once, found it twice`, { byteOffset: attribute.byteOffset });
-      if (attribute.refAttrName !== undefined) throw this.mismatch(node, `attribute '${attribute.name}': expected a value, found a reference to a function's attribute '${clip(attribute.refAttrName)}'`);
-      const type = kAttributeTypes[kind];
-      if (attribute.type !== 0 && attribute.type !== type.code) {
-        throw new WeightsFileError(`${describeNode(node)}: attribute '${attribute.name}': expected type ${type.name}, found type ${attribute.type}`, { byteOffset: attribute.byteOffset });
-      }
-      // As onnx's checker requires: one value field, the one the type says.
-      const fields = valueFields(attribute);
-      if (fields.length > 1 || (fields.length === 1 && fields[0] !== kind)) {
-        throw new WeightsFileError(`${describeNode(node)}: attribute '${attribute.name}': expected one ${type.name} value, found the value fields ${fields.join(', ')}`, { byteOffset: attribute.byteOffset });
-      }
-      byName.set(attribute.name, attribute);
-    }
-    const get = (name: string, kind: AttributeKind): OnnxAttribute | undefined => {
-      const attribute = byName.get(name);
-      if (!attribute) return undefined;
-      const present = kind === 'int' ? attribute.i !== undefined : kind === 'float' ? attribute.f !== undefined
-        : kind === 'string' ? attribute.s !== undefined : kind === 'tensor' ? attribute.t !== undefined : true;
-      if (!present) throw new WeightsFileError(`${describeNode(node)}: attribute '${name}': expected a ${kAttributeTypes[kind].name} value, found none`, { byteOffset: attribute.byteOffset });
-      return attribute;
-    };
-    return {
-      int: (name) => {
-        const value = get(name, 'int')?.i;
-        if (value !== undefined && !Number.isSafeInteger(value)) throw this.mismatch(node, `attribute '${name}': expected an integer, found ${value}`);
-        return value;
-      },
-      ints: (name) => {
-        const attribute = get(name, 'ints');
-        if (!attribute) return undefined;
-        if (attribute.ints.some((v) => !Number.isSafeInteger(v))) throw this.mismatch(node, `attribute '${name}': expected integers, found [${attribute.ints.join(', ')}]`);
-        return attribute.ints;
-      },
-      float: (name) => get(name, 'float')?.f,
-      floats: (name) => get(name, 'floats')?.floats,
-      string: (name) => {
-        const bytes = get(name, 'string')?.s;
-        return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
-      },
-      tensor: (name) => get(name, 'tensor')?.t,
-    };
+    return readAttributes(node, allowed);
   }
 
   // ---- names ----
 
   /** A layer's name: its weight's PyTorch prefix, else the node's torch scope or name, else conv<k>/pool<k>/fc<k>. */
-  private layerName(node: OnnxNode, weight: OnnxTensor | undefined, kind: 'conv' | 'pool' | 'fc'): string {
+  private layerName(node: OnnxNode, weight: OnnxTensor | undefined, kind: 'conv' | 'pool' | 'fc' | 'bn'): string {
     const k = ++this.counts[kind];
     const candidates = [
       weight && isPytorchName(weight.name) ? prefixOf(weight.name) : undefined,
@@ -799,83 +726,13 @@ class GraphMapper {
   }
 
   private mismatch(node: OnnxNode, message: string): ModelMismatchError {
-    return new ModelMismatchError(`${describeNode(node)}: ${message}`);
+    return mismatchAt(node, message);
   }
 
-  /** `found` says what the node is; the message adds what the engine supports. */
   private unsupported(node: OnnxNode, found: string): ModelMismatchError {
-    return new ModelMismatchError(`${describeNode(node)}: found ${found}; expected a LeNet-family graph, of the operators the engine supports: ${kSupportedOnnxOps}`);
+    return unsupportedAt(node, found);
   }
-}
 
-type AttributeKind = 'int' | 'ints' | 'float' | 'floats' | 'string' | 'tensor';
-const kAttributeTypes: Record<AttributeKind, { code: number; name: string }> = {
-  float: { code: 1, name: 'FLOAT' }, int: { code: 2, name: 'INT' }, string: { code: 3, name: 'STRING' },
-  tensor: { code: 4, name: 'TENSOR' }, floats: { code: 6, name: 'FLOATS' }, ints: { code: 7, name: 'INTS' },
-};
-
-/** The value fields an attribute has set, by the kind they hold. */
-function valueFields(a: OnnxAttribute): string[] {
-  const fields: string[] = [];
-  if (a.f !== undefined) fields.push('float');
-  if (a.i !== undefined) fields.push('int');
-  if (a.s !== undefined) fields.push('string');
-  if (a.t !== undefined) fields.push('tensor');
-  if (a.floats.length) fields.push('floats');
-  if (a.ints.length) fields.push('ints');
-  if (a.stringCount) fields.push('strings');
-  return [...fields, ...a.otherFields];
-}
-
-interface Attributes<K extends string> {
-  int(name: K): number | undefined;
-  ints(name: K): readonly number[] | undefined;
-  float(name: K): number | undefined;
-  floats(name: K): readonly number[] | undefined;
-  string(name: K): string | undefined;
-  tensor(name: K): OnnxTensor | undefined;
-}
-
-/** [batch, c, h, w] → [batch, c·h·w]; a [batch, f] stays. */
-function flattened(shape: readonly Dim[]): Dim[] {
-  if (shape.length <= 2) return [...shape];
-  return [shape[0]!, shape.slice(1).reduce<number>((a, b) => a * (b as number), 1)];
-}
-
-/**
- * What a Reshape of `shape` to `target` gives, by ONNX's rules: 0 copies the input's dimension
- * (unless allowzero), one -1 takes what is left. The batch may be a symbol ('N', from a dynamic
- * batch axis): then the target must place it exactly once (as 'N', a 0 copying it, or a -1
- * with the rest accounted for). Undefined when the result is not a reshape this can decide.
- */
-function resolveReshape(shape: readonly Dim[], target: readonly Dim[], allowZero: boolean): Dim[] | undefined {
-  const batch = shape[0]!;
-  const rest = shape.slice(1).reduce<number>((a, b) => a * (b as number), 1);
-  const out: Dim[] = [];
-  for (const [i, d] of target.entries()) {
-    const value = d === 0 && !allowZero ? shape[i] : d;
-    if (value === undefined || (typeof value === 'number' && (value < -1 || value === 0))) return undefined;
-    out.push(value);
-  }
-  if (out.filter((d) => d === -1).length > 1) return undefined;
-  const inferred = out.includes(-1);
-  const known = out.filter((d): d is number => d !== 'N' && d !== -1).reduce((a, b) => a * b, 1);
-  if (batch === 'N') {
-    const batchCount = out.filter((d) => d === 'N').length;
-    if (batchCount > 1) return undefined;
-    if (batchCount === 0) return inferred && known === rest ? out.map((d) => (d === -1 ? 'N' : d)) : undefined;
-    if (!inferred) return known === rest ? out : undefined;
-    return rest % known === 0 ? out.map((d) => (d === -1 ? rest / known : d)) : undefined;
-  }
-  const total = batch * rest;
-  if (!inferred) return known === total ? out : undefined;
-  return total % known === 0 ? out.map((d) => (d === -1 ? total / known : d)) : undefined;
-}
-
-function transpose(values: Float32Array, rows: number, columns: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) out[c * rows + r] = values[r * columns + c]!;
-  return out;
 }
 
 const kPytorchName = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*\.(weight|bias)$/;
@@ -906,15 +763,3 @@ function sanitise(name: string): string | undefined {
   return /[A-Za-z0-9]/.test(clean) ? clean : undefined;
 }
 
-function shapeText(shape: readonly (Dim | number)[]): string {
-  return `[${shape.map((d) => (d === 'N' ? 'batch' : String(d))).join(', ')}]`;
-}
-
-/** Names in messages are clipped: a hostile file may name a node with 64 KiB. */
-function clip(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
-}
-
-function describeNode(node: OnnxNode): string {
-  return `node ${node.index}${node.name ? ` '${clip(node.name)}'` : ''} (${clip(node.opType) || 'no op_type'})`;
-}

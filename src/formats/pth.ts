@@ -12,8 +12,10 @@
  * The pickle runs on a restricted machine (src/formats/pickle.ts) that knows only what a
  * state_dict needs and executes nothing. Tensors are read lazily: only the chosen state_dict's,
  * each honouring its storage offset, size and stride, widened or rounded to float32 and checked
- * finite. A whole pickled module, any other global, integer tensors and other layouts are
- * refused with a WeightsFileError that says what was expected and what was found, naming the
+ * finite. Integer and bool tensors (BatchNorm's int64 `num_batches_tracked`) have their view
+ * checked against their storage and are then set aside, not converted: the engine has no integer
+ * parameters, and the loader says which it ignored. A whole pickled module, any other global,
+ * complex or quantized tensors and other layouts are refused with a WeightsFileError that says what was expected and what was found, naming the
  * tensor and the byte offset where known.
  */
 import { WeightsFileError } from '../errors.js';
@@ -30,7 +32,7 @@ import {
   type PickleGlobal,
   type PickleValue,
 } from './pickle.js';
-import type { RawTensor, WeightsFileContents } from './types.js';
+import type { IgnoredTensor, RawTensor, WeightsFileContents } from './types.js';
 import { readZip, type ZipArchive, type ZipEntry } from './zip.js';
 
 /**
@@ -62,6 +64,19 @@ const kStorageTypes: Readonly<Record<string, readonly [Dtype, number]>> = {
   QUInt8Storage: ['quint8', 1], QInt32Storage: ['qint32', 4], QUInt4x2Storage: ['quint4x2', 1], QUInt2x4Storage: ['quint2x4', 1],
 };
 const kFloatDtypes: ReadonlySet<Dtype> = new Set(['float32', 'float64', 'float16', 'bfloat16']);
+/** Read (their views checked) and set aside: buffers such as BatchNorm's num_batches_tracked. */
+const kIntegerDtypes: ReadonlySet<Dtype> = new Set(['int64', 'int32', 'int16', 'int8', 'uint8', 'bool']);
+
+/** The metadata key under which readPth says where in a checkpoint the state_dict was: "checkpoint['model_state_dict']". */
+export const kStateDictPathKey = 'pth.state_dict';
+
+/**
+ * The keys a checkpoint dict keeps its model's state_dict under, most specific first
+ * (`torch.save({'epoch': e, 'model_state_dict': model.state_dict(), …})` as PyTorch's tutorial
+ * on checkpoints writes it; Lightning's 'state_dict'; 'model' and 'net' as many training
+ * scripts write them).
+ */
+export const kStateDictKeys: readonly string[] = ['model_state_dict', 'state_dict', 'model', 'net'];
 
 /** A storage class global (torch.FloatStorage, …): only ever a persistent id's argument. */
 class StorageType extends HostValue {
@@ -144,9 +159,11 @@ function startsAsZip(bytes: Uint8Array): boolean {
 
 /**
  * Reads `torch.save(model.state_dict(), path)` bytes: every tensor of the state_dict as float32,
- * row-major, in the dict's order. A checkpoint dict holding exactly one dict of tensors
- * (`{'model': state_dict, 'epoch': 3}`) gives that dict's tensors. Throws WeightsFileError for
- * anything else, naming the tensor and byte offset where known.
+ * row-major, in the dict's order. A checkpoint dict gives the state_dict under one of
+ * kStateDictKeys (`{'epoch': 3, 'model_state_dict': …, 'optimizer_state_dict': …}`), else the
+ * one dict of tensors found shallowest in it; `metadata['pth.state_dict']` says where it was.
+ * Integer buffers are listed in `ignored`. Throws WeightsFileError for anything else, naming
+ * the tensor and byte offset where known.
  *
  * @example
  * const contents = readPth(new Uint8Array(readFileSync('lenet.pth')));
@@ -154,8 +171,10 @@ function startsAsZip(bytes: Uint8Array): boolean {
  */
 export function readPth(bytes: Uint8Array): WeightsFileContents {
   const root = startsAsZip(bytes) ? readZipFormat(bytes) : legacyMagicAt(bytes) !== undefined ? readLegacyFormat(bytes) : notPth(bytes);
-  const tensors = readStateDict(root, new OutputBudget(bytes.length));
-  return { format: 'pth', tensors, metadata: {} };
+  const { tensors, ignored, path } = readStateDict(root, new OutputBudget(bytes.length));
+  // Where in a checkpoint the state_dict was (absent for a state_dict saved on its own).
+  const metadata: Record<string, string> = path ? { [kStateDictPathKey]: `checkpoint${path}` } : {};
+  return { format: 'pth', tensors, metadata, ...(ignored.length > 0 ? { ignored } : {}) };
 }
 
 function notPth(bytes: Uint8Array): never {
@@ -508,7 +527,7 @@ function refuse(unknown: readonly PickleGlobal[], objects: readonly PickleObject
  * found shallowest in a checkpoint dict (at most kMaxSearchDepth levels down). The walk visits
  * each dict once, so cyclic structures end.
  */
-function findStateDict(root: PickleValue): PickleDict {
+function findStateDict(root: PickleValue): { dict: PickleDict; path: string } {
   if (!(root instanceof PickleDict)) {
     throw new WeightsFileError(
       `expected a state_dict (a dict of tensors, torch.save(model.state_dict(), path)), found ${describeValue(root)}` +
@@ -516,11 +535,13 @@ function findStateDict(root: PickleValue): PickleDict {
       { byteOffset: 0 },
     );
   }
+  const named = namedStateDict(root);
+  if (named) return named;
   const seen = new Set<PickleDict>([root]);
   let level: { dict: PickleDict; path: string }[] = [{ dict: root, path: '' }];
   for (let depth = 0; depth <= kMaxSearchDepth && level.length > 0; depth++) {
     const holding = level.filter(({ dict }) => [...dict.items.values()].some((v) => v instanceof TorchTensor));
-    if (holding.length === 1) return holding[0]!.dict;
+    if (holding.length === 1) return holding[0]!;
     if (holding.length > 1) {
       throw new WeightsFileError(
         `expected one dict of tensors (a state_dict), found ${holding.length}: ${holding.slice(0, 12).map((h) => `checkpoint${h.path}`).join(', ')}; ` +
@@ -546,18 +567,34 @@ function findStateDict(root: PickleValue): PickleDict {
   );
 }
 
-function readStateDict(root: PickleValue, budget: OutputBudget): Map<string, RawTensor> {
-  const dict = findStateDict(root);
+/**
+ * A checkpoint's state_dict under one of kStateDictKeys (the first that holds a dict of
+ * tensors), so that tensors elsewhere in the checkpoint (a best score saved as a tensor, an EMA
+ * copy, the optimizer's buffers) do not make it ambiguous.
+ */
+function namedStateDict(root: PickleDict): { dict: PickleDict; path: string } | undefined {
+  for (const key of kStateDictKeys) {
+    const value = root.items.get(key);
+    if (value instanceof PickleDict && [...value.items.values()].some((v) => v instanceof TorchTensor)) return { dict: value, path: `['${key}']` };
+  }
+  return undefined;
+}
+
+function readStateDict(root: PickleValue, budget: OutputBudget): { tensors: Map<string, RawTensor>; ignored: IgnoredTensor[]; path: string } {
+  const { dict, path } = findStateDict(root);
   const converted = new Map<TorchStorage, Float32Array>();
   const tensors = new Map<string, RawTensor>();
+  const ignored: IgnoredTensor[] = [];
   for (const [key, value] of dict.items) {
     if (!(value instanceof TorchTensor)) continue; // ints, strings, None: not weights
     if (typeof key !== 'string') {
       throw new WeightsFileError(`state_dict key: expected a str naming the tensor, found ${describeValue(key)}`, { byteOffset: value.byteOffset });
     }
-    tensors.set(key, readTensor(key, value, converted, budget));
+    const tensor = readTensor(key, value, converted, budget);
+    if ('dtype' in tensor) ignored.push(tensor);
+    else tensors.set(key, tensor);
   }
-  return tensors;
+  return { tensors, ignored, path };
 }
 
 class OutputBudget {
@@ -578,7 +615,7 @@ class OutputBudget {
 }
 
 /** One tensor: validate its view of the storage, gather it row-major, check every value finite. */
-function readTensor(name: string, tensor: TorchTensor, converted: Map<TorchStorage, Float32Array>, budget: OutputBudget): RawTensor {
+function readTensor(name: string, tensor: TorchTensor, converted: Map<TorchStorage, Float32Array>, budget: OutputBudget): RawTensor | IgnoredTensor {
   const where = { tensor: name, byteOffset: tensor.byteOffset };
   const fail = (message: string): never => {
     throw new WeightsFileError(message, where);
@@ -586,10 +623,9 @@ function readTensor(name: string, tensor: TorchTensor, converted: Map<TorchStora
   const storage = tensor.storage;
   if (!(storage instanceof TorchStorage)) return fail(`expected the tensor's storage (a persistent id), found ${describeValue(storage)}`);
   const dtype = storage.type.dtype;
-  if (!kFloatDtypes.has(dtype)) {
-    const batchNorm = /(^|\.)num_batches_tracked$|(^|\.)running_(mean|var)$/.test(name);
-    fail(`expected a float32, float64, float16 or bfloat16 tensor, found dtype ${dtype} (torch.${storage.type.name}), which is not supported` +
-      (batchNorm ? '; this is a BatchNorm buffer, and the LeNet family has no BatchNorm' : ''));
+  const integer = kIntegerDtypes.has(dtype);
+  if (!kFloatDtypes.has(dtype) && !integer) {
+    fail(`expected a float32, float64, float16 or bfloat16 tensor (or an integer buffer, set aside), found dtype ${dtype} (torch.${storage.type.name}), which is not supported`);
   }
   const offset = tensor.offset;
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
@@ -610,6 +646,7 @@ function readTensor(name: string, tensor: TorchTensor, converted: Map<TorchStora
     fail(`size [${shape.join(', ')}], stride [${stride.join(', ')}] at offset ${start} reach element ` +
       `${Number.isSafeInteger(last) ? last : 'beyond 2^53'} of storage '${storage.key}': expected it to hold them, found ${storage.elements} elements`);
   }
+  if (integer) return { name, dtype, shape };
   let values = converted.get(storage);
   if (!values) {
     values = toFloat32(storage, name);

@@ -16,11 +16,20 @@ export interface RawTensor {
   readonly data: Float32Array;
 }
 
+/** A tensor the reader read but set aside: an integer buffer (BatchNorm's `num_batches_tracked`). */
+export interface IgnoredTensor {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+}
+
 /** A weights file as read, before it is checked against an architecture. */
 export interface WeightsFileContents {
   readonly format: WeightsFormat;
   readonly tensors: ReadonlyMap<string, RawTensor>;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Tensors read and set aside (integer buffers), in the file's order; the loader's note names them. */
+  readonly ignored?: readonly IgnoredTensor[];
   /** The architecture the file declares itself (ONNX graph; safetensors metadata). */
   readonly architecture?: ArchitectureJson;
 }

@@ -10,8 +10,8 @@
 import type { Backend, InferenceEngine, InferenceResult, LayerActivation } from '../engine-api.js';
 import { DeviceLostError, EngineDestroyedError, GpuError, InputError, Lenet5Error } from '../errors.js';
 import { modelInfo, type ModelInfo, type ModelWeights } from '../model/model-weights.js';
-import { checkPixels, preprocess, type Pixels } from '../model/preprocess.js';
-import { kImageSize, layerOutputShape, type ModelSpec } from '../model/spec.js';
+import { planarImages, preprocess, type ImageDataLike, type InferOptions, type Pixels } from '../model/preprocess.js';
+import { layerOutputShape, type ModelSpec } from '../model/spec.js';
 import { classify } from '../reference/forward.js';
 import { acquireDevice, type GpuContext } from './device.js';
 import { buildLayeredPlan } from './layered-plan.js';
@@ -63,8 +63,6 @@ export interface WebGpuEngineOptions {
   /** Layered plan: activations fused into each kernel (default) or as standalone kernels. */
   readonly fuseActivations?: boolean;
 }
-
-const kPixelsPerImage = kImageSize * kImageSize;
 
 /**
  * Runs a model on WebGPU.
@@ -179,13 +177,16 @@ export class WebGpuEngine implements InferenceEngine {
     return this.activePlan.maxBatch;
   }
 
-  infer(pixels: Pixels, count: number): Promise<InferenceResult> {
+  infer(images: Pixels | ImageDataLike, imageCount?: number, options?: InferOptions): Promise<InferenceResult> {
     const { upgrade, upgradeTo } = this;
-    upgrade?.called(count);
-    const waitFor = upgrade?.pending && upgradeTo && this.kind !== upgradeTo && count >= kAwaitFastPlanImages ? upgrade : undefined;
+    const asked = imageCount ?? 1;
+    upgrade?.called(asked);
+    const waitFor = upgrade?.pending && upgradeTo && this.kind !== upgradeTo && asked >= kAwaitFastPlanImages ? upgrade : undefined;
     waitFor?.begin();
     return this.enqueue('infer', async () => {
-      checkPixels(pixels, count);
+      const shape = this.model.input;
+      const { pixels, count } = planarImages(images, imageCount, shape, options);
+      const perImage = shape.channels * shape.size * shape.size;
       if (waitFor && upgradeTo) {
         // A large call waits for the fast plan's first step (kAwaitFastPlanImages) and, unless
         // the background upgrade got there first, takes it over itself.
@@ -197,8 +198,8 @@ export class WebGpuEngine implements InferenceEngine {
       const scores = new Float32Array(count * outputValues);
       for (let start = 0; start < count; start += maxBatch) {
         const chunk = Math.min(maxBatch, count - start);
-        const raw = pixels.subarray(start * kPixelsPerImage, (start + chunk) * kPixelsPerImage);
-        preprocess(raw, chunk, this.weights.preprocessing, this.input);
+        const raw = pixels.subarray(start * perImage, (start + chunk) * perImage);
+        preprocess(raw, chunk, this.weights.preprocessing, this.input, shape);
         const out = await this.runner.run(this.input.subarray(0, chunk * inputValues), chunk);
         this.upgrade?.begin();
         scores.set(out, start * outputValues);
@@ -208,11 +209,11 @@ export class WebGpuEngine implements InferenceEngine {
     });
   }
 
-  activations(pixels: Pixels): Promise<LayerActivation[]> {
+  activations(images: Pixels | ImageDataLike, options?: InferOptions): Promise<LayerActivation[]> {
     return this.enqueue('activations', async () => {
-      checkPixels(pixels, 1);
+      const { pixels } = planarImages(images, 1, this.model.input, options);
       const runner = await this.layerRunner();
-      const input = preprocess(pixels, 1, this.weights.preprocessing, this.input);
+      const input = preprocess(pixels, 1, this.weights.preprocessing, this.input, this.model.input);
       const layers = await runner.runLayers(input.subarray(0, runner.plan.inputValues), 1);
       return this.spec.layers.map((layer) => ({
         name: layer.name,

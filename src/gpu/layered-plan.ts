@@ -9,6 +9,7 @@ import { dispatchSize } from '../../shaders/common.js';
 import { conv5x5, kConv5x5WorkgroupSize } from '../../shaders/conv5x5.js';
 import { dense, kDenseWorkgroupSize } from '../../shaders/dense.js';
 import { kRbfWorkgroupSize, rbf } from '../../shaders/rbf.js';
+import { kScaleShiftWorkgroupSize, scaleShift } from '../../shaders/scale-shift.js';
 import { kSoftmaxWorkgroupSize, softmax } from '../../shaders/softmax.js';
 import { kSubsample2x2WorkgroupSize, subsample2x2 } from '../../shaders/subsample2x2.js';
 import { InputError, ModelMismatchError } from '../errors.js';
@@ -163,6 +164,16 @@ function layerStep(
         bindings: [input, tensor(layer.weight), tensor(layer.bias), output],
         invocationsPerImage,
         workgroupSize: kDenseWorkgroupSize,
+      };
+    }
+    case 'scale-shift': {
+      const options = { channels: layer.channels, perChannel: layer.size === undefined ? 1 : layer.size * layer.size, activation };
+      return {
+        label: `${layer.name}.scale-shift`,
+        source: { kernel: 'scale-shift', options, code: scaleShift(options) },
+        bindings: [input, tensor(layer.scale), tensor(layer.shift), output],
+        invocationsPerImage,
+        workgroupSize: kScaleShiftWorkgroupSize,
       };
     }
     case 'rbf': {

@@ -3,6 +3,7 @@
  * GPU path; a further planner (the fused whole-network kernel) adds its entry to `builders`.
  */
 import { InputError } from '../errors.js';
+import { checkBatchNormsApplied } from '../model/fold.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import type { ModelSpec } from '../model/spec.js';
 import { adapterInfoOf } from './device.js';
@@ -34,8 +35,14 @@ export interface PlanOptions {
 export type PlanBuilder = (device: GPUDevice, weights: ModelWeights, options: PlanOptions) => Promise<Plan>;
 
 const builders: Partial<Record<PlanKind, PlanBuilder>> = {
-  layered: (device, weights, options) => buildLayeredPlan(device, weights.spec.layers, weights.tensors, options),
-  fused: (device, weights, options) => buildFusedPlan(device, weights, { maxBatch: options.maxBatch, smallBatchKernel: options.smallBatchKernel ?? true }),
+  layered: (device, weights, options) => {
+    checkBatchNormsApplied(weights.spec);
+    return buildLayeredPlan(device, weights.spec.layers, weights.tensors, options);
+  },
+  fused: (device, weights, options) => {
+    checkBatchNormsApplied(weights.spec);
+    return buildFusedPlan(device, weights, { maxBatch: options.maxBatch, smallBatchKernel: options.smallBatchKernel ?? true });
+  },
 };
 
 /**

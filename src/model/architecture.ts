@@ -5,18 +5,23 @@
  * `buildArchitecture` turns it into the ModelSpec every other part reads, deriving every size
  * and tensor shape and refusing what the engine cannot run.
  *
- * The family: a square single-channel input; 5×5 convolutions (stride 1, zero padding 0–2,
- * optional connection table); 2×2 stride-2 pooling (average, max, or the paper's trainable
- * subsampling); activations none, sigmoid, tanh, ReLU, scaled tanh; dense layers (the
- * flatten before the first is implicit, in PyTorch's NCHW order); an optional Euclidean RBF
- * output; an optional final (log-)softmax.
+ * The family: a square input of one or more channels (grey, RGB); 5×5 convolutions (stride 1,
+ * zero padding 0–2, optional connection table); 2×2 stride-2 pooling (average, max, or the
+ * paper's trainable subsampling); activations none, sigmoid, tanh, ReLU, scaled tanh; batch
+ * norms (in inference mode: folded into the conv or dense layer they follow where that is
+ * exact, else a per-channel scale and shift; src/model/fold.ts); dense layers (the flatten
+ * before the first is implicit, in PyTorch's NCHW order); an optional Euclidean RBF output; an
+ * optional final (log-)softmax.
  */
 import { ModelMismatchError } from '../errors.js';
+import { normalizePreprocessing } from './preprocess.js';
 import {
   kActivations,
   kClasses,
   kImageSize,
+  layerActivation,
   type Activation,
+  type BatchNormSpec,
   type LayerSpec,
   type ModelSpec,
   type OutputKind,
@@ -60,6 +65,29 @@ export type LayerJson =
       /** The weight's stored shape: [out, in] (default) or [out, c, h, w] over a feature map. */
       readonly weightShape?: readonly number[];
     }
+  | {
+      /**
+       * A batch norm in inference mode (PyTorch's BatchNorm1d/2d, ONNX BatchNormalization):
+       * y = (x − runningMean)/√(runningVar + eps)·weight + bias per channel (or feature).
+       * Tensors default to `${name}.weight`, `.bias`, `.running_mean`, `.running_var`.
+       */
+      readonly type: 'batchnorm';
+      readonly name?: string;
+      /** Default 1e-5 (PyTorch's). */
+      readonly eps?: number;
+      readonly weight?: string;
+      readonly bias?: string;
+      readonly runningMean?: string;
+      readonly runningVar?: string;
+    }
+  | {
+      /** y = x·scale[c] + shift[c] per channel: what a batch norm that cannot fold runs as. */
+      readonly type: 'scale-shift';
+      readonly name?: string;
+      readonly activation?: Activation;
+      readonly scale?: string;
+      readonly shift?: string;
+    }
   | { readonly type: 'rbf'; readonly name?: string; readonly classes: number; readonly centres?: string }
   | { readonly type: 'activation'; readonly activation: Activation }
   | { readonly type: 'softmax'; readonly name?: string; readonly log?: boolean };
@@ -68,18 +96,35 @@ export type LayerJson =
 export interface ArchitectureJson {
   /** A title for people (or a preset's name). */
   readonly name?: string;
-  /** Side of the square, single-channel input (28, 32, …). */
+  /** Side of the square input (28, 32, …). */
   readonly inputSize: number;
+  /** Maps of the input: 1 (grey, the default) or more (3 for RGB). */
+  readonly inputChannels?: number;
   readonly layers: readonly LayerJson[];
-  /** How a 28×28 image becomes the input; defaults: pad to inputSize, background 0, ink 1. */
-  readonly preprocessing?: Partial<Preprocessing>;
+  /**
+   * How a raw image becomes the input; defaults: a grey model pads a 28×28 image to inputSize,
+   * a colour model takes inputSize×inputSize (pad 0); background 0, ink 1. `mean` and `std`
+   * (a number, or one per channel) say it as PyTorch's Normalize.
+   */
+  readonly preprocessing?: PreprocessingJson;
+  /** Class names, one per class. */
+  readonly labels?: readonly string[];
 }
+
+/** The description's preprocessing: `{ pad, background, ink, perChannel }`, or `{ pad, mean, std }`. */
+export type PreprocessingJson = Partial<Preprocessing> & {
+  readonly mean?: number | readonly number[];
+  readonly std?: number | readonly number[];
+};
 
 /** Bounds that keep a description within what a LeNet is and a device can hold. */
 const kMaxLayers = 64;
 const kMaxChannels = 1024;
 const kMaxFeatures = 65536;
 const kMaxInputSize = 256;
+/** Input maps a description may ask for (an image's channels, not a feature stack). */
+export const kMaxInputChannels = 16;
+const kMaxLabelLength = 256;
 const kMaxParameters = 64 * 1024 * 1024;
 
 /**
@@ -102,12 +147,16 @@ const kMaxParameters = 64 * 1024 * 1024;
 export function buildArchitecture(json: ArchitectureJson, id = 'custom'): ModelSpec {
   const description = parseArchitecture(json);
   const inputSize = description.inputSize;
+  const inputChannels = description.inputChannels ?? 1;
   const layers: LayerSpec[] = [];
   const tensors: TensorSpec[] = [];
-  const counts = { conv: 0, pool: 0, dense: 0, rbf: 0, softmax: 0 };
+  const batchNorms: BatchNormSpec[] = [];
+  const counts = { conv: 0, pool: 0, dense: 0, bn: 0, scale: 0, rbf: 0, softmax: 0 };
   // What the next layer reads: a [channels, size, size] map, or a vector of features.
-  let map: { channels: number; size: number } | undefined = { channels: 1, size: inputSize };
-  let features = inputSize * inputSize;
+  let map: { channels: number; size: number } | undefined = { channels: inputChannels, size: inputSize };
+  let features = inputChannels * inputSize * inputSize;
+  // A batch norm folds into the conv or dense layer it directly follows (no activation between).
+  let foldTarget: LayerSpec | undefined;
   const addTensor = (name: string, shape: number[], trainable = true) => {
     if (tensors.some((t) => t.name === name)) throw layerError(layers.length, `tensor name '${name}' is used twice`);
     tensors.push({ name, shape, trainable });
@@ -118,6 +167,8 @@ export function buildArchitecture(json: ArchitectureJson, id = 'custom'): ModelS
     if (last && (last.kind === 'rbf' || last.kind === 'softmax')) {
       throw layerError(index, `nothing may follow the ${last.kind === 'rbf' ? 'RBF output' : 'softmax'}, found a ${layer.type} layer`);
     }
+    const canFold = foldTarget !== undefined && foldTarget === last;
+    foldTarget = undefined;
     switch (layer.type) {
       case 'activation': {
         if (!last) throw layerError(index, 'an activation needs a conv, pool or dense layer before it, found none');
@@ -147,6 +198,7 @@ export function buildArchitecture(json: ArchitectureJson, id = 'custom'): ModelS
           padding, outSize, ...(table ? { connectionTable: table.map((t) => [...t]) } : {}),
           activation: layer.activation ?? 'none', weight, bias,
         });
+        if (!layer.activation || layer.activation === 'none') foldTarget = layers[layers.length - 1];
         map = { channels: layer.outChannels, size: outSize };
         features = layer.outChannels * outSize * outSize;
         return;
@@ -189,8 +241,40 @@ export function buildArchitecture(json: ArchitectureJson, id = 'custom'): ModelS
           kind: 'dense', name, inFeatures: features, outFeatures: layer.outFeatures,
           activation: layer.activation ?? 'none', weight, bias,
         });
+        if (!layer.activation || layer.activation === 'none') foldTarget = layers[layers.length - 1];
         map = undefined;
         features = layer.outFeatures;
+        return;
+      }
+      case 'batchnorm': {
+        if (!last) throw layerError(index, 'a batchnorm needs a conv, pool or dense layer before it, found none');
+        const name = layer.name ?? `bn${++counts.bn}`;
+        const channels = map ? map.channels : features;
+        const names = {
+          weight: layer.weight ?? `${name}.weight`,
+          bias: layer.bias ?? `${name}.bias`,
+          runningMean: layer.runningMean ?? `${name}.running_mean`,
+          runningVar: layer.runningVar ?? `${name}.running_var`,
+        };
+        for (const tensor of Object.values(names)) addTensor(tensor, [channels]);
+        if (canFold) {
+          batchNorms.push({ name, channels, eps: layer.eps ?? 1e-5, ...names, into: { mode: 'fold', layer: last.name } });
+          foldTarget = last; // a second batch norm folds into the same layer
+        } else {
+          layers.push({ kind: 'scale-shift', name, channels, ...(map ? { size: map.size } : {}), activation: 'none', scale: `${name}.scale`, shift: `${name}.shift` });
+          batchNorms.push({ name, channels, eps: layer.eps ?? 1e-5, ...names, into: { mode: 'scale-shift', layer: name } });
+        }
+        return;
+      }
+      case 'scale-shift': {
+        if (!last) throw layerError(index, 'a scale-shift layer needs a conv, pool or dense layer before it, found none');
+        const name = layer.name ?? `scale${++counts.scale}`;
+        const channels = map ? map.channels : features;
+        const scale = layer.scale ?? `${name}.scale`;
+        const shift = layer.shift ?? `${name}.shift`;
+        addTensor(scale, [channels]);
+        addTensor(shift, [channels]);
+        layers.push({ kind: 'scale-shift', name, channels, ...(map ? { size: map.size } : {}), activation: layer.activation ?? 'none', scale, shift });
         return;
       }
       case 'rbf': {
@@ -228,15 +312,27 @@ export function buildArchitecture(json: ArchitectureJson, id = 'custom'): ModelS
   if (output !== 'distances' && layers.some((l) => l.kind === 'rbf')) {
     throw new ModelMismatchError('an RBF layer must be the last layer (its distances are the class scores)');
   }
-  const pad = (inputSize - kImageSize) / 2;
+  const pad = inputChannels === 1 ? (inputSize - kImageSize) / 2 : 0;
+  const labels = description.labels;
+  if (labels && labels.length !== features) {
+    throw new ModelMismatchError(`labels: expected one class name per class (${features}), found ${labels.length}`);
+  }
   return {
     id,
     title: description.name ?? 'LeNet-family network',
     inputSize,
+    inputChannels,
     layers,
     tensors,
+    ...(batchNorms.length > 0 ? { batchNorms } : {}),
     output,
-    defaultPreprocessing: { pad: Number.isInteger(pad) && pad >= 0 ? pad : 0, background: 0, ink: 1, ...description.preprocessing },
+    defaultPreprocessing: {
+      pad: Number.isInteger(pad) && pad >= 0 ? pad : 0,
+      background: 0,
+      ink: 1,
+      ...preprocessingOf(description.preprocessing, inputChannels),
+    },
+    ...(labels ? { labels: [...labels] } : {}),
   };
 }
 
@@ -249,7 +345,30 @@ export function buildArchitecture(json: ArchitectureJson, id = 'custom'): ModelS
  */
 export function architectureJsonOf(spec: ModelSpec): ArchitectureJson {
   const shapeOf = (name: string) => spec.tensors.find((t) => t.name === name)?.shape;
-  const layers: LayerJson[] = spec.layers.map((layer): LayerJson => {
+  const batchNorms = spec.batchNorms ?? [];
+  const batchNormJson = (bn: BatchNormSpec): LayerJson => ({
+    type: 'batchnorm', name: bn.name, eps: bn.eps, weight: bn.weight, bias: bn.bias, runningMean: bn.runningMean, runningVar: bn.runningVar,
+  });
+  // A folded batch norm's activation sits on the layer it folds into: written after the batch norm.
+  const layers: LayerJson[] = spec.layers.flatMap((layer): LayerJson[] => {
+    const folded = batchNorms.filter((bn) => bn.into.mode === 'fold' && bn.into.layer === layer.name);
+    const own = batchNorms.find((bn) => bn.into.mode === 'scale-shift' && bn.into.layer === layer.name);
+    const activation = layerActivation(layer);
+    if (own) return [batchNormJson(own), ...(activation !== 'none' ? [{ type: 'activation', activation } as const] : [])];
+    const json = layerJson(layer);
+    if (folded.length === 0) return [json];
+    return [{ ...json, activation: 'none' } as LayerJson, ...folded.map(batchNormJson), { type: 'activation', activation }];
+  });
+  return {
+    name: spec.title,
+    inputSize: spec.inputSize,
+    ...(spec.inputChannels !== 1 ? { inputChannels: spec.inputChannels } : {}),
+    layers,
+    preprocessing: spec.defaultPreprocessing,
+    ...(spec.labels ? { labels: spec.labels } : {}),
+  };
+
+  function layerJson(layer: LayerSpec): LayerJson {
     switch (layer.kind) {
       case 'conv5x5':
         return {
@@ -269,13 +388,14 @@ export function architectureJsonOf(spec: ModelSpec): ArchitectureJson {
           weight: layer.weight, bias: layer.bias, ...(shape && shape.length !== 2 ? { weightShape: shape } : {}),
         };
       }
+      case 'scale-shift':
+        return { type: 'scale-shift', name: layer.name, activation: layer.activation, scale: layer.scale, shift: layer.shift };
       case 'rbf':
         return { type: 'rbf', name: layer.name, classes: layer.classes, centres: layer.centres };
       case 'softmax':
         return { type: 'softmax', name: layer.name, log: layer.log };
     }
-  });
-  return { name: spec.title, inputSize: spec.inputSize, layers, preprocessing: spec.defaultPreprocessing };
+  }
 }
 
 /**
@@ -287,26 +407,33 @@ export function architectureJsonOf(spec: ModelSpec): ArchitectureJson {
  */
 export function describeArchitecture(spec: ModelSpec): string {
   const withActivation = (text: string, activation: Activation) => (activation === 'none' ? text : `${text}, ${activation}`);
+  const batchNorm = (layer: LayerSpec) =>
+    (spec.batchNorms ?? []).some((bn) => bn.into.mode === 'fold' && bn.into.layer === layer.name) ? ' + batch norm' : '';
   const parts = spec.layers.map((layer) => {
     switch (layer.kind) {
       case 'conv5x5': {
         const pad = layer.padding > 0 ? ` pad ${layer.padding}` : '';
         const table = layer.connectionTable ? ' (table)' : '';
-        return withActivation(`conv ${layer.inChannels}→${layer.outChannels} 5×5${pad}${table}`, layer.activation);
+        return withActivation(`conv ${layer.inChannels}→${layer.outChannels} 5×5${pad}${table}${batchNorm(layer)}`, layer.activation);
       }
       case 'subsample2x2': {
         const mode = layer.mode === 'average' ? 'avg pool' : layer.mode === 'max' ? 'max pool' : 'trainable subsampling';
         return withActivation(mode, layer.activation);
       }
       case 'dense':
-        return withActivation(`dense ${layer.inFeatures}→${layer.outFeatures}`, layer.activation);
+        return withActivation(`dense ${layer.inFeatures}→${layer.outFeatures}${batchNorm(layer)}`, layer.activation);
+      case 'scale-shift': {
+        const isBatchNorm = (spec.batchNorms ?? []).some((bn) => bn.into.layer === layer.name);
+        return withActivation(isBatchNorm ? 'batch norm' : 'scale-shift', layer.activation);
+      }
       case 'rbf':
         return `RBF ${layer.inFeatures}→${layer.classes}`;
       case 'softmax':
         return layer.log ? 'log-softmax' : 'softmax';
     }
   });
-  return [`${spec.inputSize}×${spec.inputSize}`, ...parts].join(' → ') + ` ⇒ ${spec.output}`;
+  const input = `${spec.inputChannels === 1 ? '' : `${spec.inputChannels}×`}${spec.inputSize}×${spec.inputSize}`;
+  return [input, ...parts].join(' → ') + ` ⇒ ${spec.output}`;
 }
 
 /**
@@ -319,8 +446,9 @@ export function describeArchitecture(spec: ModelSpec): string {
  */
 export function parseArchitecture(value: unknown): ArchitectureJson {
   const root = record(value, 'the architecture');
-  allowOnly(root, ['name', 'inputSize', 'layers', 'preprocessing'], 'the architecture');
+  allowOnly(root, ['name', 'inputSize', 'inputChannels', 'layers', 'preprocessing', 'labels'], 'the architecture');
   const inputSize = integer(root['inputSize'], 'inputSize', 5, kMaxInputSize);
+  const inputChannels = root['inputChannels'] === undefined ? undefined : integer(root['inputChannels'], 'inputChannels', 1, kMaxInputChannels);
   const rawLayers = root['layers'];
   if (!Array.isArray(rawLayers) || rawLayers.length === 0 || rawLayers.length > kMaxLayers) {
     throw new ModelMismatchError(`architecture 'layers' must be a list of 1 to ${kMaxLayers} layers, found ${describeValue(rawLayers)}`);
@@ -328,7 +456,35 @@ export function parseArchitecture(value: unknown): ArchitectureJson {
   const name = root['name'] === undefined ? undefined : text(root['name'], 'name');
   const layers = rawLayers.map((raw, i) => parseLayer(raw, i));
   const preprocessing = root['preprocessing'] === undefined ? undefined : parsePreprocessing(root['preprocessing']);
-  return { ...(name !== undefined ? { name } : {}), inputSize, layers, ...(preprocessing ? { preprocessing } : {}) };
+  const labels = root['labels'] === undefined ? undefined : labelsOf(root['labels'], 'labels');
+  return {
+    ...(name !== undefined ? { name } : {}),
+    inputSize,
+    ...defined({ inputChannels }),
+    layers,
+    ...(preprocessing ? { preprocessing } : {}),
+    ...(labels ? { labels } : {}),
+  };
+}
+
+/**
+ * Checks class names (a description's `labels`, a file's, a caller's): a list of 1 to 1024
+ * non-empty strings of at most 256 characters. The count is checked against the model's
+ * classes where the model is known.
+ *
+ * @example
+ * labelsOf(['airplane', 'automobile', …], 'labels');
+ */
+export function labelsOf(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || value.length < 1 || value.length > kMaxFeatures) {
+    throw new ModelMismatchError(`${what}: expected a list of class names, found ${describeValue(value)}`);
+  }
+  return value.map((label, i) => {
+    if (typeof label !== 'string' || label.length === 0 || label.length > kMaxLabelLength) {
+      throw new ModelMismatchError(`${what}[${i}]: expected a class name (a non-empty string of at most ${kMaxLabelLength} characters), found ${describeValue(label)}`);
+    }
+    return label;
+  });
 }
 
 function parseLayer(raw: unknown, index: number): LayerJson {
@@ -372,6 +528,18 @@ function parseLayer(raw: unknown, index: number): LayerJson {
           weightShape: opt('weightShape', shapeOf),
         }),
       };
+    case 'batchnorm':
+      allowOnly(l, ['type', 'name', 'eps', 'weight', 'bias', 'runningMean', 'runningVar'], where);
+      return {
+        type,
+        ...defined({
+          name: nameOf(), eps: opt('eps', positiveFinite), weight: opt('weight', text), bias: opt('bias', text),
+          runningMean: opt('runningMean', text), runningVar: opt('runningVar', text),
+        }),
+      };
+    case 'scale-shift':
+      allowOnly(l, ['type', 'name', 'activation', 'scale', 'shift'], where);
+      return { type, ...defined({ name: nameOf(), activation: activation(), scale: opt('scale', text), shift: opt('shift', text) }) };
     case 'rbf':
       allowOnly(l, ['type', 'name', 'classes', 'centres'], where);
       return { type, classes: integer(l['classes'], `${where}.classes`, 1, kMaxFeatures), ...defined({ name: nameOf(), centres: opt('centres', text) }) };
@@ -383,23 +551,58 @@ function parseLayer(raw: unknown, index: number): LayerJson {
       return { type, ...defined({ name: nameOf(), log: opt('log', booleanOf) }) };
     default:
       throw new ModelMismatchError(
-        `${where}.type: expected 'conv', 'pool', 'dense', 'rbf', 'activation' or 'softmax', found ${describeValue(type)}`,
+        `${where}.type: expected 'conv', 'pool', 'dense', 'batchnorm', 'scale-shift', 'rbf', 'activation' or 'softmax', found ${describeValue(type)}`,
       );
   }
 }
 
-function parsePreprocessing(raw: unknown): Partial<Preprocessing> {
+function parsePreprocessing(raw: unknown): PreprocessingJson {
   const p = record(raw, 'preprocessing');
-  allowOnly(p, ['pad', 'background', 'ink'], 'preprocessing');
+  allowOnly(p, ['pad', 'background', 'ink', 'perChannel', 'mean', 'std'], 'preprocessing');
   const finite = (v: unknown, what: string) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelMismatchError(`${what}: expected a finite number, found ${describeValue(v)}`);
     return v;
   };
+  const numbers = (v: unknown, what: string): number | number[] => {
+    if (!Array.isArray(v)) return finite(v, what);
+    if (v.length < 1 || v.length > kMaxInputChannels) throw new ModelMismatchError(`${what}: expected a number or 1 to ${kMaxInputChannels} numbers, found ${describeValue(v)}`);
+    return v.map((x, i) => finite(x, `${what}[${i}]`));
+  };
+  const perChannel = (v: unknown, what: string) => {
+    if (!Array.isArray(v) || v.length < 1 || v.length > kMaxInputChannels) throw new ModelMismatchError(`${what}: expected 1 to ${kMaxInputChannels} { background, ink } entries, found ${describeValue(v)}`);
+    return v.map((entry, i) => {
+      const e = record(entry, `${what}[${i}]`);
+      allowOnly(e, ['background', 'ink'], `${what}[${i}]`);
+      return { background: finite(e['background'], `${what}[${i}].background`), ink: finite(e['ink'], `${what}[${i}].ink`) };
+    });
+  };
+  const read = <T>(key: string, reader: (v: unknown, what: string) => T): T | undefined =>
+    p[key] === undefined ? undefined : reader(p[key], `preprocessing.${key}`);
   return defined({
-    pad: p['pad'] === undefined ? undefined : integer(p['pad'], 'preprocessing.pad', 0, 64),
-    background: p['background'] === undefined ? undefined : finite(p['background'], 'preprocessing.background'),
-    ink: p['ink'] === undefined ? undefined : finite(p['ink'], 'preprocessing.ink'),
+    pad: read('pad', (v, what) => integer(v, what, 0, 64)),
+    background: read('background', finite),
+    ink: read('ink', finite),
+    perChannel: read('perChannel', perChannel),
+    mean: read('mean', numbers),
+    std: read('std', numbers),
   });
+}
+
+/** A description's preprocessing for a model of `channels` input maps. */
+function preprocessingOf(json: PreprocessingJson | undefined, channels: number): Partial<Preprocessing> {
+  if (!json) return {};
+  const { mean, std, perChannel, ...rest } = json;
+  const fail = (message: string) => new ModelMismatchError(`preprocessing: ${message}`);
+  if (mean !== undefined || std !== undefined) {
+    if (rest.background !== undefined || rest.ink !== undefined || perChannel) throw fail('give mean and std, or background and ink, not both');
+    if (mean === undefined || std === undefined) throw fail('mean and std go together; found only one');
+    return { ...defined({ pad: rest.pad }), ...normalizePreprocessing(mean, std, channels, fail) };
+  }
+  if (perChannel && perChannel.length !== channels) throw fail(`perChannel: expected one entry per input channel (${channels}), found ${perChannel.length}`);
+  perChannel?.forEach((entry, c) => {
+    if (entry.ink === entry.background) throw fail(`perChannel[${c}]: expected an ink different from the background (${entry.background}), found ${entry.ink}`);
+  });
+  return { ...rest, ...(perChannel ? { perChannel, background: perChannel[0]!.background, ink: perChannel[0]!.ink } : {}) };
 }
 
 function checkTable(index: number, table: ReadonlyArray<ReadonlyArray<number>>, inChannels: number, outChannels: number): void {
@@ -461,6 +664,13 @@ function integer(value: unknown, what: string, low: number, high: number): numbe
 function text(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
     throw new ModelMismatchError(`${what}: expected a non-empty string of at most 256 characters, found ${describeValue(value)}`);
+  }
+  return value;
+}
+
+function positiveFinite(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ModelMismatchError(`${what}: expected a finite number above 0, found ${describeValue(value)}`);
   }
   return value;
 }

@@ -1,5 +1,6 @@
 import { ModelMismatchError } from '../errors.js';
 import { describeArchitecture } from './architecture.js';
+import { modelInput, type ModelInput } from './preprocess.js';
 import { parameterCount, type ModelSpec, type OutputKind, type Preprocessing } from './spec.js';
 
 /** Where a model came from and how its architecture was decided (for people and tools). */
@@ -19,7 +20,8 @@ export interface ModelOrigin {
 /**
  * A model with its validated parameters: what the weights loader produces and what the CPU
  * reference, the GPU planner and the trainer consume. Every tensor in `spec.tensors` is
- * present with exactly its shape, as float32, finite.
+ * present with exactly its shape, as float32, finite. Its batch norms are applied
+ * (src/model/fold.ts): `spec.batchNorms` is empty.
  */
 export interface ModelWeights {
   readonly spec: ModelSpec;
@@ -29,6 +31,8 @@ export interface ModelWeights {
   readonly metadata: Readonly<Record<string, string>>;
   /** Absent for weights made in memory (random weights, the trainer). */
   readonly origin?: ModelOrigin;
+  /** Class names the file or the caller gave; they win over `spec.labels`. */
+  readonly labels?: readonly string[];
 }
 
 /** The named tensor, or a ModelMismatchError naming it. */
@@ -51,6 +55,13 @@ export interface ModelInfo {
   /** Trainable parameters (fixed RBF centres not counted). */
   readonly parameters: number;
   readonly preprocessing: Preprocessing;
+  /**
+   * The raw image `infer` takes: `channels` planar maps of size×size per image (a grey
+   * MNIST-style model: { channels: 1, size: 28 }; a colour one: { channels: 3, size: 32 }).
+   */
+  readonly input: ModelInput;
+  /** Class names, one per class, where the model or its file has them. */
+  readonly labels?: readonly string[];
   /** Absent for weights made in memory. */
   readonly origin?: ModelOrigin;
 }
@@ -64,6 +75,7 @@ export interface ModelInfo {
  */
 export function modelInfo(weights: ModelWeights): ModelInfo {
   const { spec } = weights;
+  const labels = weights.labels ?? spec.labels;
   return {
     id: spec.id,
     title: spec.title,
@@ -72,6 +84,8 @@ export function modelInfo(weights: ModelWeights): ModelInfo {
     layers: spec.layers.map((l) => l.name),
     parameters: parameterCount(spec),
     preprocessing: weights.preprocessing,
+    input: modelInput(spec, weights.preprocessing),
+    ...(labels ? { labels } : {}),
     ...(weights.origin ? { origin: weights.origin } : {}),
   };
 }

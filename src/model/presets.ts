@@ -85,16 +85,70 @@ const caffeLenetJson: ArchitectureJson = {
 };
 
 /**
+ * Dive into Deep Learning's LeNet with batch normalization (d2l.ai, "Batch Normalization"):
+ * BatchNorm2d after each conv, BatchNorm1d after the first two dense layers, each before its
+ * sigmoid, so every batch norm folds into the layer before it at load. The book builds it as
+ * `nn.Sequential` (keys `0.weight`, `1.running_mean`, …); this preset names the tensors as a
+ * module with attributes conv1, bn1, conv2, bn2, fc1, bn3, fc2, bn4, fc3 would.
+ */
+const d2lLenetBnJson: ArchitectureJson = {
+  name: "Dive into Deep Learning's LeNet with batch norm",
+  inputSize: 28,
+  preprocessing: { pad: 0, background: 0, ink: 1 },
+  layers: [
+    { type: 'conv', name: 'conv1', outChannels: 6 },
+    { type: 'batchnorm', name: 'bn1' },
+    { type: 'activation', activation: 'sigmoid' },
+    { type: 'pool', name: 'pool1', mode: 'average' },
+    { type: 'conv', name: 'conv2', outChannels: 16 },
+    { type: 'batchnorm', name: 'bn2' },
+    { type: 'activation', activation: 'sigmoid' },
+    { type: 'pool', name: 'pool2', mode: 'average' },
+    { type: 'dense', name: 'fc1', outFeatures: 120 },
+    { type: 'batchnorm', name: 'bn3' },
+    { type: 'activation', activation: 'sigmoid' },
+    { type: 'dense', name: 'fc2', outFeatures: 84 },
+    { type: 'batchnorm', name: 'bn4' },
+    { type: 'activation', activation: 'sigmoid' },
+    { type: 'dense', name: 'fc3', outFeatures: 10 },
+  ],
+};
+
+/** CIFAR-10's classes, in its label order. */
+export const kCifar10Labels: readonly string[] = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
+/**
+ * PyTorch's "Training a Classifier" tutorial `Net` (`cifar_net.pth`): 3×32×32 input
+ * normalised by Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), ReLU, max pooling.
+ */
+const pytorchCifar10TutorialJson: ArchitectureJson = {
+  name: "PyTorch CIFAR-10 tutorial's Net (3×32×32, ReLU, max pooling)",
+  inputSize: 32,
+  inputChannels: 3,
+  preprocessing: { pad: 0, mean: 0.5, std: 0.5 },
+  layers: [
+    { type: 'conv', name: 'conv1', outChannels: 6, activation: 'relu' },
+    { type: 'pool', name: 'pool1', mode: 'max' },
+    { type: 'conv', name: 'conv2', outChannels: 16, activation: 'relu' },
+    { type: 'pool', name: 'pool2', mode: 'max' },
+    { type: 'dense', name: 'fc1', outFeatures: 120, activation: 'relu' },
+    { type: 'dense', name: 'fc2', outFeatures: 84, activation: 'relu' },
+    { type: 'dense', name: 'fc3', outFeatures: 10 },
+  ],
+  labels: kCifar10Labels,
+};
+
+/**
  * The presets' names, in matching order (state_dicts are matched against them in this order).
  *
  * @example
  * kPresetNames.includes('caffe-lenet'); // true
  */
-export const kPresetNames = ['seed', 'pytorch-tutorial', 'classic', 'classic-scaled-tanh', 'caffe-lenet'] as const;
+export const kPresetNames = ['seed', 'pytorch-tutorial', 'classic', 'classic-scaled-tanh', 'caffe-lenet', 'd2l-lenet-bn', 'pytorch-cifar10-tutorial'] as const;
 
 /**
  * A preset's name, as the `architecture` option takes it: 'seed', 'pytorch-tutorial',
- * 'classic', 'classic-scaled-tanh' or 'caffe-lenet'.
+ * 'classic', 'classic-scaled-tanh', 'caffe-lenet', 'd2l-lenet-bn' or 'pytorch-cifar10-tutorial'.
  */
 export type PresetName = (typeof kPresetNames)[number];
 
@@ -105,6 +159,8 @@ const kPresetJson: Readonly<Record<PresetName, ArchitectureJson>> = {
   classic: classicJson('sigmoid'),
   'classic-scaled-tanh': classicJson('scaled-tanh'),
   'caffe-lenet': caffeLenetJson,
+  'd2l-lenet-bn': d2lLenetBnJson,
+  'pytorch-cifar10-tutorial': pytorchCifar10TutorialJson,
 };
 
 /**

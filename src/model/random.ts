@@ -1,3 +1,4 @@
+import { foldBatchNorms } from './fold.js';
 import type { ModelWeights } from './model-weights.js';
 import { Prng } from './prng.js';
 import { kRbfBitmapsSource, rbfCentres } from './rbf-bitmaps.js';
@@ -25,6 +26,12 @@ export interface RandomWeightsOptions {
 export function randomWeights(spec: ModelSpec, seed: number, options: RandomWeightsOptions = {}): ModelWeights {
   const rng = new Prng(seed);
   const initOf = initialisers(spec.layers);
+  // A batch norm starts as PyTorch's does: weight 1, bias 0, running mean 0, running variance 1.
+  for (const bn of spec.batchNorms ?? []) {
+    for (const [name, value] of [[bn.weight, 1], [bn.bias, 0], [bn.runningMean, 0], [bn.runningVar, 1]] as const) {
+      initOf.set(name, (_rng, size) => new Float32Array(size).fill(value));
+    }
+  }
   const tensors = new Map<string, Float32Array>();
   const metadata: Record<string, string> = { 'lenet5.init': `randomWeights seed ${seed} (PyTorch default uniform)` };
   for (const tensor of spec.tensors) {
@@ -36,7 +43,8 @@ export function randomWeights(spec: ModelSpec, seed: number, options: RandomWeig
     tensors.set(tensor.name, data);
   }
   if (spec.layers.some((l) => l.kind === 'rbf')) metadata['lenet5.rbf.centres'] = kRbfBitmapsSource;
-  return { spec, preprocessing: options.preprocessing ?? spec.defaultPreprocessing, tensors, metadata };
+  const folded = foldBatchNorms(spec, tensors);
+  return { spec: folded.spec, preprocessing: options.preprocessing ?? spec.defaultPreprocessing, tensors: folded.tensors, metadata };
 }
 
 type Init = (rng: Prng, size: number) => Float32Array;
@@ -73,6 +81,10 @@ function initialisers(layers: readonly LayerSpec[]): Map<string, Init> {
         inits.set(layer.bias, uniform(() => bound));
         break;
       }
+      case 'scale-shift':
+        inits.set(layer.scale, (_rng, size) => new Float32Array(size).fill(1));
+        inits.set(layer.shift, (_rng, size) => new Float32Array(size));
+        break;
       case 'rbf': {
         const [low, high] = previousActivation === 'sigmoid' ? [0, 1] : [-1, 1];
         inits.set(layer.centres, () => rbfCentres(low, high));

@@ -88,7 +88,47 @@ export interface SoftmaxLayer {
   readonly log: boolean;
 }
 
-export type LayerSpec = Conv5x5Layer | Subsample2x2Layer | DenseLayer | RbfLayer | SoftmaxLayer;
+/**
+ * A per-channel scale and shift, y = x·scale[c] + shift[c], then the activation: what a batch
+ * norm that cannot fold into a conv or dense layer (one after an activation or a pool) runs as
+ * (src/model/fold.ts). Over a [channels, size, size] map, or a vector of `channels` features
+ * when `size` is absent.
+ */
+export interface ScaleShiftLayer {
+  readonly kind: 'scale-shift';
+  readonly name: LayerName;
+  readonly channels: number;
+  /** Side of each channel's map; absent over a vector (after a dense layer). */
+  readonly size?: number;
+  readonly activation: Activation;
+  /** [channels] each. */
+  readonly scale: string;
+  readonly shift: string;
+}
+
+export type LayerSpec = Conv5x5Layer | Subsample2x2Layer | DenseLayer | ScaleShiftLayer | RbfLayer | SoftmaxLayer;
+
+/**
+ * A batch norm in inference mode, y = (x − runningMean)/√(runningVar + eps)·weight + bias per
+ * channel, as a file holds it: its four [channels] tensors are in `spec.tensors`, and
+ * `foldBatchNorms` (src/model/fold.ts) applies it when the model's weights are made, so no
+ * planner ever sees one.
+ */
+export interface BatchNormSpec {
+  readonly name: LayerName;
+  readonly channels: number;
+  readonly eps: number;
+  readonly weight: string;
+  readonly bias: string;
+  readonly runningMean: string;
+  readonly runningVar: string;
+  /**
+   * 'fold': into the weight and bias of the conv or dense layer `layer` it directly follows.
+   * 'scale-shift': the scale-shift layer named `layer` (its own name) runs it, its scale and
+   * shift computed from these tensors.
+   */
+  readonly into: { readonly mode: 'fold' | 'scale-shift'; readonly layer: LayerName };
+}
 
 export interface TensorSpec {
   readonly name: string;
@@ -105,6 +145,17 @@ export interface Preprocessing {
   readonly pad: number;
   readonly background: number;
   readonly ink: number;
+  /**
+   * Per input channel (a colour model normalised as PyTorch's `Normalize(mean[], std[])`:
+   * background = −mean/std, ink = (1 − mean)/std), one entry per channel; absent = `background`
+   * and `ink` for every channel.
+   */
+  readonly perChannel?: ReadonlyArray<{ readonly background: number; readonly ink: number }>;
+}
+
+/** Background and ink of input channel `c`. */
+export function channelPreprocessing(preprocessing: Preprocessing, c: number): { background: number; ink: number } {
+  return preprocessing.perChannel?.[c] ?? { background: preprocessing.background, ink: preprocessing.ink };
 }
 
 /** The models the trainer and the shipped files know by name. */
@@ -120,13 +171,22 @@ export interface ModelSpec {
   /** A preset's name ('seed', 'classic', 'pytorch-tutorial', …), or 'custom'. */
   readonly id: string;
   readonly title: string;
-  /** Side of the square single-channel input the first layer reads. */
+  /** Side of the square input the first layer reads. */
   readonly inputSize: number;
+  /** Maps of the input (1 for grey models, 3 for RGB). */
+  readonly inputChannels: number;
   readonly layers: readonly LayerSpec[];
   /** Every tensor the weights file must hold, in a canonical order. */
   readonly tensors: readonly TensorSpec[];
+  /**
+   * Batch norms still to apply to the file's tensors (`foldBatchNorms`); absent or empty in
+   * the spec of a ModelWeights, which every planner and the reference read.
+   */
+  readonly batchNorms?: readonly BatchNormSpec[];
   readonly output: OutputKind;
   readonly defaultPreprocessing: Preprocessing;
+  /** Class names, one per class, where the model has them. */
+  readonly labels?: readonly string[];
 }
 
 /** Side of the raw images the engine takes (MNIST). */
@@ -143,6 +203,8 @@ export function layerOutputShape(layer: LayerSpec): number[] {
       return [layer.channels, layer.outSize, layer.outSize];
     case 'dense':
       return [layer.outFeatures];
+    case 'scale-shift':
+      return layer.size === undefined ? [layer.channels] : [layer.channels, layer.size, layer.size];
     case 'rbf':
       return [layer.classes];
     case 'softmax':
@@ -162,6 +224,8 @@ export function layerInputSize(layer: LayerSpec): number {
       return layer.inChannels * layer.inSize * layer.inSize;
     case 'subsample2x2':
       return layer.channels * layer.inSize * layer.inSize;
+    case 'scale-shift':
+      return layerOutputSize(layer);
     case 'dense':
     case 'rbf':
       return layer.inFeatures;
@@ -194,6 +258,8 @@ export function layerTensorNames(layer: LayerSpec): string[] {
       return [layer.weight, layer.bias];
     case 'subsample2x2':
       return layer.trainable ? [layer.trainable.coefficient, layer.trainable.bias] : [];
+    case 'scale-shift':
+      return [layer.scale, layer.shift];
     case 'rbf':
       return [layer.centres];
     case 'softmax':
@@ -218,6 +284,7 @@ export function multiplyAdds(layer: LayerSpec): number {
       return kernels * 25 * layer.outSize * layer.outSize;
     }
     case 'subsample2x2':
+    case 'scale-shift':
     case 'softmax':
       return 0;
     case 'dense':

@@ -5,13 +5,12 @@
 import type { Backend, InferenceEngine, InferenceResult, LayerActivation } from '../engine-api.js';
 import { EngineDestroyedError } from '../errors.js';
 import { modelInfo, type ModelInfo, type ModelWeights } from '../model/model-weights.js';
-import { checkPixels, preprocess, type Pixels } from '../model/preprocess.js';
-import { kClasses, kImageSize, layerOutputShape, type ModelSpec } from '../model/spec.js';
+import { planarImages, preprocess, type ImageDataLike, type InferOptions, type Pixels } from '../model/preprocess.js';
+import { kClasses, layerOutputShape, type ModelSpec } from '../model/spec.js';
 import { classify, referenceForward, referenceOutput } from './forward.js';
 
 /** Images per reference pass: bounds the float64 intermediates and yields to the event loop. */
 const kCpuChunk = 64;
-const kPixelsPerImage = kImageSize * kImageSize;
 
 /**
  * Runs a model with the CPU reference.
@@ -46,14 +45,16 @@ export class CpuEngine implements InferenceEngine {
     return undefined;
   }
 
-  async infer(pixels: Pixels, count: number): Promise<InferenceResult> {
+  async infer(images: Pixels | ImageDataLike, imageCount?: number, options?: InferOptions): Promise<InferenceResult> {
     this.checkUsable('infer');
-    checkPixels(pixels, count);
+    const { input: shape } = this.model;
+    const { pixels, count } = planarImages(images, imageCount, shape, options);
+    const perImage = shape.channels * shape.size * shape.size;
     const scores = new Float32Array(count * kClasses);
     for (let start = 0; start < count; start += kCpuChunk) {
       const chunk = Math.min(kCpuChunk, count - start);
-      const raw = pixels.subarray(start * kPixelsPerImage, (start + chunk) * kPixelsPerImage);
-      const input = preprocess(raw, chunk, this.weights.preprocessing);
+      const raw = pixels.subarray(start * perImage, (start + chunk) * perImage);
+      const input = preprocess(raw, chunk, this.weights.preprocessing, undefined, shape);
       scores.set(referenceOutput(this.weights, input, chunk), start * kClasses);
       if (start + chunk < count) await new Promise((resolve) => setTimeout(resolve, 0));
       this.checkUsable('infer');
@@ -62,9 +63,10 @@ export class CpuEngine implements InferenceEngine {
     return { count, scores, classes: classify(scores, count, output), output };
   }
 
-  async activations(pixels: Pixels): Promise<LayerActivation[]> {
+  async activations(images: Pixels | ImageDataLike, options?: InferOptions): Promise<LayerActivation[]> {
     this.checkUsable('activations');
-    const input = preprocess(pixels, 1, this.weights.preprocessing);
+    const { pixels } = planarImages(images, 1, this.model.input, options);
+    const input = preprocess(pixels, 1, this.weights.preprocessing, undefined, this.model.input);
     const layers = referenceForward(this.weights, input, 1);
     return this.spec.layers.map((layer) => ({
       name: layer.name,

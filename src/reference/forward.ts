@@ -1,9 +1,11 @@
+import { checkBatchNormsApplied } from '../model/fold.js';
 import { tensorOf, type ModelWeights } from '../model/model-weights.js';
 import { classIsSmallest, type LayerName, type LayerSpec, type OutputKind } from '../model/spec.js';
 import {
   conv5x5Reference,
   denseReference,
   rbfReference,
+  scaleShiftReference,
   softmaxReference,
   subsample2x2Reference,
   type Floats,
@@ -21,6 +23,8 @@ export function referenceLayer(weights: ModelWeights, layer: LayerSpec, input: F
         : subsample2x2Reference(layer, input, count);
     case 'dense':
       return denseReference(layer, input, count, t(layer.weight), t(layer.bias));
+    case 'scale-shift':
+      return scaleShiftReference(layer, input, count, t(layer.scale), t(layer.shift));
     case 'rbf':
       return rbfReference(layer, input, count, t(layer.centres));
     case 'softmax':
@@ -37,6 +41,7 @@ export function referenceLayer(weights: ModelWeights, layer: LayerSpec, input: F
  * acts.get(weights.spec.layers.at(-1)!.name); // 10 scores
  */
 export function referenceForward(weights: ModelWeights, input: Floats, count: number): Map<LayerName, Float64Array> {
+  checkBatchNormsApplied(weights.spec);
   const activations = new Map<LayerName, Float64Array>();
   let current: Floats = input;
   for (const layer of weights.spec.layers) {

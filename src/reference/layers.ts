@@ -12,6 +12,7 @@ import {
   type Conv5x5Layer,
   type DenseLayer,
   type RbfLayer,
+  type ScaleShiftLayer,
   type SoftmaxLayer,
   type Subsample2x2Layer,
 } from '../model/spec.js';
@@ -148,6 +149,21 @@ export function denseReference(
       for (let i = 0; i < inFeatures; i++) sum += weight[o * inFeatures + i]! * input[n * inFeatures + i]!;
       out[n * outFeatures + o] = activate(layer.activation, sum);
     }
+  }
+  return out;
+}
+
+/**
+ * Per-channel scale and shift, then the activation: out[n, c, …] = f(input[n, c, …]·scale[c] +
+ * shift[c]), over [count, channels, size, size] maps or [count, channels] vectors.
+ */
+export function scaleShiftReference(layer: ScaleShiftLayer, input: Floats, count: number, scale: Floats, shift: Floats): Float64Array {
+  const perChannel = layer.size === undefined ? 1 : layer.size * layer.size;
+  const perImage = layer.channels * perChannel;
+  const out = new Float64Array(count * perImage);
+  for (let i = 0; i < out.length; i++) {
+    const c = Math.floor((i % perImage) / perChannel);
+    out[i] = activate(layer.activation, input[i]! * scale[c]! + shift[c]!);
   }
   return out;
 }

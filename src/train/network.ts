@@ -83,8 +83,9 @@ export class Network {
     /** Also compute the gradient at the network's input (tests only). */
     withInputGrad = false,
   ) {
-    const cannot = spec.layers.find((l) => l.kind === 'softmax' || (l.kind === 'subsample2x2' && l.mode === 'max'));
+    const cannot = spec.layers.find((l) => l.kind === 'softmax' || l.kind === 'scale-shift' || (l.kind === 'subsample2x2' && l.mode === 'max'));
     if (cannot) throw untrainable(cannot);
+    if (spec.inputChannels !== 1) throw new InputError(`the trainer trains grey (1-channel) models; '${spec.id}' takes ${spec.inputChannels} input channels`);
     const layout = parameterLayout(spec);
     const view = (vector: Float32Array, name: string): Float32Array => {
       const at = layout.offsets.get(name);
@@ -263,7 +264,7 @@ function runBackward(stage: Stage): void {
 /** The trainer's layers: no backward pass for max pooling, and the loss is its own softmax. */
 function untrainable(layer: LayerSpec): InputError {
   return new InputError(
-    `the trainer cannot train layer '${layer.name}' (${layer.kind === 'softmax' ? 'a softmax output: the loss applies its own' : 'max pooling'}); ` +
+    `the trainer cannot train layer '${layer.name}' (${layer.kind === 'softmax' ? 'a softmax output: the loss applies its own' : layer.kind === 'scale-shift' ? 'a per-channel scale and shift (batch norm)' : 'max pooling'}); ` +
       `it trains conv, average or trainable pooling, dense and RBF layers`,
   );
 }
