@@ -77,15 +77,13 @@ export async function coldStart(engine: ColdEngine, quick: boolean): Promise<Col
       model = await tfjsSeedModel(tf, (name) => tensors.get(name) ?? missing(name), backend);
     } else {
       const backend = engine === 'ort-wasm' ? 'wasm' : 'webgpu';
-      const [{ ortForPage, ortSeedModel }, bytes] = await Promise.all([import('./ort.js'), fetchBytes(kSeedOnnxPath)]);
+      const [{ ortForPage, ortModel }, bytes] = await Promise.all([import('./ort.js'), fetchBytes(kSeedOnnxPath)]);
       const ort = await ortForPage(backend);
       mark('imported');
-      model = await ortSeedModel(ort, bytes, backend);
+      model = await ortModel(ort, bytes, backend);
     }
     mark('ready');
-    // The seed model's preprocessing, as the engine computes it: background 0 + (1 / 255)·p.
-    const input = Float32Array.from(image, (p) => 0 + (1 / 255) * p);
-    const logits = await model.logits(input, 1);
+    const logits = await model.logits(image, 1);
     mark('first logits');
     model.dispose();
     return { engine, detail: model.detail, run: { firstLogitsMs: phases[phases.length - 1]!.atMs, phases, logits: [...logits] } };

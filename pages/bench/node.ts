@@ -49,8 +49,8 @@ async function nodePeer(id: PeerId, tensor: (name: string) => Float32Array): Pro
     return tfjsSeedModel(tf, tensor, 'wasm');
   }
   if (id === 'ort-wasm') {
-    const [ort, bytes, { ortSeedModel }] = await Promise.all([import('onnxruntime-web'), readFile(onnxFile), import('./ort.js')]);
-    return ortSeedModel(ort, new Uint8Array(bytes), 'wasm');
+    const [ort, bytes, { ortModel }] = await Promise.all([import('onnxruntime-web'), readFile(onnxFile), import('./ort.js')]);
+    return ortModel(ort, new Uint8Array(bytes), 'wasm');
   }
   throw new Error(`${id} does not run in Node here (its Node build has no WebGPU)`);
 }
@@ -182,14 +182,14 @@ export async function nodeColdStart(engine: OursId | PeerId, adapter: string | u
     mark('imported');
     model = await tfjsSeedModel(tf, (name) => tensors.get(name) ?? missing(name), 'wasm');
   } else if (engine === 'ort-wasm') {
-    const [ort, bytes, { ortSeedModel }] = await Promise.all([import('onnxruntime-web'), readFile(onnxFile), import('./ort.js')]);
+    const [ort, bytes, { ortModel }] = await Promise.all([import('onnxruntime-web'), readFile(onnxFile), import('./ort.js')]);
     mark('imported');
-    model = await ortSeedModel(ort, new Uint8Array(bytes), 'wasm');
+    model = await ortModel(ort, new Uint8Array(bytes), 'wasm');
   } else {
     throw new Error(`${engine} does not run in Node here`);
   }
   mark('ready');
-  const logits = await model.logits(Float32Array.from(image, (p) => 0 + (1 / 255) * p), 1);
+  const logits = await model.logits(image, 1);
   mark('first logits');
   const run: ColdStartRun = { firstLogitsMs: at(), phases, logits: [...logits], processMs: performance.now() };
   model.dispose();

@@ -9,7 +9,7 @@
  * peer is loaded, what to call the platform) comes from the host.
  */
 import { classicModel, createEngine, seedModel, type InferenceEngine, type ModelWeights, type PlanKind } from '../../src/index.js';
-import { multiplyAdds, preprocess, randomWeights } from '../../src/reference.js';
+import { multiplyAdds, randomWeights } from '../../src/reference.js';
 import { measureFloors } from './floors.js';
 import { kernelTimes } from './kernels.js';
 import { benchPixels, percentile, repeat } from './measure.js';
@@ -164,7 +164,7 @@ async function alternate(device: GPUDevice, weights: ModelWeights, host: BenchHo
     const runners = [
       { engine: 'webgpu-default' as const, detail: `createEngine default, plan ${ours.plan ?? '?'}`, run: () => ours.infer(pixels, kAlternatedBatch) },
       ...loaded.map((m) => {
-        const run = () => m.logits(preprocess(pixels, kAlternatedBatch, weights.preprocessing), kAlternatedBatch);
+        const run = () => m.logits(pixels, kAlternatedBatch);
         return { engine: m.id, detail: m.detail, run };
       }),
     ];
@@ -247,8 +247,8 @@ function latencyOf(samples: number[]): EngineResult['latency'] {
 
 /**
  * A peer: its logits are checked against our engine's on the same 64 images first
- * (tolerance(id)); a mismatch is reported and nothing is timed. Timed like ours: raw bytes in,
- * preprocessing on the CPU (ours does it on the CPU too), logits read back.
+ * (tolerance(id)); a mismatch is reported and nothing is timed. Timed like ours: the same raw
+ * bytes in, its own conversion to floats inside the timed call, logits read back.
  */
 async function timePeer(
   id: PeerId,
@@ -263,13 +263,12 @@ async function timePeer(
   let model: PeerModel | undefined;
   try {
     model = await host.loadPeer(id, weights);
-    const input = preprocess(pixels.subarray(0, kCheckImages * 784), kCheckImages, weights.preprocessing);
-    const theirs = await model.logits(input, kCheckImages);
+    const theirs = await model.logits(pixels.subarray(0, kCheckImages * 784), kCheckImages);
     const { scores } = await ours.infer(pixels.subarray(0, kCheckImages * 784), kCheckImages);
     const check = checkLogits(theirs, scores, kCheckImages, tolerance(id));
     if (!check.ok) return { engine: id, detail: model.detail, latency: latencyOf([]), sweep: [], check, error: 'logits differ from ours: not timed' };
     const m = model;
-    const run = (batch: number) => m.logits(preprocess(pixels.subarray(0, batch * 784), batch, weights.preprocessing), batch);
+    const run = (batch: number) => m.logits(pixels.subarray(0, batch * 784), batch);
     const latency = latencyOf(await repeat(() => run(1), { minRuns: quick ? 5 : 20, maxRuns: quick ? 10 : 100, budgetMs: quick ? 300 : 2000, warmup: 3 }));
     const sweep: SweepPoint[] = [];
     for (const batch of batches) {
