@@ -10,6 +10,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import type { ColdOutcome } from '../pages/bench/cold.js';
+import type { SoloOutcome, SoloRun } from '../pages/bench/solo.js';
 import type { BenchResult, EngineResult } from '../pages/bench/types.js';
 import { alternatedRatio } from '../pages/bench/summary.js';
 
@@ -165,6 +166,49 @@ test('cold pages: ours (default options, with time to full speed) and ONNX Runti
   }
   const [ours, theirs] = outcomes.map((o) => o.run!.logits);
   for (let i = 0; i < 10; i++) expect(Math.abs(theirs![i]! - ours![i]!), `logit ${i}: ORT ${theirs![i]} vs ours ${ours![i]}`).toBeLessThanOrEqual(1e-4);
+});
+
+test('solo pages: each engine alone on the same ONNX file (batch-norm LeNet; tfjs on the seed) from the same bytes gives the same logits', async ({ page }) => {
+  test.setTimeout(300_000);
+  const solo = async (query: string): Promise<SoloRun> => {
+    await page.goto(`/bench.html?${query}&batches=1,3&quick`);
+    const finished = () => page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset['state'] ?? ''), undefined, { timeout: 240_000 });
+    await surviveDepReload(page, async () => undefined, finished);
+    const outcome = (await page.evaluate(() => window.solo))! as SoloOutcome;
+    expect('error' in outcome ? outcome.error : undefined, query).toBeUndefined();
+    const run = outcome as SoloRun;
+    expect(run.host).toBe('browser');
+    expect(run.phases.map((p) => p.label), query).toEqual(['imported', 'ready', 'first logits']);
+    const at = run.phases.map((p) => p.atMs);
+    expect(at, `${query}: phases in order, from page load`).toEqual([...at].sort((a, b) => a - b));
+    expect(run.firstLogitsMs).toBe(at[2]);
+    expect(run.logits, `${query}: 16 images × 10 logits`).toHaveLength(160);
+    expect(run.sweep.map((p) => p.batch)).toEqual([1, 3]);
+    for (const p of run.sweep) {
+      expect(p.msPerBatch, `${query} batch ${p.batch}`).toBeGreaterThan(0);
+      expect(p.imagesPerSecond).toBeCloseTo((p.batch / p.msPerBatch) * 1000, 6);
+    }
+    expect(run.latency.p95).toBeGreaterThanOrEqual(run.latency.p50);
+    return run;
+  };
+  const near = (a: SoloRun, b: SoloRun) => {
+    const worst = Math.max(...a.logits.map((x, i) => Math.abs(x - b.logits[i]!)));
+    expect(worst, `${a.engine} against ${b.engine} on ${a.model}: max |Δ| ${worst}`).toBeLessThanOrEqual(1e-4);
+  };
+  const ours = await solo('engine=webgpu-default&model=d2l-lenet-bn');
+  expect(ours.detail).toMatch(/createEngine default/);
+  expect(ours.plans?.[0], 'the default engine answers first on the layered plan').toBe('layered');
+  const ort = await solo('engine=ort-wasm&model=d2l-lenet-bn');
+  expect(ort.detail).toMatch(/^onnxruntime-web \d+\.\d+\.\d+ wasm, 1 thread$/);
+  near(ort, ours);
+  // tfjs written as its users write it (fused ops) against ours on the seed model's ONNX file.
+  const tfjs = await solo('engine=tfjs-wasm&model=seed');
+  expect(tfjs.detail).toMatch(/fused ops/);
+  near(tfjs, await solo('engine=webgpu-layered&model=seed'));
+  // A bad request is an error naming what was expected, not a hang.
+  await page.goto('/bench.html?engine=ort-wasm&model=vgg16');
+  await page.waitForFunction(() => document.body.dataset['state'] === 'error');
+  expect(((await page.evaluate(() => window.solo)) as { error: string }).error).toMatch(/model 'vgg16' \(expected one of seed, classic/);
 });
 
 function checkResult(result: BenchResult, engines: readonly string[]): void {

@@ -1,6 +1,8 @@
 /**
- * bench.html's entry: the benchmark UI (ui.ts), or with `?cold=ENGINE` one cold start that loads
- * only what that engine needs (cold.ts), for `npm run bench` to time in a fresh browser.
+ * bench.html's entry: the benchmark UI (ui.ts); with `?engine=ENGINE&model=MODEL` one engine
+ * alone (solo-page.ts: cold start, logits, latency and sweep), or with `?cold=ENGINE` one cold
+ * start only (cold.ts), each loading only what that engine needs, for `npm run bench` to run
+ * in a fresh browser.
  */
 import type { ColdOutcome } from './cold.js';
 
@@ -11,8 +13,13 @@ declare global {
   }
 }
 
-const cold = new URLSearchParams(location.search).get('cold');
-if (cold) {
+const params = new URLSearchParams(location.search);
+const cold = params.get('cold');
+if (params.has('engine')) {
+  document.body.dataset['state'] = 'solo';
+  const { startSoloPage } = await import('./solo-page.js');
+  await startSoloPage(params);
+} else if (cold) {
   document.body.dataset['state'] = 'cold';
   const { coldStart, kColdEngines } = await import('./cold.js');
   const engine = kColdEngines.find((e) => e === cold);
