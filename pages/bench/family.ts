@@ -7,7 +7,7 @@
  * them from the site (solo-page.ts maps each path to its URL).
  */
 import type { PixelInput } from './peers.js';
-import type { EngineId, OursId, PeerId } from './types.js';
+import type { OursId, PeerId } from './types.js';
 
 export type FamilyId = 'seed' | 'classic' | 'pytorch-tutorial' | 'caffe-lenet' | 'd2l-lenet-bn' | 'pytorch-cifar10-tutorial';
 
@@ -22,10 +22,10 @@ export interface FamilyModel {
   /** The raw image (bytes) every engine is given, and how a peer turns it into its input. */
   readonly input: PixelInput;
   /** The engines that can run this file. */
-  readonly engines: readonly EngineId[];
+  readonly engines: readonly (OursId | PeerId)[];
 }
 
-const kOnnxEngines: readonly EngineId[] = ['webgpu-default', 'ort-wasm', 'ort-webgpu'];
+const kOnnxEngines: readonly (OursId | PeerId)[] = ['webgpu-default', 'ort-wasm', 'ort-webgpu'];
 
 /**
  * The family, in the table's order.

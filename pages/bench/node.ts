@@ -207,3 +207,29 @@ function packageVersion(name: string): string {
     return '?';
   }
 }
+
+/**
+ * The solo runs' host in Node (`--solo ENGINE:MODEL`, one fresh process each): ours as
+ * `lenet5-webgpu/node` (it picks the adapter, a real GPU before SwiftShader), the files read
+ * from the repository, ONNX Runtime Web's and tfjs's Node builds (WASM backends only). The
+ * clock starts with the process.
+ *
+ * @example
+ * const outcome = await soloRun({ engine: 'ort-wasm', model: 'seed', batches: [1], quick: true, fullSpeed: false }, nodeSoloHost);
+ */
+export const nodeSoloHost: import('./solo.js').SoloHost = {
+  kind: 'node',
+  now: () => performance.now(),
+  ours: () => import('../../src/node.js'),
+  oursSource: (file) => `${repo}${file}`,
+  bytes: async (file) => new Uint8Array(await readFile(`${repo}${file}`)),
+  async ort(backend) {
+    if (backend !== 'wasm') throw new Error("ONNX Runtime's Node build has no WebGPU");
+    return import('onnxruntime-web');
+  },
+  async tfjs(backend) {
+    if (backend !== 'wasm') throw new Error("tfjs's WebGPU backend does not run in Node");
+    const [tf] = await Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-backend-wasm')]);
+    return tf;
+  },
+};

@@ -67,9 +67,25 @@ export interface BenchHost {
  * const result = await runBenchmark(device, adapterInfo, { quick: true, frameworks: false, models: ['seed'] }, host, console.log);
  */
 export async function runBenchmark(device: GPUDevice, info: GPUAdapterInfo, options: BenchOptions, host: BenchHost, log: Log): Promise<BenchResult> {
-  const batches = options.quick ? kQuickBatches : kFullBatches;
-  const peers = options.frameworks ? (options.peers ?? kPeers).filter((p) => host.peers.includes(p)) : [];
-  const meta: BenchMeta = {
+  const meta = benchMeta(device, info, options, host);
+  const { batches, peers } = meta;
+  log('round-trip floors');
+  const floors = await measureFloors(device, options.quick);
+  const models: ModelResult[] = [];
+  for (const model of options.models) models.push(await benchModel(device, model, batches, options.quick, model === 'seed' ? peers : [], host, log));
+  return { meta, floors, models };
+}
+
+/**
+ * What a result says of where and how it ran: the platform, the adapter, the timer, the
+ * options. Also the whole of a result without the shared run's figures (`npm run bench --
+ * --no-shared`).
+ *
+ * @example
+ * const meta = benchMeta(device, adapterInfo, { quick: true, frameworks: false, models: [] }, host);
+ */
+export function benchMeta(device: GPUDevice, info: GPUAdapterInfo, options: BenchOptions, host: BenchHost): BenchMeta {
+  return {
     date: new Date().toISOString(),
     userAgent: host.userAgent,
     browser: host.platform,
@@ -78,15 +94,10 @@ export async function runBenchmark(device: GPUDevice, info: GPUAdapterInfo, opti
     hardwareConcurrency: host.hardwareConcurrency,
     crossOriginIsolated: host.crossOriginIsolated,
     quick: options.quick,
-    peers,
-    batches,
+    peers: options.frameworks ? (options.peers ?? kPeers).filter((p) => host.peers.includes(p)) : [],
+    batches: options.quick ? kQuickBatches : kFullBatches,
     host: host.kind,
   };
-  log('round-trip floors');
-  const floors = await measureFloors(device, options.quick);
-  const models: ModelResult[] = [];
-  for (const model of options.models) models.push(await benchModel(device, model, batches, options.quick, model === 'seed' ? peers : [], host, log));
-  return { meta, floors, models };
 }
 
 async function benchModel(
