@@ -12,6 +12,7 @@ import { expect, test, type Page } from '@playwright/test';
 import type { ColdOutcome } from '../pages/bench/cold.js';
 import type { SoloOutcome, SoloRun } from '../pages/bench/solo.js';
 import type { BenchResult, EngineResult } from '../pages/bench/types.js';
+import { soloRows } from '../pages/bench/solo-summary.js';
 import { alternatedRatio } from '../pages/bench/summary.js';
 
 const kQuickBatches = [1, 16, 64];
@@ -204,7 +205,22 @@ test('solo pages: each engine alone on the same ONNX file (batch-norm LeNet; tfj
   // tfjs written as its users write it (fused ops) against ours on the seed model's ONNX file.
   const tfjs = await solo('engine=tfjs-wasm&model=seed');
   expect(tfjs.detail).toMatch(/fused ops/);
-  near(tfjs, await solo('engine=webgpu-layered&model=seed'));
+  const layered = await solo('engine=webgpu-layered&model=seed');
+  near(tfjs, layered);
+  // The tables: each model's rows, logits checked against ours, ours ÷ ORT WASM; drawn on the page.
+  const rows = soloRows([ours, ort, tfjs, layered]);
+  expect(rows.map((r) => `${r.model}/${r.engine}`)).toEqual(['d2l-lenet-bn/webgpu-default', 'd2l-lenet-bn/ort-wasm', 'seed/tfjs-wasm', 'seed/webgpu-layered']);
+  expect(rows[1]!.logits?.ok).toBe(true);
+  expect(rows[0]!.vsOrtWasm!.batch).toBe(3);
+  expect(rows[0]!.vsOrtWasm!.imagesPerSecond).toBeCloseTo(ours.sweep[1]!.imagesPerSecond / ort.sweep[1]!.imagesPerSecond, 9);
+  expect(rows[0]!.vsOrtWasm!.coldStart).toBeCloseTo(ours.firstLogitsMs / ort.firstLogitsMs, 9);
+  await page.goto('/bench.html');
+  await page.waitForFunction(() => document.body.dataset['state'] === 'idle');
+  const meta = await page.evaluate(() => window.bench.meta());
+  await page.evaluate((r) => window.bench.show(r), { ...meta, solo: { setup: 'test', rounds: 1, batches: [1, 3], rows } });
+  await expect(page.locator('#results table.fair tr'), 'header and the two seed rows').toHaveCount(3);
+  await expect(page.locator('#results table.family tr'), 'header, ours and ORT WASM on the batch-norm net').toHaveCount(3);
+  await expect(page.locator('#results table.family')).toContainText('equal');
   // A bad request is an error naming what was expected, not a hang.
   await page.goto('/bench.html?engine=ort-wasm&model=vgg16');
   await page.waitForFunction(() => document.body.dataset['state'] === 'error');

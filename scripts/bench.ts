@@ -290,7 +290,7 @@ async function browserBench(args: Args): Promise<BenchResult> {
         clearInterval(progress);
       }
     }
-    const result = complete(warm ?? (await emptyResult(page)), solo);
+    const result = complete(warm ?? (await emptyResult(page, args.quick)), solo);
     await page.evaluate((r) => window.bench.show(r), result);
     console.log(formatResult(result));
     if (args.screenshot) {
@@ -305,8 +305,9 @@ async function browserBench(args: Args): Promise<BenchResult> {
 }
 
 /** A result with the page's meta and no shared-page figures (--no-shared). */
-async function emptyResult(page: import('playwright').Page): Promise<BenchResult> {
-  return page.evaluate(() => window.bench.meta());
+async function emptyResult(page: import('playwright').Page, quick: boolean): Promise<BenchResult> {
+  const empty = await page.evaluate(() => window.bench.meta());
+  return { ...empty, meta: { ...empty.meta, quick } };
 }
 
 function complete(warm: BenchResult, solo: SoloTables | undefined): BenchResult {
