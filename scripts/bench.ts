@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { kFairEngines, kFamily, kFamilyIds, type FamilyId } from '../pages/bench/family.js';
 import { percentile } from '../pages/bench/measure.js';
 import type { SoloEngine, SoloHost, SoloOutcome } from '../pages/bench/solo.js';
-import { familyTitle, soloRows, type SoloRow, type SoloTables } from '../pages/bench/solo-summary.js';
+import { familyTitle, soloMarkdown, soloRows, type SoloRow, type SoloTables } from '../pages/bench/solo-summary.js';
 import { engineLabel, kSideBySideBatches, runComparisons, sideBySide } from '../pages/bench/summary.js';
 import { kPeers, type BenchResult, type ColdStartRun, type EngineResult, type PeerId } from '../pages/bench/types.js';
 
@@ -38,6 +38,7 @@ const kUsage = `npm run bench [-- OPTIONS]
 
   --quick            short runs: solo sweeps at 1, 16, 64, one round, the shared page's small batches
   --json FILE        write the result as JSON
+  --markdown FILE    write the README's fair table and family table as Markdown
   --screenshot FILE  PNG of the page's charts (browser only)
   --no-frameworks    ours only: no tfjs, no ONNX Runtime Web
   --peers LIST       which peers, comma-separated: ${kPeers.join(',')} (default all)
@@ -62,6 +63,7 @@ const kNodeSoloEngines: readonly SoloEngine[] = ['webgpu-default', 'webgpu-fused
 
 interface Args {
   json?: string;
+  markdown?: string;
   screenshot?: string;
   quick: boolean;
   peers: PeerId[];
@@ -100,6 +102,7 @@ function parseArgs(argv: readonly string[]): Args | 'help' {
       return items as T[];
     };
     if (a === '--json') args.json = value('a file name');
+    else if (a === '--markdown') args.markdown = value('a file name');
     else if (a === '--screenshot') args.screenshot = value('a file name');
     else if (a === '--quick') args.quick = true;
     else if (a === '--no-frameworks') args.peers = [];
@@ -146,6 +149,11 @@ async function main(): Promise<void> {
   if (args.json) {
     writeFileSync(args.json, `${JSON.stringify(result, null, 1)}\n`);
     console.log(`JSON written to ${args.json}`);
+  }
+  if (args.markdown) {
+    if (!result.solo) throw new Error('--markdown needs the solo runs: not with --no-solo');
+    writeFileSync(args.markdown, soloMarkdown(result.solo));
+    console.log(`Markdown tables written to ${args.markdown}`);
   }
 }
 

@@ -132,3 +132,46 @@ export function familyTitle(id: FamilyId): string {
 export function soloLabel(row: Pick<SoloRow, 'engine'>): string {
   return engineLabel(row.engine);
 }
+
+/**
+ * The README's two tables as Markdown, from one run's solo tables: the fair table (seed, every
+ * engine) and the family table (per model: ours, ONNX Runtime Web WASM and WebGPU, images/s at
+ * each batch; ours ÷ ORT WASM; cold starts). Absent figures are '–'.
+ *
+ * @example
+ * writeFileSync('bench-tables.md', soloMarkdown(result.solo!));
+ */
+export function soloMarkdown(solo: SoloTables): string {
+  const n = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+  const ms = (x: number | undefined, d = 0) => (x === undefined ? '–' : `${n(x, d)} ms`);
+  const last = solo.batches[solo.batches.length - 1]!;
+  const ours = solo.rows.find((r) => r.engine.startsWith('webgpu-'))?.detail.split(',')[0];
+  const lines = [`Each engine alone (${solo.setup}); ${solo.rounds} round(s), medians${ours ? `; ours: ${ours}` : ''}.`, ''];
+  const fair = solo.rows.filter((r) => r.model === 'seed');
+  if (fair.length) {
+    lines.push(`| engine | cold start | full speed | batch-1 p50 | ${solo.batches.map((b) => `images/s at ${b}`).join(' | ')} | logits |`);
+    lines.push(`|---|${solo.batches.map(() => '---|').join('')}---|---|---|---|`);
+    for (const r of fair) {
+      const logits = r.logits ? (r.logits.ok ? 'equal' : 'DIFFER') : r.engine === 'webgpu-default' ? 'reference' : '–';
+      lines.push(`| ${engineLabel(r.engine)}${r.engine.startsWith('webgpu-') ? '' : ` (${r.detail})`} | ${ms(r.coldStartMs)} | ${ms(r.fullSpeedMs)} | ${ms(r.latencyP50Ms, 2)} | ${solo.batches.map((b) => n(r.imagesPerSecond[b])).join(' | ')} | ${logits}${r.error ? `; ${r.error}` : ''} |`);
+    }
+    lines.push('');
+  }
+  const models = [...new Set(solo.rows.map((r) => r.model))];
+  const at = (model: FamilyId, engine: SoloEngine) => solo.rows.find((r) => r.model === model && r.engine === engine);
+  const speeds = (r: SoloRow | undefined) => (r ? solo.batches.map((b) => n(r.imagesPerSecond[b])).join(' / ') : '–');
+  const per = solo.batches.join(' / ');
+  lines.push(`| model | ours: images/s at ${per} | ORT WASM | ORT WebGPU | ours ÷ ORT WASM at ${last} | cold start: ours / ORT WASM | logits |`);
+  lines.push('|---|---|---|---|---|---|---|');
+  for (const model of models) {
+    const ours = at(model, 'webgpu-default');
+    const wasm = at(model, 'ort-wasm');
+    const gpu = at(model, 'ort-webgpu');
+    if (!ours) continue;
+    const ratio = ours.vsOrtWasm && ours.vsOrtWasm.batch === last ? `${ours.vsOrtWasm.imagesPerSecond.toFixed(2)}×` : '–';
+    const checked = [wasm, gpu].filter((r): r is SoloRow => !!r?.logits);
+    const logits = checked.length ? (checked.every((r) => r.logits!.ok) ? 'equal' : 'DIFFER') : '–';
+    lines.push(`| ${familyTitle(model)} | ${speeds(ours)} | ${speeds(wasm)} | ${speeds(gpu)} | ${ratio} | ${ms(ours.coldStartMs)} / ${ms(wasm?.coldStartMs)} | ${logits} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
