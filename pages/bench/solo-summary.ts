@@ -31,7 +31,7 @@ export interface SoloRow {
   readonly logits?: { readonly maxAbsDiff: number; readonly ok: boolean };
   /** Ours default ÷ ONNX Runtime Web WASM on the same model: images/s at the largest batch both reached, and cold start. */
   readonly vsOrtWasm?: { readonly batch: number; readonly imagesPerSecond: number; readonly coldStart: number };
-  /** Runs that failed, with the first failure's message. */
+  /** Runs that failed, with the first failure's message; or where the sweep stopped short. */
   readonly error?: string;
 }
 
@@ -70,7 +70,8 @@ function reduce(outcomes: readonly SoloOutcome[]): SoloRow {
   const { model, engine } = outcomes[0]!;
   const runs = outcomes.filter((o): o is SoloRun => !isFailure(o));
   const failed = outcomes.filter(isFailure);
-  const error = failed.length ? `${failed.length} of ${outcomes.length} runs failed: ${failed[0]!.error}` : undefined;
+  const skipped = runs.find((r) => r.skipped)?.skipped;
+  const error = [failed.length ? `${failed.length} of ${outcomes.length} runs failed: ${failed[0]!.error}` : undefined, skipped].filter((e) => e).join('; ') || undefined;
   const median = (values: readonly number[]) => (values.length ? percentile(values, 50) : undefined);
   const imagesPerSecond: Record<number, number> = {};
   const batches = [...new Set(runs.flatMap((r) => r.sweep.map((p) => p.batch)))].sort((a, b) => a - b);

@@ -28,8 +28,12 @@ export type SoloEngine = OursId | PeerId;
 
 /** Images whose logits every engine returns, to be checked equal across engines. */
 export const kCheckImages = 16;
-/** A sweep stops after a batch slower than this (ms): larger ones would take minutes. */
-const kSweepStopMs = 5000;
+/**
+ * A sweep skips a batch whose run would take longer than this (ms), predicted from the last
+ * batch's time per image (ONNX Runtime Web's and tfjs's WebGPU backends on SwiftShader take
+ * about a minute a batch of 1024; two such runs per engine and round would take most of a run).
+ */
+const kSweepMaxPredictedMs = 30_000;
 /** The longest our default engine is given to settle on its fastest plan before the sweep. */
 const kSettleMaxMs = 120_000;
 
@@ -88,6 +92,8 @@ export interface SoloRun {
   readonly logits: readonly number[];
   readonly latency: { readonly p50: number; readonly p95: number; readonly samples: number };
   readonly sweep: readonly SweepSample[];
+  /** Where the sweep stopped short of its last batch, and why. */
+  readonly skipped?: string;
 }
 
 /** A run that failed: what and where. */
@@ -139,12 +145,18 @@ export async function soloRun(request: SoloRequest, host: SoloHost): Promise<Sol
     const logits = Array.from(await r.logits(pixels.subarray(0, kCheckImages * perImage), kCheckImages));
     const one = await repeat(() => r.logits(pixels.subarray(0, perImage), 1), { minRuns: request.quick ? 5 : 30, maxRuns: request.quick ? 20 : 300, budgetMs: request.quick ? 300 : 2000, warmup: 3 });
     const sweep: SweepSample[] = [];
+    let skipped: string | undefined;
     for (const batch of request.batches) {
+      const previous = sweep[sweep.length - 1];
+      const predicted = previous ? (previous.msPerBatch / previous.batch) * batch : 0;
+      if (predicted > kSweepMaxPredictedMs) {
+        skipped = `batch ${batch} and up not run: ${(predicted / 1000).toFixed(0)} s a batch predicted from batch ${previous!.batch}`;
+        break;
+      }
       const slice = pixels.subarray(0, batch * perImage);
       const ms = await repeat(() => r.logits(slice, batch), { minRuns: request.quick ? 2 : 5, maxRuns: 50, budgetMs: request.quick ? 300 : 3000 });
       const msPerBatch = percentile(ms, 50);
       sweep.push({ batch, msPerBatch, imagesPerSecond: (batch / msPerBatch) * 1000, samples: ms.length });
-      if (msPerBatch > kSweepStopMs) break;
     }
     const lastPlan = runner.plan?.();
     return {
@@ -159,6 +171,7 @@ export async function soloRun(request: SoloRequest, host: SoloHost): Promise<Sol
       logits,
       latency: { p50: percentile(one, 50), p95: percentile(one, 95), samples: one.length },
       sweep,
+      ...(skipped ? { skipped } : {}),
     };
   } catch (e) {
     return { engine, model: request.model, host: host.kind, error: (e as Error).message };
