@@ -422,7 +422,7 @@ function formatResult(result: BenchResult): string {
   const rows = result.sideBySide ?? sideBySide(result);
   if (rows.length) {
     const cold = meta.host === 'node' ? 'cold start (fresh process, import → first logits)' : 'cold start (fresh browser, page load → first logits)';
-    lines.push('', `side by side, seed model — ${cold}; full speed: batch 1024 at ≥ 90% of steady; upload → readback, medians`);
+    lines.push('', `shared page (engines one after another in one page), seed model — ${cold}; full speed: batch 1024 at ≥ 90% of steady; upload → readback, medians`);
     lines.push(
       ...table([
         ['engine', 'cold start ms', 'full speed ms', 'b1 p50 ms', ...kSideBySideBatches.map((b) => `img/s b=${b}`), 'note'],
