@@ -356,7 +356,7 @@ test('bad files: the loader’s plain error, and the previous model keeps predic
   const hostileName = '<img src=x onerror="document.title=1">.pth';
   for (const [name, bytes] of [
     ['seed-module.pth', readFileSync(`${kFamily}/seed-module.pth`)], // torch.save(model): a whole module
-    ['unsupported-kernel.onnx', readFileSync(`${kFamily}/unsupported-kernel.onnx`)], // a 3×3 Conv
+    ['seq.params', readFileSync('tests/fixtures/readers/seq.params')], // a few-channel nn.Sequential: no preset fits by names, order or shapes
     ['unsupported-op.onnx', readFileSync(`${kFamily}/unsupported-op.onnx`)], // a Softplus node
     ['truncated.onnx', readFileSync(`${kFamily}/seed.onnx`).subarray(0, 5000)],
     [hostileName, Buffer.from('PK\u0003\u0004 <b>not a zip</b>')],

@@ -72,7 +72,7 @@ export class InputError extends Lenet5Error {
   }
 }
 
-/** An IDX (MNIST) data file is malformed. */
+/** An image data file (IDX, a CIFAR-10 batch) is malformed. */
 export class DataFileError extends Lenet5Error {
   constructor(message: string, byteOffset?: number) {
     super('data-file', withLocation(message, { byteOffset }));

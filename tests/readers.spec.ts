@@ -18,6 +18,7 @@ import { buildArchitecture } from '../src/model/architecture.js';
 import { modelInfo } from '../src/model/model-weights.js';
 import { kCifar10Labels, presetModel, seedModel } from '../src/model/presets.js';
 import { referenceOutput } from '../src/reference/forward.js';
+import { chain } from './fuzz-onnx-cases.js';
 import { classes, compareWithMaker, fixtureInput, kReaderImages, makerOutput, readReaderFile, readReaderSummary } from './reader-fixtures.js';
 
 const summary = readReaderSummary();
@@ -157,6 +158,17 @@ test.describe('ONNX as other exporters write it: each file gives its maker\'s ou
       await session.release();
     }
   });
+});
+
+test('opsets 7 and 18: the same small chain maps to the same layers (Softmax and Squeeze/Unsqueeze forms by opset)', () => {
+  for (const opset of [7, 8, 9, 11, 13, 17, 18]) {
+    const contents = readOnnx(chain((g) => {
+      const gemm = g.node!.find((n) => n.op_type === 'Gemm')!;
+      gemm.output = ['logits'];
+      g.node!.push({ op_type: 'Softmax', input: ['logits'], output: ['output'], attribute: [] });
+    }, opset));
+    expect(contents.architecture!.layers.map((l) => l.type), `opset ${opset}`).toEqual(['conv', 'activation', 'pool', 'dense', 'softmax']);
+  }
 });
 
 test.describe('class names', () => {

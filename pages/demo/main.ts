@@ -121,7 +121,15 @@ class DemoPage {
 
   private async predict(): Promise<void> {
     const engine = this.models.current;
-    const raw = this.currentPixels(engine);
+    let raw: Float32Array | Uint8Array | null;
+    try {
+      raw = this.currentPixels(engine);
+    } catch (e) {
+      // A picture for a model of another number of channels than a picture has (InputError).
+      this.showClass('–');
+      this.statusNote.textContent = `This picture cannot be classified by this model: ${(e as Error).message}`;
+      return;
+    }
     const field = raw instanceof Uint8Array ? Float32Array.from(raw, (v) => v / 255) : raw;
     if (!field) {
       this.showClass('–');
@@ -252,7 +260,6 @@ class DemoPage {
       if (file) this.fileTask(() => this.loadFile(file));
       input.value = ''; // so picking the same file again fires `change` again
     });
-    // A dropped file is a picture or a model, told apart by its bytes (never its name).
     const zone = byId('drop-zone');
     // The whole page accepts a drop, so a file dropped a little off target isn't opened by the browser.
     document.addEventListener('dragover', (e) => {
@@ -262,6 +269,7 @@ class DemoPage {
     document.addEventListener('dragleave', (e) => {
       if (e.relatedTarget === null) zone.classList.remove('over');
     });
+    // A dropped file is a picture or a model, told apart by its bytes (never its name).
     document.addEventListener('drop', (e) => {
       e.preventDefault();
       zone.classList.remove('over');

@@ -104,12 +104,34 @@ export function readWeightsFile(bytes: Uint8Array): WeightsFileContents {
  * const weights = modelWeightsFrom(readWeightsFile(bytes), { architecture: 'seed' });
  */
 export function modelWeightsFrom(contents: WeightsFileContents, options: LoadOptions = {}): ModelWeights {
-  const { spec, origin, matched } = decideArchitecture(contents, options);
-  const tensors = checkTensors(spec, matched);
+  const { spec, origin, matched, fileNames } = decideArchitecture(contents, options);
+  let tensors: Map<string, Float32Array>;
+  let folded: ReturnType<typeof foldBatchNorms>;
+  try {
+    tensors = checkTensors(spec, matched);
+    folded = foldBatchNorms(spec, tensors);
+  } catch (e) {
+    throw inFileTerms(e, fileNames);
+  }
   const preprocessing = decidePreprocessing(spec, contents.metadata, options.preprocessing);
-  const folded = foldBatchNorms(spec, tensors);
   const labels = decideLabels(spec, contents, options.labels);
   return { spec: folded.spec, preprocessing, tensors: folded.tensors, metadata: contents.metadata, origin, ...(labels ? { labels } : {}) };
+}
+
+/**
+ * An error about a tensor the network names, said with the file's own name for it too (a
+ * tensor matched by order is `bn2.running_var` to the network and `5.running_var` in the file).
+ */
+function inFileTerms(e: unknown, fileNames: ReadonlyMap<string, string> | undefined): unknown {
+  if (!(e instanceof WeightsFileError || e instanceof ModelMismatchError) || e.tensor === undefined) return e;
+  const fileName = fileNames?.get(e.tensor);
+  if (fileName === undefined || fileName === e.tensor) return e;
+  const suffix = ` (tensor '${e.tensor}'${e instanceof WeightsFileError && e.byteOffset !== undefined ? `, byte ${e.byteOffset}` : ''})`;
+  const base = e.message.endsWith(suffix) ? e.message.slice(0, -suffix.length) : e.message;
+  const message = `${base} (the network's '${e.tensor}')`;
+  return e instanceof WeightsFileError
+    ? new WeightsFileError(message, { tensor: fileName, ...(e.byteOffset !== undefined ? { byteOffset: e.byteOffset } : {}) })
+    : new ModelMismatchError(message, fileName);
 }
 
 /**
@@ -155,7 +177,7 @@ function labelsText(text: string, what: string, jsonOnly: boolean): unknown {
 function decideArchitecture(
   contents: WeightsFileContents,
   options: LoadOptions,
-): { spec: ModelSpec; origin: ModelOrigin; matched: ReadonlyMap<string, RawTensor> } {
+): { spec: ModelSpec; origin: ModelOrigin; matched: ReadonlyMap<string, RawTensor>; fileNames?: ReadonlyMap<string, string> } {
   const { format, metadata } = contents;
   const asked = options.architecture === undefined ? undefined : architectureOption(options.architecture);
   const declared = declaredArchitecture(contents);
@@ -174,7 +196,12 @@ function decideArchitecture(
     const match = matchTensors(given, contents.tensors);
     if (!('how' in match)) throw new ModelMismatchError(match.message, match.tensor);
     const said = match.said ? `the file's tensors were ${match.said}` : undefined;
-    return { spec: given, origin: withNote({ format, architectureFrom: asked ? 'option' : 'file' }, sentence(said), ignored), matched: match.tensors };
+    return {
+      spec: given,
+      origin: withNote({ format, architectureFrom: asked ? 'option' : 'file' }, sentence(said), ignored),
+      matched: match.tensors,
+      ...(match.fileNames ? { fileNames: match.fileNames } : {}),
+    };
   }
   const fits = kPresetNames
     .map((name) => ({ name, match: matchTensors(presetModel(name)!, contents.tensors) }))
@@ -197,6 +224,7 @@ function decideArchitecture(
     spec,
     origin: withNote({ format, architectureFrom: 'tensors', alsoFits: others }, note, ignored),
     matched: chosen.match.tensors,
+    ...(chosen.match.fileNames ? { fileNames: chosen.match.fileNames } : {}),
   };
 }
 

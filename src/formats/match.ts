@@ -30,6 +30,8 @@ export interface TensorMatch {
   readonly tensors: ReadonlyMap<string, RawTensor>;
   /** What was matched to what (absent when the names were the spec's). */
   readonly said?: string;
+  /** The file's name of each spec tensor, where it differs (for errors that name the file's tensor). */
+  readonly fileNames?: ReadonlyMap<string, string>;
 }
 
 /** What is wrong with the tensors for a spec: the first problem, with the tensor it is in. */
@@ -53,14 +55,21 @@ export function matchTensors(spec: ModelSpec, tensors: ReadonlyMap<string, RawTe
   const byName = tensorProblem(spec, tensors);
   if (!byName) return { how: 'names', tensors };
   const { stripped, prefix } = stripSharedPrefix(tensors);
+  const original = (name: string) => `${prefix}${name}`;
   if (prefix && !tensorProblem(spec, stripped)) {
-    return { how: 'prefix', tensors: stripped, said: `the prefix '${prefix}' stripped from every name` };
+    const fileNames = new Map(spec.tensors.map((t) => [t.name, original(t.name)] as const));
+    return { how: 'prefix', tensors: stripped, said: `the prefix '${prefix}' stripped from every name`, fileNames };
   }
   const ordered = matchByOrder(spec, stripped);
-  if (ordered) {
-    return { ...ordered, said: (prefix ? `the prefix '${prefix}' stripped, then ` : '') + ordered.said };
+  if ('tensors' in ordered) {
+    const fileNames = new Map([...ordered.fileNames].map(([specName, fileName]) => [specName, original(fileName)] as const));
+    return { ...ordered, said: (prefix ? `the prefix '${prefix}' stripped, then ` : '') + ordered.said, fileNames };
   }
-  return byName;
+  // A file that shares no name with the network may have been meant to match by order: say
+  // where that stopped fitting too.
+  const sharesNames = spec.tensors.some((t) => stripped.has(t.name));
+  if (sharesNames) return byName;
+  return { ...byName, message: `${byName.message}; ${prefix ? `with the prefix '${prefix}' stripped and ` : ''}${ordered.message} ('${original(ordered.tensor)}')` };
 }
 
 /** Names and shapes against the spec: missing, unknown, or misshapen tensors. */
@@ -210,9 +219,16 @@ function layerRoles(layer: LayerSpec): Map<string, string> {
 }
 
 /** Step 3 of the module comment: each layer, first to last, takes the first unused group that fits it. */
-function matchByOrder(spec: ModelSpec, tensors: ReadonlyMap<string, RawTensor>): { how: 'order'; tensors: Map<string, RawTensor>; said: string } | undefined {
+function matchByOrder(
+  spec: ModelSpec,
+  tensors: ReadonlyMap<string, RawTensor>,
+): { how: 'order'; tensors: Map<string, RawTensor>; said: string; fileNames: Map<string, string> } | { message: string; tensor: string } {
   const groups = fileGroups(tensors);
-  if (!groups) return undefined;
+  const first = [...tensors.keys()][0] ?? '';
+  if (!groups) return { message: 'matched by order, role and shape: expected one tensor per role in each module, found a role named twice', tensor: first };
+  const describe = (roles: Iterable<[string, string]>, shapeOf: (name: string) => readonly number[]) =>
+    [...roles].map(([role, name]) => `${role} [${shapeOf(name).join(', ')}]`).join(', ');
+  const fileNames = new Map<string, string>();
   const shapes = new Map(spec.tensors.map((t) => [t.name, t.shape] as const));
   const used = new Set<number>();
   const renamed = new Map<string, RawTensor>();
@@ -227,18 +243,37 @@ function matchByOrder(spec: ModelSpec, tensors: ReadonlyMap<string, RawTensor>):
         return fileName !== undefined && shapeFits(spec, specName, shapes.get(specName) ?? [], tensors.get(fileName)!.shape);
       });
     const index = groups.findIndex((g, i) => !used.has(i) && fits(g));
-    if (index < 0) return undefined;
+    if (index < 0) {
+      const next = groups.find((_, i) => !used.has(i));
+      const wanted = describe(roles, (name) => shapes.get(name) ?? []);
+      return {
+        message: next
+          ? `matched by order, role and shape: expected layer '${layer.name}' (${wanted}), found next in the file '${next.module}' (${describe(next.roles, (name) => tensors.get(name)!.shape)})`
+          : `matched by order, role and shape: expected layer '${layer.name}' (${wanted}), found no tensors left in the file`,
+        tensor: next ? [...next.roles.values()][0]! : first,
+      };
+    }
     if ([...used].some((i) => i > index)) inOrder = false;
     used.add(index);
     const group = groups[index]!;
-    for (const [role, specName] of roles) renamed.set(specName, tensors.get(group.roles.get(role)!)!);
+    for (const [role, specName] of roles) {
+      renamed.set(specName, tensors.get(group.roles.get(role)!)!);
+      fileNames.set(specName, group.roles.get(role)!);
+    }
     pairs.push(`${group.module || '(top level)'} → ${layer.name}`);
   }
-  if (used.size !== groups.length || pairs.length === 0) return undefined;
+  const extra = groups.find((_, i) => !used.has(i));
+  if (extra) {
+    return {
+      message: `matched by order, role and shape: expected nothing after the network's layers, found '${extra.module}' (${describe(extra.roles, (name) => tensors.get(name)!.shape)}) left over`,
+      tensor: [...extra.roles.values()][0]!,
+    };
+  }
   const shown = pairs.length > 10 ? `${pairs.slice(0, 10).join(', ')}, …` : pairs.join(', ');
   return {
     how: 'order',
     tensors: renamed,
+    fileNames,
     said: `matched by ${inOrder ? 'order' : 'shape (not in the file\'s order)'}, role and shape: ${shown}`,
   };
 }

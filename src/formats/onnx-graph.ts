@@ -602,6 +602,7 @@ class GraphMapper {
     const attrs = this.attributes(node, { epsilon: 'float', momentum: 'float', spatial: 'int', training_mode: 'int', is_test: 'int' });
     if (node.inputs.length !== 5) throw this.mismatch(node, `expected inputs (X, scale, B, mean, var), found ${node.inputs.length} inputs`);
     if ((attrs.int('training_mode') ?? 0) !== 0) throw this.mismatch(node, 'training_mode: expected 0 (inference, the running statistics), found 1');
+    if ((attrs.int('is_test') ?? 1) === 0) throw this.mismatch(node, 'is_test: expected 1 (inference, the running statistics), found 0 (opset 6 training)');
     if ((attrs.int('spatial') ?? 1) !== 1) throw this.mismatch(node, 'spatial: expected 1 (one mean and variance per channel), found 0');
     if (node.outputs.slice(1).some((o) => o !== '')) throw this.mismatch(node, `expected one output (inference), found ${node.outputs.filter((o) => o !== '').length} (training mode's running statistics)`);
     const shape = this.shape();

@@ -205,18 +205,19 @@ export function preprocess(
     throw new InputError(`preprocess: output holds ${result.length} values, needs ${count * perImage}`);
   }
   const bytes = !(pixels instanceof Float32Array || pixels instanceof Float64Array);
-  for (let n = 0; n < count; n++) {
-    for (let c = 0; c < channels; c++) {
-      const { background, ink } = channelPreprocessing(preprocessing, c);
-      const scale = (ink - background) / (bytes ? 255 : 1);
-      const map = result.subarray(((n * channels + c) * size) * size, ((n * channels + c + 1) * size) * size);
-      if (pad > 0) map.fill(background);
-      const from = (n * channels + c) * rawSize * rawSize;
-      for (let y = 0; y < rawSize; y++) {
-        for (let x = 0; x < rawSize; x++) {
-          map[(y + pad) * size + x + pad] = background + scale * pixels[from + y * rawSize + x]!;
-        }
-      }
+  const affine = Array.from({ length: channels }, (_, c) => {
+    const { background, ink } = channelPreprocessing(preprocessing, c);
+    return { background, scale: (ink - background) / (bytes ? 255 : 1) };
+  });
+  for (let map = 0; map < count * channels; map++) {
+    const { background, scale } = affine[map % channels]!;
+    const to = map * size * size;
+    const from = map * rawSize * rawSize;
+    if (pad > 0) result.fill(background, to, to + size * size);
+    for (let y = 0; y < rawSize; y++) {
+      const row = to + (y + pad) * size + pad;
+      const source = from + y * rawSize;
+      for (let x = 0; x < rawSize; x++) result[row + x] = background + scale * pixels[source + x]!;
     }
   }
   return result;

@@ -153,7 +153,12 @@ export interface Preprocessing {
   readonly perChannel?: ReadonlyArray<{ readonly background: number; readonly ink: number }>;
 }
 
-/** Background and ink of input channel `c`. */
+/**
+ * Background and ink of input channel `c`.
+ *
+ * @example
+ * channelPreprocessing({ pad: 0, background: -1, ink: 1 }, 2); // { background: -1, ink: 1 }
+ */
 export function channelPreprocessing(preprocessing: Preprocessing, c: number): { background: number; ink: number } {
   return preprocessing.perChannel?.[c] ?? { background: preprocessing.background, ink: preprocessing.ink };
 }
