@@ -4,13 +4,15 @@
  * the model's multiply-adds, a GPU time for every kernel of each plan, the peers' logits
  * (tfjs WASM and WebGPU, ONNX Runtime Web WASM) equal to ours before they are timed, the
  * side-by-side rows, and the tables, charts and JSON on the page — all under the page's
- * Content-Security-Policy, every request same-origin. A cold page (bench.html?cold=…) answers
- * for ours (with time to full speed) and for ONNX Runtime Web, with the same first logits.
- * No speed is asserted.
+ * Content-Security-Policy, every request same-origin. Solo pages (bench.html?engine=…&model=…,
+ * one engine alone, as `npm run bench` opens each in a fresh browser) answer for ours, ONNX
+ * Runtime Web and tfjs with the same logits on the same file, and the page draws the fair and
+ * family tables from them. No speed is asserted.
  */
 import { expect, test, type Page } from '@playwright/test';
-import type { ColdOutcome } from '../pages/bench/cold.js';
+import type { SoloOutcome, SoloRun } from '../pages/bench/solo.js';
 import type { BenchResult, EngineResult } from '../pages/bench/types.js';
+import { soloRows } from '../pages/bench/solo-summary.js';
 import { alternatedRatio } from '../pages/bench/summary.js';
 
 const kQuickBatches = [1, 16, 64];
@@ -132,39 +134,62 @@ test('bench.html quick run (seed with tfjs and ONNX Runtime Web, classic) report
   expect(policy.failed, 'failed requests (the favicon included)').toEqual([]);
 });
 
-test('cold pages: ours (default options, with time to full speed) and ONNX Runtime Web WASM answer the same first logits', async ({ page, baseURL }) => {
+test('solo pages: each engine alone on the same ONNX file (batch-norm LeNet; tfjs on the seed) from the same bytes gives the same logits', async ({ page }) => {
   test.setTimeout(300_000);
-  const outcomes: ColdOutcome[] = [];
-  for (const engine of ['webgpu-default', 'ort-wasm']) {
-    const policy = await watchPolicy(page, new URL(baseURL!).origin);
-    await page.goto(`/bench.html?cold=${engine}&quick`);
+  const solo = async (query: string): Promise<SoloRun> => {
+    await page.goto(`/bench.html?${query}&batches=1,3&quick`);
     const finished = () => page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset['state'] ?? ''), undefined, { timeout: 240_000 });
-    // After a dev-server reload the cold page starts again by itself: wait for that one.
     await surviveDepReload(page, async () => undefined, finished);
-    const outcome = (await page.evaluate(() => window.coldStart))!;
-    expect(outcome.error, `${engine}: ${outcome.error}`).toBeUndefined();
-    const run = outcome.run!;
-    expect(run.phases.map((p) => p.label)).toEqual(['imported', 'ready', 'first logits']);
+    const outcome = (await page.evaluate(() => window.solo))! as SoloOutcome;
+    expect('error' in outcome ? outcome.error : undefined, query).toBeUndefined();
+    const run = outcome as SoloRun;
+    expect(run.host).toBe('browser');
+    expect(run.phases.map((p) => p.label), query).toEqual(['imported', 'ready', 'first logits']);
     const at = run.phases.map((p) => p.atMs);
-    expect(at, `${engine}: phases in order, from page load`).toEqual([...at].sort((a, b) => a - b));
-    expect(at[0]).toBeGreaterThan(0);
+    expect(at, `${query}: phases in order, from page load`).toEqual([...at].sort((a, b) => a - b));
     expect(run.firstLogitsMs).toBe(at[2]);
-    expect(run.logits).toHaveLength(10);
-    if (engine === 'webgpu-default') {
-      expect(run.speed!.length, 'batch-1024 runs after the first answer').toBeGreaterThanOrEqual(2);
-      expect(run.steadyImagesPerSecond).toBeGreaterThan(0);
-      expect(run.fullSpeedMs).toBeGreaterThan(run.firstLogitsMs);
-      expect(run.speed!.map((s) => s.atMs)).toContain(run.fullSpeedMs);
-    } else {
-      expect(outcome.detail).toMatch(/onnxruntime-web .* wasm, 1 thread/);
-      expect(run.fullSpeedMs).toBeUndefined();
+    expect(run.logits, `${query}: 16 images × 10 logits`).toHaveLength(160);
+    expect(run.sweep.map((p) => p.batch)).toEqual([1, 3]);
+    for (const p of run.sweep) {
+      expect(p.msPerBatch, `${query} batch ${p.batch}`).toBeGreaterThan(0);
+      expect(p.imagesPerSecond).toBeCloseTo((p.batch / p.msPerBatch) * 1000, 6);
     }
-    expect(await policy.violations(), `${engine}: CSP violations`).toEqual([]);
-    expect(policy.foreign, `${engine}: requests to other origins`).toEqual([]);
-    outcomes.push(outcome);
-  }
-  const [ours, theirs] = outcomes.map((o) => o.run!.logits);
-  for (let i = 0; i < 10; i++) expect(Math.abs(theirs![i]! - ours![i]!), `logit ${i}: ORT ${theirs![i]} vs ours ${ours![i]}`).toBeLessThanOrEqual(1e-4);
+    expect(run.latency.p95).toBeGreaterThanOrEqual(run.latency.p50);
+    return run;
+  };
+  const near = (a: SoloRun, b: SoloRun) => {
+    const worst = Math.max(...a.logits.map((x, i) => Math.abs(x - b.logits[i]!)));
+    expect(worst, `${a.engine} against ${b.engine} on ${a.model}: max |Δ| ${worst}`).toBeLessThanOrEqual(1e-4);
+  };
+  const ours = await solo('engine=webgpu-default&model=d2l-lenet-bn');
+  expect(ours.detail).toMatch(/createEngine default/);
+  expect(ours.plans?.[0], 'the default engine answers first on the layered plan').toBe('layered');
+  const ort = await solo('engine=ort-wasm&model=d2l-lenet-bn');
+  expect(ort.detail).toMatch(/^onnxruntime-web \d+\.\d+\.\d+ wasm, 1 thread$/);
+  near(ort, ours);
+  // tfjs written as its users write it (fused ops) against ours on the seed model's ONNX file.
+  const tfjs = await solo('engine=tfjs-wasm&model=seed');
+  expect(tfjs.detail).toMatch(/fused ops/);
+  const layered = await solo('engine=webgpu-layered&model=seed');
+  near(tfjs, layered);
+  // The tables: each model's rows, logits checked against ours, ours ÷ ORT WASM; drawn on the page.
+  const rows = soloRows([ours, ort, tfjs, layered]);
+  expect(rows.map((r) => `${r.model}/${r.engine}`)).toEqual(['d2l-lenet-bn/webgpu-default', 'd2l-lenet-bn/ort-wasm', 'seed/tfjs-wasm', 'seed/webgpu-layered']);
+  expect(rows[1]!.logits?.ok).toBe(true);
+  expect(rows[0]!.vsOrtWasm!.batch).toBe(3);
+  expect(rows[0]!.vsOrtWasm!.imagesPerSecond).toBeCloseTo(ours.sweep[1]!.imagesPerSecond / ort.sweep[1]!.imagesPerSecond, 9);
+  expect(rows[0]!.vsOrtWasm!.coldStart).toBeCloseTo(ours.firstLogitsMs / ort.firstLogitsMs, 9);
+  await page.goto('/bench.html');
+  await page.waitForFunction(() => document.body.dataset['state'] === 'idle');
+  const meta = await page.evaluate(() => window.bench.meta());
+  await page.evaluate((r) => window.bench.show(r), { ...meta, solo: { setup: 'test', rounds: 1, batches: [1, 3], rows } });
+  await expect(page.locator('#results table.fair tr'), 'header and the two seed rows').toHaveCount(3);
+  await expect(page.locator('#results table.family tr'), 'header, ours and ORT WASM on the batch-norm net').toHaveCount(3);
+  await expect(page.locator('#results table.family')).toContainText('equal');
+  // A bad request is an error naming what was expected, not a hang.
+  await page.goto('/bench.html?engine=ort-wasm&model=vgg16');
+  await page.waitForFunction(() => document.body.dataset['state'] === 'error');
+  expect(((await page.evaluate(() => window.solo)) as { error: string }).error).toMatch(/model 'vgg16' \(expected one of seed, classic/);
 });
 
 function checkResult(result: BenchResult, engines: readonly string[]): void {

@@ -87,7 +87,7 @@ test('benchmark page: same-origin only, no CSP violation, tfjs (WebGPU and WASM)
       const lib = (await load('/src/index.ts')) as typeof import('../src/index.js');
       const reference = (await load('/src/reference.ts')) as typeof import('../src/reference.js');
       const weights = reference.randomWeights(lib.seedModel, 5);
-      const input = new Float32Array(784).fill(0.5);
+      const input = new Uint8Array(784).fill(128);
       const results: number[] = [];
       for (const backend of ['wasm', 'webgpu'] as const) {
         const model = await tfSeedModel(weights, backend);

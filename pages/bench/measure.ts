@@ -38,9 +38,20 @@ export async function repeat(
   return samples;
 }
 
-/** Seeded raw images (bytes), so every engine sees the same input. */
+/** Seeded raw 28×28 images (bytes), so every engine sees the same input. */
 export function benchPixels(count: number, seed = 1): Uint8Array {
-  const pixels = new Uint8Array(count * 784);
+  return benchBytes(count, 784, seed);
+}
+
+/**
+ * Seeded raw images of `perImage` bytes each (3 × 32 × 32 for a colour model); the first 784
+ * bytes are benchPixels' first image.
+ *
+ * @example
+ * const colour = benchBytes(64, 3 * 32 * 32);
+ */
+export function benchBytes(count: number, perImage: number, seed = 1): Uint8Array {
+  const pixels = new Uint8Array(count * perImage);
   let state = seed >>> 0 || 1;
   for (let i = 0; i < pixels.length; i++) {
     // xorshift32: cheap, and enough for benchmark input.

@@ -1,7 +1,10 @@
 /**
- * The seed model in ONNX Runtime Web, from the ONNX file that scripts/pytorch/export_onnx.py
- * makes of the shipped weights (public/models/seed.onnx): the WASM backend (one thread) or the
- * WebGPU backend. Loaded only when asked for.
+ * A model of the family in ONNX Runtime Web, from its ONNX file (the seed model's is the one
+ * scripts/pytorch/export_onnx.py makes of the shipped weights, public/models/seed.onnx; the
+ * family table's are listed in family.ts): the WASM backend (one thread) or the WebGPU
+ * backend, with every graph optimisation on (`graphOptimizationLevel: 'all'`: constant
+ * folding, node fusions such as Conv + activation, layout transforms), as ORT's performance
+ * docs advise. Loaded only when asked for.
  *
  * In the page, each backend is an ORT build with its .wasm binary served by this site (Vite
  * `?url`): the JS glue is part of the bundle, so nothing else is fetched, and nothing from
@@ -21,7 +24,7 @@
  * threaded here for the same reason.
  */
 import type * as Ort from 'onnxruntime-web';
-import type { PeerModel } from './peers.js';
+import { kGreyInput, pixelsToInput, type PeerModel, type PixelInput } from './peers.js';
 
 export type OrtBackend = 'wasm' | 'webgpu';
 type OrtModule = typeof Ort;
@@ -37,24 +40,31 @@ export async function ortForPage(backend: OrtBackend): Promise<OrtModule> {
 }
 
 /**
- * An ONNX Runtime session of `model` (the seed model's ONNX bytes) on `backend`, one thread.
+ * An ONNX Runtime session of `model` (an ONNX file's bytes) on `backend`, one thread. Its
+ * `logits(pixels, n)` converts the raw bytes to the file's float input (`input`: p / 255,
+ * zero-padded where the network wants a larger image) into a buffer kept between calls,
+ * then runs the session.
  *
  * @example
- * const model = await ortSeedModel(await ortForPage('wasm'), bytes, 'wasm');
- * const logits = await model.logits(preprocessed, 16);
+ * const model = await ortModel(await ortForPage('wasm'), bytes, 'wasm');
+ * const logits = await model.logits(pixels, 16);
  */
-export async function ortSeedModel(ort: OrtModule, model: Uint8Array, backend: OrtBackend): Promise<PeerModel> {
+export async function ortModel(ort: OrtModule, model: Uint8Array, backend: OrtBackend, input: PixelInput = kGreyInput): Promise<PeerModel> {
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.proxy = false;
   const session = await ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all' });
   const [inputName] = session.inputNames;
   const [outputName] = session.outputNames;
   if (!inputName || !outputName) throw new Error(`the ONNX model has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]: expected one of each`);
+  const side = input.size + 2 * input.pad;
+  const perImage = input.channels * side * side;
+  let values: Float32Array | undefined;
   return {
     id: backend === 'wasm' ? 'ort-wasm' : 'ort-webgpu',
     detail: `onnxruntime-web ${ort.env.versions.web ?? '?'} ${backend === 'wasm' ? 'wasm, 1 thread' : 'webgpu (JSEP)'}`,
-    async logits(input, count) {
-      const x = new ort.Tensor('float32', input.subarray(0, count * 784), [count, 1, 28, 28]);
+    async logits(pixels, count) {
+      values = pixelsToInput(pixels, count, input, values);
+      const x = new ort.Tensor('float32', values.subarray(0, count * perImage), [count, input.channels, side, side]);
       const outputs = await session.run({ [inputName]: x });
       const y = outputs[outputName];
       if (!y) throw new Error(`ONNX Runtime returned no '${outputName}'`);

@@ -28,8 +28,8 @@ async function loadPeer(id: PeerId, weights: ModelWeights): Promise<PeerModel> {
     return tfSeedModel(weights, id === 'tfjs-wasm' ? 'wasm' : 'webgpu');
   }
   const backend = id === 'ort-wasm' ? 'wasm' : 'webgpu';
-  const [{ ortForPage, ortSeedModel }, bytes] = await Promise.all([import('./ort.js'), fetchBytes(kSeedOnnxPath)]);
-  return ortSeedModel(await ortForPage(backend), bytes, backend);
+  const [{ ortForPage, ortModel }, bytes] = await Promise.all([import('./ort.js'), fetchBytes(kSeedOnnxPath)]);
+  return ortModel(await ortForPage(backend), bytes, backend);
 }
 
 /** 'HeadlessChrome 156.0.0.0' and the like, from the user agent. */

@@ -1,19 +1,68 @@
 /**
- * The peers: other frameworks running the seed model on the same weights (TensorFlow.js on its
- * WASM and WebGPU backends, ONNX Runtime Web on its WASM and WebGPU backends), behind one
- * interface so the benchmark times them all alike. Each is loaded only when asked for: the
- * host (the page, or Node) imports its module on demand.
+ * The peers: other frameworks running a model of the family on the same weights (TensorFlow.js
+ * on its WASM and WebGPU backends, the seed model; ONNX Runtime Web on its WASM and WebGPU
+ * backends, any model's ONNX file), behind one interface so the benchmark times them all
+ * alike. Each is given what ours is given, raw pixels (bytes 0..255), and converts them to its
+ * input tensor inside the timed call, as an application would. Each is loaded only when asked
+ * for: the host (the page, or Node) imports its module on demand.
  */
 import type { LogitsCheck, PeerId } from './types.js';
 
-/** The seed network in another framework: `logits(input, n)` takes preprocessed 28×28 images. */
+/** A network in another framework: `logits(pixels, n)` takes raw images, as ours does. */
 export interface PeerModel {
   readonly id: PeerId;
-  /** e.g. 'tfjs 4.22.0 wasm', 'onnxruntime-web 1.30.0 wasm, 1 thread'. */
+  /** e.g. 'tfjs 4.22.0 wasm, fused ops', 'onnxruntime-web 1.30.0 wasm, 1 thread'. */
   readonly detail: string;
-  /** n × 10 logits, read back to the CPU. `input` holds n × 784 values, pixel / 255. */
-  logits(input: Float32Array, count: number): Promise<Float32Array>;
+  /** n × 10 logits, read back to the CPU. `pixels` holds n raw images (bytes 0..255, planar). */
+  logits(pixels: Uint8Array, count: number): Promise<Float32Array>;
   dispose(): void;
+}
+
+/**
+ * A model's raw image and how its input tensor is made from it: `channels` planar maps of
+ * `size`×`size` bytes, each value p becomes p / 255, zero-padded by `pad` on every side (the
+ * preprocessing of every ONNX file of the family table, and of the seed model).
+ */
+export interface PixelInput {
+  readonly channels: number;
+  readonly size: number;
+  readonly pad: number;
+}
+
+/** The seed model's raw image: 28×28 grey, no padding. */
+export const kGreyInput: PixelInput = { channels: 1, size: 28, pad: 0 };
+
+/** Bytes per raw image. */
+export function pixelsPerImage(input: PixelInput): number {
+  return input.channels * input.size * input.size;
+}
+
+/**
+ * A peer's own conversion of raw bytes to its float input (NCHW, or NHWC for a single channel,
+ * which is the same), into `out` (grown when too small) — what an application writes before
+ * calling the framework. Returns the `count` images' values.
+ *
+ * @example
+ * const x = pixelsToInput(bytes, 16, kGreyInput); // 16 × 784 values, p / 255
+ */
+export function pixelsToInput(pixels: Uint8Array, count: number, input: PixelInput, out?: Float32Array): Float32Array {
+  const side = input.size + 2 * input.pad;
+  const values = count * input.channels * side * side;
+  const result = out && out.length >= values ? out.subarray(0, values) : new Float32Array(values);
+  const scale = 1 / 255;
+  if (input.pad === 0) {
+    for (let i = 0; i < values; i++) result[i] = pixels[i]! * scale;
+    return result;
+  }
+  result.fill(0);
+  for (let map = 0; map < count * input.channels; map++) {
+    for (let y = 0; y < input.size; y++) {
+      const from = (map * input.size + y) * input.size;
+      const to = (map * side + y + input.pad) * side + input.pad;
+      for (let x = 0; x < input.size; x++) result[to + x] = pixels[from + x]! * scale;
+    }
+  }
+  return result;
 }
 
 /** The seed model's tensors by their state_dict names (conv1.weight, …, fc3.bias), float32. */

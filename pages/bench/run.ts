@@ -9,7 +9,7 @@
  * peer is loaded, what to call the platform) comes from the host.
  */
 import { classicModel, createEngine, seedModel, type InferenceEngine, type ModelWeights, type PlanKind } from '../../src/index.js';
-import { multiplyAdds, preprocess, randomWeights } from '../../src/reference.js';
+import { multiplyAdds, randomWeights } from '../../src/reference.js';
 import { measureFloors } from './floors.js';
 import { kernelTimes } from './kernels.js';
 import { benchPixels, percentile, repeat } from './measure.js';
@@ -67,9 +67,25 @@ export interface BenchHost {
  * const result = await runBenchmark(device, adapterInfo, { quick: true, frameworks: false, models: ['seed'] }, host, console.log);
  */
 export async function runBenchmark(device: GPUDevice, info: GPUAdapterInfo, options: BenchOptions, host: BenchHost, log: Log): Promise<BenchResult> {
-  const batches = options.quick ? kQuickBatches : kFullBatches;
-  const peers = options.frameworks ? (options.peers ?? kPeers).filter((p) => host.peers.includes(p)) : [];
-  const meta: BenchMeta = {
+  const meta = benchMeta(device, info, options, host);
+  const { batches, peers } = meta;
+  log('round-trip floors');
+  const floors = await measureFloors(device, options.quick);
+  const models: ModelResult[] = [];
+  for (const model of options.models) models.push(await benchModel(device, model, batches, options.quick, model === 'seed' ? peers : [], host, log));
+  return { meta, floors, models };
+}
+
+/**
+ * What a result says of where and how it ran: the platform, the adapter, the timer, the
+ * options. Also the whole of a result without the shared run's figures (`npm run bench --
+ * --no-shared`).
+ *
+ * @example
+ * const meta = benchMeta(device, adapterInfo, { quick: true, frameworks: false, models: [] }, host);
+ */
+export function benchMeta(device: GPUDevice, info: GPUAdapterInfo, options: BenchOptions, host: BenchHost): BenchMeta {
+  return {
     date: new Date().toISOString(),
     userAgent: host.userAgent,
     browser: host.platform,
@@ -78,15 +94,10 @@ export async function runBenchmark(device: GPUDevice, info: GPUAdapterInfo, opti
     hardwareConcurrency: host.hardwareConcurrency,
     crossOriginIsolated: host.crossOriginIsolated,
     quick: options.quick,
-    peers,
-    batches,
+    peers: options.frameworks ? (options.peers ?? kPeers).filter((p) => host.peers.includes(p)) : [],
+    batches: options.quick ? kQuickBatches : kFullBatches,
     host: host.kind,
   };
-  log('round-trip floors');
-  const floors = await measureFloors(device, options.quick);
-  const models: ModelResult[] = [];
-  for (const model of options.models) models.push(await benchModel(device, model, batches, options.quick, model === 'seed' ? peers : [], host, log));
-  return { meta, floors, models };
 }
 
 async function benchModel(
@@ -164,7 +175,7 @@ async function alternate(device: GPUDevice, weights: ModelWeights, host: BenchHo
     const runners = [
       { engine: 'webgpu-default' as const, detail: `createEngine default, plan ${ours.plan ?? '?'}`, run: () => ours.infer(pixels, kAlternatedBatch) },
       ...loaded.map((m) => {
-        const run = () => m.logits(preprocess(pixels, kAlternatedBatch, weights.preprocessing), kAlternatedBatch);
+        const run = () => m.logits(pixels, kAlternatedBatch);
         return { engine: m.id, detail: m.detail, run };
       }),
     ];
@@ -247,8 +258,8 @@ function latencyOf(samples: number[]): EngineResult['latency'] {
 
 /**
  * A peer: its logits are checked against our engine's on the same 64 images first
- * (tolerance(id)); a mismatch is reported and nothing is timed. Timed like ours: raw bytes in,
- * preprocessing on the CPU (ours does it on the CPU too), logits read back.
+ * (tolerance(id)); a mismatch is reported and nothing is timed. Timed like ours: the same raw
+ * bytes in, its own conversion to floats inside the timed call, logits read back.
  */
 async function timePeer(
   id: PeerId,
@@ -263,13 +274,12 @@ async function timePeer(
   let model: PeerModel | undefined;
   try {
     model = await host.loadPeer(id, weights);
-    const input = preprocess(pixels.subarray(0, kCheckImages * 784), kCheckImages, weights.preprocessing);
-    const theirs = await model.logits(input, kCheckImages);
+    const theirs = await model.logits(pixels.subarray(0, kCheckImages * 784), kCheckImages);
     const { scores } = await ours.infer(pixels.subarray(0, kCheckImages * 784), kCheckImages);
     const check = checkLogits(theirs, scores, kCheckImages, tolerance(id));
     if (!check.ok) return { engine: id, detail: model.detail, latency: latencyOf([]), sweep: [], check, error: 'logits differ from ours: not timed' };
     const m = model;
-    const run = (batch: number) => m.logits(preprocess(pixels.subarray(0, batch * 784), batch, weights.preprocessing), batch);
+    const run = (batch: number) => m.logits(pixels.subarray(0, batch * 784), batch);
     const latency = latencyOf(await repeat(() => run(1), { minRuns: quick ? 5 : 20, maxRuns: quick ? 10 : 100, budgetMs: quick ? 300 : 2000, warmup: 3 }));
     const sweep: SweepPoint[] = [];
     for (const batch of batches) {

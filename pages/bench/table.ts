@@ -1,6 +1,7 @@
 /**
  * The results as HTML tables (one per model), every figure labelled with its adapter and timer.
  */
+import { familyTitle, type SoloRow, type SoloTables } from './solo-summary.js';
 import { engineLabel, kSideBySideBatches, sideBySide } from './summary.js';
 import type { BenchResult, EngineResult } from './types.js';
 
@@ -15,6 +16,7 @@ export function renderTable(container: HTMLElement, result: BenchResult): void {
     `; ${meta.hardwareConcurrency} logical CPUs; kernel timer: ${meta.timestampQuery ? 'timestamp-query' : 'wall clock around onSubmittedWorkDone'}` +
     `${meta.quick ? '; QUICK run (small batches)' : ''}.`;
   container.replaceChildren(head);
+  if (result.solo) container.append(...soloTables(result.solo, meta.host));
   const rows = result.sideBySide ?? sideBySide(result);
   if (rows.length > 0) {
     const table = document.createElement('table');
@@ -85,6 +87,50 @@ export function renderTable(container: HTMLElement, result: BenchResult): void {
     for (const e of model.engines) table.append(row('td', engineRow(e, batches)));
     container.append(table);
   }
+}
+
+/** The fair table (seed, every engine) and the family table (every model: ours and ONNX Runtime Web). */
+function soloTables(solo: SoloTables, host: 'browser' | 'node'): HTMLTableElement[] {
+  const cold = host === 'node' ? 'process start → first logits' : 'page load → first logits';
+  const logits = (r: SoloRow) => (r.logits === undefined ? (r.engine === 'webgpu-default' ? 'reference' : '') : `${r.logits.ok ? 'equal' : 'DIFFER'} (max |Δ| ${r.logits.maxAbsDiff.toExponential(1)})`);
+  const batches = solo.batches.map((b) => `img/s b=${b}`);
+  const tables: HTMLTableElement[] = [];
+  const fair = solo.rows.filter((r) => r.model === 'seed');
+  if (fair.length) {
+    const table = document.createElement('table');
+    table.className = 'fair';
+    const caption = document.createElement('caption');
+    caption.textContent = `Fair table, seed model: each engine alone (${solo.setup}), given the same raw bytes; ${solo.rounds} round(s), medians; cold start: ${cold}`;
+    table.append(caption, row('th', ['engine', 'cold start ms', 'full speed ms', 'batch-1 p50 ms', ...batches, 'logits vs ours', 'note']));
+    for (const r of fair) {
+      table.append(row('td', [`${engineLabel(r.engine)} (${r.detail})`, fmt(r.coldStartMs ?? Number.NaN), fmt(r.fullSpeedMs ?? Number.NaN), fmt(r.latencyP50Ms ?? Number.NaN, 2), ...solo.batches.map((b) => fmt(r.imagesPerSecond[b] ?? Number.NaN)), logits(r), r.error ?? '']));
+    }
+    tables.push(table);
+  }
+  const family = solo.rows.filter((r) => r.engine === 'webgpu-default' || r.engine === 'ort-wasm' || r.engine === 'ort-webgpu');
+  if (family.length) {
+    const table = document.createElement('table');
+    table.className = 'family';
+    const caption = document.createElement('caption');
+    caption.textContent = `Family table: ours (default options) beside ONNX Runtime Web on the same file, each alone; ${solo.rounds} round(s), medians; cold start: ${cold}`;
+    table.append(caption, row('th', ['model', 'engine', 'cold start ms', 'batch-1 p50 ms', ...batches, 'ours ÷ ORT WASM', 'logits vs ours', 'plan / note']));
+    for (const r of family) {
+      table.append(
+        row('td', [
+          familyTitle(r.model),
+          engineLabel(r.engine),
+          fmt(r.coldStartMs ?? Number.NaN),
+          fmt(r.latencyP50Ms ?? Number.NaN, 2),
+          ...solo.batches.map((b) => fmt(r.imagesPerSecond[b] ?? Number.NaN)),
+          r.vsOrtWasm ? `${fmt(r.vsOrtWasm.imagesPerSecond, 2)}× at ${r.vsOrtWasm.batch}, cold start ${fmt(r.vsOrtWasm.coldStart, 2)}×` : '',
+          logits(r),
+          [r.plans?.join(' → '), r.error].filter((x) => x).join('; '),
+        ]),
+      );
+    }
+    tables.push(table);
+  }
+  return tables;
 }
 
 function engineRow(e: EngineResult, batches: readonly number[]): string[] {

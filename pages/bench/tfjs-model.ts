@@ -2,11 +2,10 @@
  * The seed model in TensorFlow.js (`@tensorflow/tfjs-core` and one backend, imported when
  * asked for), from the seed model's tensors: the WASM backend or the WebGPU backend.
  *
- * tfjs is NHWC: conv weights [out, in, 5, 5] become [5, 5, in, out], and the 16×5×5 maps are
- * transposed back to channel-major before the flatten, as PyTorch's flatten orders fc1's input.
+ * tfjs is NHWC: the weights are laid out for it once, when the model is made (tfjsSeedModel).
  */
 import type * as Tf from '@tensorflow/tfjs-core';
-import type { PeerModel, SeedTensors } from './peers.js';
+import { kGreyInput, pixelsToInput, type PeerModel, type SeedTensors } from './peers.js';
 
 export type TfBackend = 'webgpu' | 'wasm';
 type TfModule = typeof Tf;
@@ -30,11 +29,17 @@ export async function loadTfjs(backend: TfBackend): Promise<TfModule> {
 }
 
 /**
- * Switches tfjs to `backend` and uploads the weights.
+ * Switches tfjs to `backend` and uploads the weights, laid out once for tfjs: conv filters
+ * [out, in, 5, 5] → [5, 5, in, out], dense weights [out, in] → [in, out], and fc1's rows
+ * permuted so that the NHWC flatten of the last pooled maps ((y·5 + x)·16 + c) meets the
+ * weight PyTorch's channel-major flatten (c·25 + y·5 + x) gave it: no transpose per call. The
+ * forward pass is `tf.fused.conv2d` and `tf.fused.matMul` with bias and sigmoid in the op, as
+ * tfjs's own converter emits for such a model (FusedConv2D, _FusedMatMul), and pooling.
+ * `logits(pixels, n)` converts the bytes to floats (p / 255) itself, as an application would.
  *
  * @example
  * const model = await tfjsSeedModel(await loadTfjs('wasm'), (name) => tensors.get(name)!, 'wasm');
- * const logits = await model.logits(preprocessed, 16);
+ * const logits = await model.logits(pixels, 16);
  */
 export async function tfjsSeedModel(tf: TfModule, tensor: SeedTensors, backend: TfBackend): Promise<PeerModel> {
   // One thread, as ONNX Runtime's WASM backend here (see ort.ts): in the page there are no
@@ -42,37 +47,35 @@ export async function tfjsSeedModel(tf: TfModule, tensor: SeedTensors, backend: 
   if (backend === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend '${backend}' failed to initialise`);
   await tf.ready();
-  const t = (name: string, shape: number[]) => tf.tensor(tensor(name), shape);
-  const conv = (name: string, out: number, inp: number) => tf.tidy(() => tf.transpose(t(name, [out, inp, 5, 5]), [2, 3, 1, 0]));
-  const dense = (name: string, out: number, inp: number) => tf.tidy(() => tf.transpose(t(name, [out, inp])));
   const p = {
-    conv1: conv('conv1.weight', 6, 1) as Tf.Tensor4D,
-    b1: t('conv1.bias', [6]),
-    conv2: conv('conv2.weight', 16, 6) as Tf.Tensor4D,
-    b2: t('conv2.bias', [16]),
-    fc1: dense('fc1.weight', 120, 400) as Tf.Tensor2D,
-    f1: t('fc1.bias', [120]),
-    fc2: dense('fc2.weight', 84, 120) as Tf.Tensor2D,
-    f2: t('fc2.bias', [84]),
-    fc3: dense('fc3.weight', 10, 84) as Tf.Tensor2D,
-    f3: t('fc3.bias', [10]),
+    conv1: tf.tensor4d(convHwio(tensor('conv1.weight'), 6, 1), [5, 5, 1, 6]),
+    b1: tf.tensor1d(tensor('conv1.bias')),
+    conv2: tf.tensor4d(convHwio(tensor('conv2.weight'), 16, 6), [5, 5, 6, 16]),
+    b2: tf.tensor1d(tensor('conv2.bias')),
+    fc1: tf.tensor2d(denseInOut(tensor('fc1.weight'), 120, 400, nhwcRow(16, 5)), [400, 120]),
+    f1: tf.tensor1d(tensor('fc1.bias')),
+    fc2: tf.tensor2d(denseInOut(tensor('fc2.weight'), 84, 120, (i) => i), [120, 84]),
+    f2: tf.tensor1d(tensor('fc2.bias')),
+    fc3: tf.tensor2d(denseInOut(tensor('fc3.weight'), 10, 84, (i) => i), [84, 10]),
+    f3: tf.tensor1d(tensor('fc3.bias')),
   };
   const forward = (x: Tf.Tensor4D) =>
     tf.tidy(() => {
-      const c1 = tf.sigmoid(tf.add(tf.conv2d(x, p.conv1, 1, [[0, 0], [2, 2], [2, 2], [0, 0]]), p.b1)) as Tf.Tensor4D;
+      const c1 = tf.fused.conv2d({ x, filter: p.conv1, strides: 1, pad: [[0, 0], [2, 2], [2, 2], [0, 0]], bias: p.b1, activation: 'sigmoid' });
       const s2 = tf.avgPool(c1, 2, 2, 'valid');
-      const c3 = tf.sigmoid(tf.add(tf.conv2d(s2, p.conv2, 1, 'valid'), p.b2)) as Tf.Tensor4D;
+      const c3 = tf.fused.conv2d({ x: s2, filter: p.conv2, strides: 1, pad: 'valid', bias: p.b2, activation: 'sigmoid' });
       const s4 = tf.avgPool(c3, 2, 2, 'valid');
-      const flat = tf.reshape(tf.transpose(s4, [0, 3, 1, 2]), [-1, 400]) as Tf.Tensor2D;
-      const h1 = tf.sigmoid(tf.add(tf.matMul(flat, p.fc1), p.f1)) as Tf.Tensor2D;
-      const h2 = tf.sigmoid(tf.add(tf.matMul(h1, p.fc2), p.f2)) as Tf.Tensor2D;
-      return tf.add(tf.matMul(h2, p.fc3), p.f3);
+      const h1 = tf.fused.matMul({ a: tf.reshape(s4, [-1, 400]), b: p.fc1, bias: p.f1, activation: 'sigmoid' });
+      const h2 = tf.fused.matMul({ a: h1, b: p.fc2, bias: p.f2, activation: 'sigmoid' });
+      return tf.fused.matMul({ a: h2, b: p.fc3, bias: p.f3 });
     });
+  let values: Float32Array | undefined;
   return {
     id: backend === 'wasm' ? 'tfjs-wasm' : 'tfjs-webgpu',
-    detail: `tfjs ${tf.version_core} ${backend}${backend === 'wasm' ? ', 1 thread' : ''}`,
-    async logits(input, count) {
-      const x = tf.tensor4d(input.subarray(0, count * 784), [count, 28, 28, 1]);
+    detail: `tfjs ${tf.version_core} ${backend}${backend === 'wasm' ? ', 1 thread' : ''}, fused ops`,
+    async logits(pixels, count) {
+      values = pixelsToInput(pixels, count, kGreyInput, values);
+      const x = tf.tensor4d(values, [count, 28, 28, 1]);
       const y = forward(x);
       try {
         return (await y.data()) as Float32Array;
@@ -82,7 +85,33 @@ export async function tfjsSeedModel(tf: TfModule, tensor: SeedTensors, backend: 
       }
     },
     dispose() {
-      for (const tensor of Object.values(p)) tensor.dispose();
+      for (const t of Object.values(p)) t.dispose();
     },
+  };
+}
+
+/** PyTorch's conv weight [out, in, 5, 5] as tfjs's filter [5, 5, in, out]. */
+function convHwio(w: Float32Array, out: number, inp: number): Float32Array {
+  const hwio = new Float32Array(w.length);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) for (let k = 0; k < 25; k++) hwio[(k * inp + i) * out + o] = w[(o * inp + i) * 25 + k]!;
+  return hwio;
+}
+
+/**
+ * PyTorch's dense weight [out, in] as tfjs's [in, out], row `r` of the result taken from
+ * input column `column(r)` (the flatten order the layer before gives).
+ */
+function denseInOut(w: Float32Array, out: number, inp: number, column: (row: number) => number): Float32Array {
+  const t = new Float32Array(w.length);
+  for (let r = 0; r < inp; r++) for (let o = 0; o < out; o++) t[r * out + o] = w[o * inp + column(r)]!;
+  return t;
+}
+
+/** NHWC flatten index (y·side + x)·channels + c → PyTorch's channel-major c·side² + y·side + x. */
+function nhwcRow(channels: number, side: number): (row: number) => number {
+  return (row) => {
+    const c = row % channels;
+    const yx = Math.floor(row / channels);
+    return c * side * side + yx;
   };
 }

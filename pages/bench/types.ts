@@ -1,3 +1,5 @@
+import type { SoloTables } from './solo-summary.js';
+
 /**
  * The benchmark's result, as shown on the page, downloaded as JSON and printed by
  * `npm run bench`. Every figure is labelled with what measured it (adapter, browser, timer).
@@ -133,6 +135,11 @@ export interface BenchResult {
   readonly coldStartSetup?: string;
   /** The side-by-side table (seed model): `sideBySide(result)`, stored with the result. */
   readonly sideBySide?: readonly SideBySideRow[];
+  /**
+   * The fair table (seed model, every engine) and the family table (every model, ours and
+   * ONNX Runtime Web), from runs of each engine alone in a fresh browser or process (solo.ts).
+   */
+  readonly solo?: SoloTables;
 }
 
 export interface BenchOptions {

@@ -7,7 +7,7 @@
 import { recommendedFeatures } from '../../src/index.js';
 import { drawCharts } from './charts.js';
 import { pageHost } from './page-host.js';
-import { runBenchmark } from './run.js';
+import { benchMeta, runBenchmark } from './run.js';
 import { sideBySide } from './summary.js';
 import { renderTable } from './table.js';
 import { kPeers, type BenchOptions, type BenchResult } from './types.js';
@@ -66,9 +66,19 @@ function optionsFromForm(): BenchOptions {
   return { quick: $<HTMLInputElement>('quick').checked, frameworks: peers.length > 0, peers, models };
 }
 
+/** A result with this page's meta and no figures, for results measured elsewhere (the solo runs). */
+async function meta(): Promise<BenchResult> {
+  const { device, info } = await benchDevice();
+  try {
+    return { meta: benchMeta(device, info, { quick: false, frameworks: false, models: [] }, pageHost), models: [] };
+  } finally {
+    device.destroy();
+  }
+}
+
 declare global {
   interface Window {
-    bench: { run(options: BenchOptions): Promise<BenchResult>; show(result: BenchResult): void };
+    bench: { run(options: BenchOptions): Promise<BenchResult>; show(result: BenchResult): void; meta(): Promise<BenchResult> };
   }
 }
 
@@ -88,6 +98,6 @@ export function startBenchUi(): void {
     a.click();
     URL.revokeObjectURL(a.href);
   });
-  window.bench = { run, show };
+  window.bench = { run, show, meta };
   document.body.dataset['state'] = 'idle';
 }
