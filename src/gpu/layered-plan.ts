@@ -34,13 +34,18 @@ export interface LayeredPlanOptions {
 }
 
 /** A kernel instance before its pipeline exists. */
-interface PendingStep {
+export interface PendingStep {
   readonly label: string;
   readonly source: KernelSource;
   /** Buffers in binding order 1, 2, …; binding 0 is always the batch uniform. */
   readonly bindings: readonly GPUBuffer[];
-  readonly invocationsPerImage: number;
-  readonly workgroupSize: number;
+  /** The workgroup grid for `count` images, from the constants the shader was built with. */
+  workgroups(count: number): [number, number, number];
+}
+
+/** The grid of a one-invocation-per-output kernel: `perImage` invocations per image. */
+function perOutputGrid(perImage: number, workgroupSize: number): (count: number) => [number, number, number] {
+  return (count) => dispatchSize(count * perImage, workgroupSize);
 }
 
 /**
@@ -93,8 +98,7 @@ export async function buildLayeredPlan(
             label: `${layer.name}.${act}`,
             source: { kernel: 'activation', options, code: activationShader(options) },
             bindings: [kernelOutput, output],
-            invocationsPerImage: perImage,
-            workgroupSize: kActivationWorkgroupSize,
+            workgroups: perOutputGrid(perImage, kActivationWorkgroupSize),
           });
         }
         layerBuffers.set(layer.name, { buffer: output, values: perImage });
@@ -118,8 +122,14 @@ export async function buildLayeredPlan(
   });
 }
 
-/** The kernel for one layer, its activation fused (or 'none'). */
-function layerStep(
+/**
+ * The kernel for one layer, its activation fused (or 'none'). Exported for
+ * scripts/probe-layered.ts, which times each layer's kernel on its own.
+ *
+ * @example
+ * const step = layerStep(layer, 'relu', inputBuffer, outputBuffer, (name) => weightBuffers.get(name)!);
+ */
+export function layerStep(
   layer: LayerSpec,
   activation: Activation,
   input: GPUBuffer,
@@ -141,8 +151,7 @@ function layerStep(
         label: `${layer.name}.conv5x5`,
         source: { kernel: 'conv5x5', options, code: conv5x5(options) },
         bindings: [input, tensor(layer.weight), tensor(layer.bias), output],
-        invocationsPerImage,
-        workgroupSize: kConv5x5WorkgroupSize,
+        workgroups: perOutputGrid(invocationsPerImage, kConv5x5WorkgroupSize),
       };
     }
     case 'subsample2x2': {
@@ -152,8 +161,7 @@ function layerStep(
         label: `${layer.name}.subsample2x2`,
         source: { kernel: 'subsample2x2', options, code: subsample2x2(options) },
         bindings: [input, output, ...trainable],
-        invocationsPerImage,
-        workgroupSize: kSubsample2x2WorkgroupSize,
+        workgroups: perOutputGrid(invocationsPerImage, kSubsample2x2WorkgroupSize),
       };
     }
     case 'dense': {
@@ -162,8 +170,7 @@ function layerStep(
         label: `${layer.name}.dense`,
         source: { kernel: 'dense', options, code: dense(options) },
         bindings: [input, tensor(layer.weight), tensor(layer.bias), output],
-        invocationsPerImage,
-        workgroupSize: kDenseWorkgroupSize,
+        workgroups: perOutputGrid(invocationsPerImage, kDenseWorkgroupSize),
       };
     }
     case 'scale-shift': {
@@ -172,8 +179,7 @@ function layerStep(
         label: `${layer.name}.scale-shift`,
         source: { kernel: 'scale-shift', options, code: scaleShift(options) },
         bindings: [input, tensor(layer.scale), tensor(layer.shift), output],
-        invocationsPerImage,
-        workgroupSize: kScaleShiftWorkgroupSize,
+        workgroups: perOutputGrid(invocationsPerImage, kScaleShiftWorkgroupSize),
       };
     }
     case 'rbf': {
@@ -182,8 +188,7 @@ function layerStep(
         label: `${layer.name}.rbf`,
         source: { kernel: 'rbf', options, code: rbf(options) },
         bindings: [input, tensor(layer.centres), output],
-        invocationsPerImage,
-        workgroupSize: kRbfWorkgroupSize,
+        workgroups: perOutputGrid(invocationsPerImage, kRbfWorkgroupSize),
       };
     }
     case 'softmax': {
@@ -192,8 +197,7 @@ function layerStep(
         label: `${layer.name}.softmax`,
         source: { kernel: 'softmax', options, code: softmax(options) },
         bindings: [input, output],
-        invocationsPerImage: 1,
-        workgroupSize: kSoftmaxWorkgroupSize,
+        workgroups: perOutputGrid(1, kSoftmaxWorkgroupSize),
       };
     }
   }
@@ -208,11 +212,5 @@ async function makeStep(device: GPUDevice, step: PendingStep, batchBuffer: GPUBu
       entries: [batchBuffer, ...step.bindings].map((buffer, binding) => ({ binding, resource: { buffer } })),
     }),
   );
-  const { invocationsPerImage, workgroupSize } = step;
-  return {
-    label: step.label,
-    pipeline,
-    bindGroup,
-    workgroups: (count) => dispatchSize(count * invocationsPerImage, workgroupSize),
-  };
+  return { label: step.label, pipeline, bindGroup, workgroups: step.workgroups };
 }
