@@ -229,6 +229,9 @@ test('fusedDeclineReason: the shipped and family models run; too many kernels, t
     classic: 'runs',
     'classic-scaled-tanh': 'runs',
     'caffe-lenet': expect.stringMatching(/conv2 has 1000 5×5 kernels/),
+    // Its batch norms fold into the convs and dense layers at load: the fused kernel runs it.
+    'd2l-lenet-bn': 'runs',
+    'pytorch-cifar10-tutorial': expect.stringMatching(/its kernels read one input map; 'pytorch-cifar10-tutorial' takes 3 \(colour input\)/),
   });
   expect(Object.values(reasons.family)).toEqual(Object.keys(kFamily).map(() => 'runs'));
   expect(reasons.memory).toMatch(/needs 18880 bytes of workgroup memory per image.*at most 16384/);
