@@ -39,33 +39,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_bn_colour_fixtures import Net  # noqa: E402  (the CIFAR-10 tutorial's Net, as the tutorial writes it)
+
 SEED = 19
 EPOCHS = 4
 TRAIN_IMAGES = 2000
 SAMPLE_PER_CLASS = 4
 PICTURE_CLASS = 6  # frog: the hue and stripes of class 6
-
-
-class Net(nn.Module):
-    """The CIFAR-10 tutorial's Net, as the tutorial writes it."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 6, 5)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, 10)
-
-    def forward(self, x):
-        x = self.pool(F.relu(self.conv1(x)))
-        x = self.pool(F.relu(self.conv2(x)))
-        x = torch.flatten(x, 1)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        x = self.fc3(x)
-        return x
 
 
 def hue_rgb(k: int) -> np.ndarray:
