@@ -107,6 +107,8 @@ export class WebGpuEngine implements InferenceEngine {
     planFallbackReason: string | undefined,
     /** 'auto': the plan to move to once built in the background. */
     private readonly upgradeTo: PlanKind | undefined,
+    /** Why `recover()` cannot rebuild the plan from `weights`, where it cannot (overPlan). */
+    private readonly unrecoverable?: string,
   ) {
     this.spec = weights.spec;
     this.model = modelInfo(weights);
@@ -146,6 +148,20 @@ export class WebGpuEngine implements InferenceEngine {
       if (context.ownsDevice) context.device.destroy();
       throw e;
     }
+  }
+
+  /**
+   * An engine over a layered plan already built on `device` from weights that live on the GPU
+   * (a trainer's snapshot: `GpuTrainer.engine`, src/gpu/snapshot-plan.ts). It stays on that
+   * plan (the fused one is built from weights on the CPU), and `recover()` after a lost device
+   * is refused: the weights were on that device. The device stays the caller's.
+   *
+   * @example
+   * const engine = await WebGpuEngine.overPlan(device, weights, await buildSnapshotPlan(device, training, fixed, { maxBatch: 256 }));
+   */
+  static async overPlan(device: GPUDevice, weights: ModelWeights, plan: Plan, why: string): Promise<WebGpuEngine> {
+    const context = await acquireDevice(device);
+    return new WebGpuEngine(context, weights, plan, 'layered', true, `the fused plan is built from weights on the CPU; ${why}`, undefined, why);
   }
 
   get adapterName(): string {
@@ -237,6 +253,9 @@ export class WebGpuEngine implements InferenceEngine {
     return this.serialise(async () => {
       if (this.destroyed) throw new EngineDestroyedError('recover');
       if (!this.lost) return;
+      if (this.unrecoverable) {
+        throw new DeviceLostError(`recover: this engine cannot be rebuilt on a new device (${this.unrecoverable}); create one from saved weights`);
+      }
       const context = await acquireDevice(device);
       let plan: Plan;
       try {

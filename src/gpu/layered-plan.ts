@@ -31,6 +31,12 @@ export interface LayeredPlanOptions {
   readonly maxBatch: number;
   /** True: activations inside each layer's kernel. False: a standalone activation kernel. */
   readonly fuseActivations: boolean;
+  /**
+   * A weight tensor's buffer where it is already on the GPU (snapshot-plan.ts: a trainer's
+   * parameters, copied there); the plan binds it and does not own it. Where this is absent or
+   * returns undefined, the tensor is uploaded from `tensors`.
+   */
+  readonly tensorBuffer?: (name: string) => GPUBuffer | undefined;
 }
 
 /** A kernel instance before its pipeline exists. */
@@ -70,12 +76,13 @@ export async function buildLayeredPlan(
   // Check every tensor before any GPU work, so a missing one is a ModelMismatchError, not a GPU error.
   for (const layer of layers) {
     for (const name of layerTensorNames(layer)) {
-      if (!tensors.has(name)) throw new ModelMismatchError(`layer ${layer.name} needs a tensor that is missing`, name);
+      if (!tensors.has(name) && !options.tensorBuffer?.(name)) throw new ModelMismatchError(`layer ${layer.name} needs a tensor that is missing`, name);
     }
   }
   const buffers = new PlanBuffers(device);
   const values = (label: string, count: number, usage: number) => buffers.create(label, count * 4, usage);
-  const tensor = (layer: LayerSpec, name: string): GPUBuffer => buffers.upload(`${layer.name}.${name}`, tensors.get(name)!);
+  const tensor = (layer: LayerSpec, name: string): GPUBuffer =>
+    options.tensorBuffer?.(name) ?? buffers.upload(`${layer.name}.${name}`, tensors.get(name)!);
   const inputValues = layerInputSize(first);
 
   return destroyOnError(buffers, async () => {

@@ -84,6 +84,12 @@ export interface TrainingPlan {
   readTrainingTotals(): Promise<LossTotals>;
   /** Reads every trainable tensor. */
   readParameters(): Promise<Map<string, Float32Array>>;
+  /**
+   * Queues a copy of every trainable tensor, as the steps submitted so far leave it, into
+   * `targets` (one COPY_DST buffer per tensor name, at least its size): GPU to GPU, nothing
+   * read back, nothing waited for.
+   */
+  copyParameters(targets: ReadonlyMap<string, GPUBuffer>): void;
   /** Reads the last step's gradient of every trainable tensor (of the batch's mean loss). */
   readGradients(): Promise<Map<string, Float32Array>>;
   /** The last step's gradient at the input, [N, inputSize²] (when built with inputGradient). */
@@ -364,6 +370,15 @@ export async function buildTrainingPlan(
       readTrainingTotals: () => readTotals(totals.train),
       readParameters: () => readSlots(params),
       readGradients: () => readSlots(grads),
+      copyParameters(targets) {
+        const encoder = device.createCommandEncoder({ label: 'train.parameters.copy' });
+        for (const [name, at] of slots) {
+          const target = targets.get(name);
+          if (!target) throw new InputError(`copyParameters: no target buffer for trainable tensor '${name}'`);
+          encoder.copyBufferToBuffer(params, at.offset * 4, target, 0, at.length * 4);
+        }
+        device.queue.submit([encoder.finish()]);
+      },
       async readInputGradient(count) {
         if (!made.inputGrad) throw new InputError('this training plan was built without inputGradient');
         return read(made.inputGrad, 0, count * spec.inputSize * spec.inputSize * 4);

@@ -16,6 +16,9 @@ import { cosineSchedule } from './adam.js';
 import { kAffineValues, randomAffine, type AugmentOptions } from './augment.js';
 import { lossName } from './record.js';
 import { saveWeights } from '../formats/load.js';
+import type { InferenceEngine } from '../engine-api.js';
+import { kDefaultMaxBatch, WebGpuEngine } from '../gpu/engine.js';
+import { buildSnapshotPlan } from '../gpu/snapshot-plan.js';
 import type { StepValues } from '../../shaders/elementwise.js';
 
 export interface GpuTrainerOptions {
@@ -85,6 +88,22 @@ export interface GpuTrainer {
   evaluate(): Promise<{ readonly loss: number; readonly accuracy: number }>;
   /** The weights now (read back from the GPU). */
   weights(): Promise<ModelWeights>;
+  /**
+   * An inference engine on the trainer's device over the weights as the steps taken so far
+   * leave them, without a round trip through the CPU: the parameters are copied GPU to GPU
+   * (queued after the submitted steps, nothing waited for) into the engine's own buffers, and
+   * its layered plan reuses the training plan's compiled forward pipelines. A snapshot: further
+   * training does not change its answers (call `engine()` again for newer weights); it outlives
+   * the trainer, and `destroy()` it when done. Its answers equal an engine made from
+   * `exportWeights()` at the same step. Its `weights.tensors` holds only the tensors that do
+   * not train (RBF centres): the trained ones are on the GPU (`weights()` reads them).
+   *
+   * @example
+   * await trainer.fit({ epochs: 1 });
+   * const engine = await trainer.engine({ maxBatch: 256 });
+   * const { classes } = await engine.infer(testImages, 100);
+   */
+  engine(options?: { readonly maxBatch?: number }): Promise<InferenceEngine>;
   /** Safetensors bytes with the architecture, preprocessing and the training record. */
   exportWeights(extraMetadata?: Readonly<Record<string, string>>): Promise<Uint8Array>;
   destroy(): void;
@@ -254,6 +273,24 @@ export async function createTrainer(source: ModelWeights | ModelSpec | Architect
       return meanOf(await plan.evaluate());
     },
     weights,
+    async engine(engineOptions = {}) {
+      live();
+      const fixed = new Map(spec.tensors.filter((t) => !t.trainable).map((t) => [t.name, initial.tensors.get(t.name)!] as const));
+      const snapshot = await buildSnapshotPlan(options.device, plan, fixed, { maxBatch: engineOptions.maxBatch ?? kDefaultMaxBatch });
+      const weights: ModelWeights = {
+        spec,
+        preprocessing,
+        tensors: fixed,
+        metadata: { ...initial.metadata, 'lenet5.train.steps': String(steps) },
+        ...(initial.labels ? { labels: initial.labels } : {}),
+      };
+      try {
+        return await WebGpuEngine.overPlan(options.device, weights, snapshot, `its weights are a snapshot of a trainer's, on the GPU only (step ${steps})`);
+      } catch (e) {
+        snapshot.destroy();
+        throw e;
+      }
+    },
     async exportWeights(extraMetadata = {}) {
       const trained = await weights();
       const described =
