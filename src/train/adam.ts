@@ -34,14 +34,17 @@ export class Adam {
     return this.t;
   }
 
-  /** One update: params −= lr · m̂ / (√v̂ + ε). `scale` multiplies the gradient first. */
-  step(params: Float32Array, grads: Float32Array, lr: number, scale = 1): void {
+  /**
+   * One update: params −= lr · m̂ / (√v̂ + ε). `scale` multiplies the gradient first; then
+   * `weightDecay` · params is added to it (L2, torch.optim.Adam's weight_decay, not AdamW).
+   */
+  step(params: Float32Array, grads: Float32Array, lr: number, scale = 1, weightDecay = 0): void {
     const { beta1, beta2, epsilon } = this.options;
     this.t++;
     const c1 = 1 - beta1 ** this.t;
     const c2 = 1 - beta2 ** this.t;
     for (let i = 0; i < params.length; i++) {
-      const g = grads[i]! * scale;
+      const g = grads[i]! * scale + weightDecay * params[i]!;
       const m = (this.m[i] = beta1 * this.m[i]! + (1 - beta1) * g);
       const v = (this.v[i] = beta2 * this.v[i]! + (1 - beta2) * g * g);
       params[i] = params[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + epsilon);

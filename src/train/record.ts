@@ -13,6 +13,19 @@ export function lossName(output: OutputKind): string {
     : 'softmax cross-entropy on the logits';
 }
 
+/** The optimizer as the record names it: `Adam (β1 0.9, β2 0.999, ε 1e-8)` or `SGD (momentum 0.9, weight decay 0)`. */
+export function optimizerName(options: Pick<TrainOptions, 'optimizer' | 'momentum' | 'weightDecay'>): string {
+  const weightDecay = options.weightDecay ?? 0;
+  return (options.optimizer ?? 'adam') === 'adam'
+    ? `Adam (β1 0.9, β2 0.999, ε 1e-8${weightDecay ? `, weight decay ${weightDecay}` : ''})`
+    : `SGD (momentum ${options.momentum ?? 0}, weight decay ${weightDecay})`;
+}
+
+function scheduleName(options: TrainOptions): string {
+  if (options.constantLr) return `lr ${options.lr} constant`;
+  return `lr ${options.lr} cosine-decayed to ${Number((options.lr * options.finalLrRatio).toPrecision(6))}`;
+}
+
 /**
  * The training part of a trained model's `__metadata__`.
  *
@@ -34,13 +47,11 @@ export function trainingMetadata(
         `shear ±${options.augment.shear}, shift ±${options.augment.shift} px (bilinear)`
       : 'none',
     'lenet5.train.loss': lossName(spec.output),
-    'lenet5.train.optimizer':
-      `Adam (β1 0.9, β2 0.999, ε 1e-8), batch ${options.batch}, lr ${options.lr} cosine-decayed to ` +
-      `${Number((options.lr * options.finalLrRatio).toPrecision(6))}, ${options.workers} worker threads`,
+    'lenet5.train.optimizer': `${optimizerName(options)}, batch ${options.batch}, ${scheduleName(options)}, ${options.workers} worker threads`,
     'lenet5.train.init': options.initial
       ? `fine-tuned from a model trained by: ${options.initial.metadata['lenet5.train.command'] ?? 'unknown command'}`
       : (result.weights.metadata['lenet5.init'] ?? 'randomWeights'),
-    'lenet5.train.test_accuracy': result.testAccuracy.toFixed(4),
+    ...(result.testAccuracy === null ? { 'lenet5.train.steps': String(result.steps) } : { 'lenet5.train.test_accuracy': result.testAccuracy.toFixed(4) }),
     'lenet5.train.time_s': result.seconds.toFixed(0),
     'lenet5.train.machine': run.machine,
     'lenet5.train.command': run.command,

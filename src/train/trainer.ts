@@ -1,10 +1,11 @@
 /**
  * The training loop: seeded initialisation, per-epoch shuffles (and distortions), data-parallel
- * mini-batch gradients, Adam with a cosine schedule, and a test-set evaluation after every
- * epoch. Everything random comes from the seed, so a run can be reproduced exactly (with the
+ * mini-batch gradients, Adam or SGD (torch.optim's semantics) with a cosine or constant
+ * learning rate, and a test-set evaluation after every epoch. The reference of the GPU trainer
+ * (gpu-trainer.ts), which takes the same options and draws the same batches. Everything random comes from the seed, so a run can be reproduced exactly (with the
  * same worker count: it fixes how the float32 gradient sums are grouped).
  */
-import { ModelMismatchError } from '../errors.js';
+import { InputError, ModelMismatchError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { Prng } from '../model/prng.js';
 import { randomWeights } from '../model/random.js';
@@ -13,6 +14,7 @@ import { Adam, cosineSchedule } from './adam.js';
 import { kAffineValues, randomAffine, type AugmentOptions } from './augment.js';
 import { parameterLayout } from './network.js';
 import { ReplicaPool } from './parallel.js';
+import { sgdStep } from './sgd.js';
 import type { ImageSet } from './replica.js';
 
 export interface TrainOptions {
@@ -31,6 +33,18 @@ export interface TrainOptions {
   /** Learning rate at the start; decays (cosine) to lr · finalLrRatio. */
   readonly lr: number;
   readonly finalLrRatio: number;
+  /** No decay: lr at every step (default false). */
+  readonly constantLr?: boolean;
+  /** 'adam' (default; β1 0.9, β2 0.999, ε 1e-8) or 'sgd' (sgd.ts). */
+  readonly optimizer?: 'adam' | 'sgd';
+  /** SGD's momentum (default 0, as torch.optim.SGD). */
+  readonly momentum?: number;
+  /** L2 weight decay added to the gradient, as torch.optim (default 0). */
+  readonly weightDecay?: number;
+  /** False: batches in the training set's order every epoch (default true: a seeded shuffle). */
+  readonly shuffle?: boolean;
+  /** Stop after this many optimizer steps (no test-set evaluation then). */
+  readonly steps?: number;
   /** Random distortions of the training images, or null for none. */
   readonly augment: AugmentOptions | null;
   /** Worker threads (0 = train on the calling thread). */
@@ -55,8 +69,10 @@ export interface EpochRecord {
 
 export interface TrainResult {
   readonly weights: ModelWeights;
-  /** Final test accuracy in [0, 1], measured on the CPU by the trainer. */
-  readonly testAccuracy: number;
+  /** Final test accuracy in [0, 1], measured on the CPU by the trainer; null after a `steps` run. */
+  readonly testAccuracy: number | null;
+  /** Optimizer steps taken. */
+  readonly steps: number;
   readonly seconds: number;
   readonly history: readonly EpochRecord[];
 }
@@ -89,47 +105,71 @@ export async function train(options: TrainOptions, trainSet: ImageSet, testSet: 
       for (const [name, at] of layout.offsets) tensors.set(name, pool.params.slice(at.offset, at.offset + at.length));
       return { spec, preprocessing, tensors, metadata: startMetadata };
     };
-    const adam = new Adam(layout.size);
+    const update = optimizerStep(options, layout.size);
     const stepsPerEpoch = Math.ceil(trainSet.count / batch);
-    const schedule = cosineSchedule(options.lr, options.lr * options.finalLrRatio, epochs * stepsPerEpoch);
+    const schedule = options.constantLr ? () => options.lr : cosineSchedule(options.lr, options.lr * options.finalLrRatio, epochs * stepsPerEpoch);
+    const maxSteps = options.steps ?? Infinity;
+    let steps = 0;
     // One stream for the data order and distortions, apart from the initialisation's.
     const random = new Prng(options.seed * 2654435761 + 1);
     const history: EpochRecord[] = [];
     const started = performance.now();
-    let testAccuracy = 0;
-    const lastEpoch = Math.min(epochs, options.stopAfter ?? epochs);
+    let testAccuracy: number | null = null;
+    const lastEpoch = Math.min(epochs, options.stopAfter ?? epochs, Math.ceil(maxSteps / stepsPerEpoch));
     for (let epoch = 1; epoch <= lastEpoch; epoch++) {
       const order = pool.order;
       for (let i = 0; i < trainSet.count; i++) order[i] = i;
-      random.shuffle(order);
+      if (options.shuffle !== false) random.shuffle(order);
       if (options.augment) {
         for (let i = 0; i < trainSet.count; i++) randomAffine(random, options.augment, pool.affine, i * kAffineValues);
       }
       let lossSum = 0;
       let correct = 0;
-      for (let from = 0; from < trainSet.count; from += batch) {
+      let done = 0;
+      for (let from = 0; from < trainSet.count && steps < maxSteps; from += batch) {
         const to = Math.min(trainSet.count, from + batch);
         const result = await pool.gradients(from, to, options.augment !== null);
         lossSum += result.lossSum;
         correct += result.correct;
-        adam.step(pool.params, pool.grads, schedule(adam.steps), 1 / (to - from));
+        update(pool.params, pool.grads, schedule(steps), 1 / (to - from));
+        steps++;
+        done = to;
         options.onStep?.(epoch, to, lossSum / to);
       }
       const last = epoch === lastEpoch;
-      const evaluate = last || options.evaluateEachEpoch !== false;
+      const evaluate = options.steps === undefined && (last || options.evaluateEachEpoch !== false);
       const accuracy = evaluate ? (await pool.evaluate('test')) / testSet.count : null;
       if (accuracy !== null) testAccuracy = accuracy;
       const seconds = (performance.now() - started) / 1000;
-      const record: EpochRecord = { epoch, loss: lossSum / trainSet.count, trainAccuracy: correct / trainSet.count, testAccuracy: accuracy, seconds };
+      const record: EpochRecord = { epoch, loss: lossSum / done, trainAccuracy: correct / done, testAccuracy: accuracy, seconds };
       history.push(record);
       options.log?.(progressLine(record, epochs));
       options.onEpoch?.(record, snapshot());
     }
     const seconds = (performance.now() - started) / 1000;
-    return { weights: snapshot(), testAccuracy, seconds, history };
+    return { weights: snapshot(), testAccuracy, steps, seconds, history };
   } finally {
     await pool.close();
   }
+}
+
+/**
+ * The update of the options' optimizer, over the summed gradient of a batch and its `scale`
+ * (1 / batch size: the loss is the batch mean).
+ */
+function optimizerStep(options: TrainOptions, size: number): (params: Float32Array, sums: Float32Array, lr: number, scale: number) => void {
+  const weightDecay = options.weightDecay ?? 0;
+  const momentum = options.momentum ?? 0;
+  if ((options.optimizer ?? 'adam') === 'adam') {
+    if (momentum !== 0) throw new InputError('momentum is an SGD option; Adam has β1 instead');
+    const adam = new Adam(size);
+    return (params, sums, lr, scale) => adam.step(params, sums, lr, scale, weightDecay);
+  }
+  const velocity = new Float32Array(size);
+  return (params, sums, lr, scale) => {
+    for (let i = 0; i < sums.length; i++) sums[i] = sums[i]! * scale;
+    sgdStep(params, sums, velocity, lr, { momentum, weightDecay });
+  };
 }
 
 function progressLine(r: EpochRecord, epochs: number): string {
