@@ -21,7 +21,9 @@ import { presetModel } from '../src/model/presets.js';
 import { randomWeights } from '../src/model/random.js';
 import { kClasses } from '../src/model/spec.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
+import { createTrainer } from '../src/train/gpu-trainer.js';
 import { loadMnist } from '../src/train/mnist.js';
+import { train } from '../src/train/trainer.js';
 import { Network, parameterLayout } from '../src/train/network.js';
 
 let device: GPUDevice;
@@ -100,12 +102,18 @@ test('the plan refuses a softmax output, batch norm, colour input and an unknown
   const options = { maxBatch: 4, optimizer: { kind: 'sgd', momentum: 0, weightDecay: 0 } as const, preprocessing: weights.preprocessing };
   const withSoftmax = { ...spec, layers: [...spec.layers, { kind: 'softmax', name: 'prob', features: kClasses, log: false } as const] };
   await expect(buildTrainingPlan(device, withSoftmax, weights.tensors, batch, null, options)).rejects.toThrow(/softmax output/);
-  for (const [preset, says] of [['d2l-lenet-bn', /does not train batch norm layers yet/], ['pytorch-cifar10-tutorial', /trains grey \(1-channel\) models .* takes 3 input channels/]] as const) {
+  for (const [preset, says] of [['d2l-lenet-bn', /does not train batch norm layers; expected a model of conv, pool, dense and RBF layers only, found \d+ batch norm layers in .*\('bn1'/], ['pytorch-cifar10-tutorial', /trains grey \(1-channel\) models .* takes 3 input channels/]] as const) {
     // The description as given (random weights fold a batch norm into its conv, leaving none to see).
     const described = presetModel(preset)!;
     const other = randomWeights(described, 1);
     await expect(buildTrainingPlan(device, described, other.tensors, batch, null, { ...options, preprocessing: other.preprocessing })).rejects.toThrow(says);
   }
+  // Both trainers refuse it too, before any weights are made, with the same sentence.
+  const bn = presetModel('d2l-lenet-bn')!;
+  const images = loadMnist('train', 4);
+  await expect(createTrainer(bn, { device, train: images })).rejects.toThrow(/the GPU trainer does not train batch norm layers; expected .* \('bn1'/);
+  const cpuOptions = { spec: bn, epochs: 1, seed: 1, batch: 4, lr: 1e-3, finalLrRatio: 1, augment: null, workers: 0 };
+  await expect(train(cpuOptions, images, images)).rejects.toThrow(/the CPU trainer does not train batch norm layers; expected .* \('bn1'/);
   const withMystery = { ...spec, layers: [{ kind: 'dropout', name: 'drop' } as unknown as (typeof spec.layers)[number], ...spec.layers] };
   await expect(buildTrainingPlan(device, withMystery, weights.tensors, batch, null, options)).rejects.toThrow(/layer kind 'dropout'/);
 });

@@ -22,6 +22,7 @@ import { adam, sgd } from '../../shaders/optimizers.js';
 import { DataFileError, InputError, ModelMismatchError } from '../errors.js';
 import { kClasses, kImageSize, layerActivation, layerInputSize, layerOutputSize, type ModelSpec, type Preprocessing } from '../model/spec.js';
 import { kAffineValues } from '../train/augment.js';
+import { refuseBatchNorm } from '../train/batch-norm.js';
 import { cachedPipeline } from './pipeline-cache.js';
 import { checkMaxBatch, destroyOnError, PlanBuffers, scoped } from './plan-resources.js';
 import { backwardSteps, forwardStep, type PendingStep, type ReadyStep } from './training-steps.js';
@@ -99,11 +100,7 @@ export interface TrainingPlan {
 
 /** The layer kinds this plan trains; anything else is refused by name. */
 function checkTrainable(spec: ModelSpec): void {
-  if (spec.batchNorms?.length) {
-    throw new ModelMismatchError(
-      `the GPU trainer does not train batch norm layers yet ('${spec.batchNorms[0]!.name}'); train the model without them`,
-    );
-  }
+  refuseBatchNorm(spec, 'the GPU trainer');
   if (spec.inputChannels !== 1) {
     throw new ModelMismatchError(`the GPU trainer trains grey (1-channel) models on MNIST; '${spec.title}' takes ${spec.inputChannels} input channels`);
   }
@@ -115,7 +112,7 @@ function checkTrainable(spec: ModelSpec): void {
       );
     }
     if (kind === 'batchnorm' || kind === 'scale-shift') {
-      throw new ModelMismatchError(`the GPU trainer does not train batch norm layers yet (layer '${layer.name}'); train the model without them`);
+      throw new ModelMismatchError(`the GPU trainer does not train batch norm layers; expected conv, pool, dense and RBF layers only, found '${layer.name}' (a per-channel scale and shift)`);
     }
     if (kind !== 'conv5x5' && kind !== 'subsample2x2' && kind !== 'dense' && kind !== 'rbf') {
       throw new ModelMismatchError(`the GPU trainer does not know layer kind '${kind}' (layer '${layer.name}'); it trains conv, pool, dense and RBF layers`);

@@ -14,6 +14,7 @@ import { randomWeights } from '../model/random.js';
 import type { ModelSpec, Preprocessing } from '../model/spec.js';
 import { cosineSchedule } from './adam.js';
 import { kAffineValues, randomAffine, type AugmentOptions } from './augment.js';
+import { refuseBatchNorm } from './batch-norm.js';
 import { lossName } from './record.js';
 import { saveWeights } from '../formats/load.js';
 import type { InferenceEngine } from '../engine-api.js';
@@ -140,9 +141,7 @@ export async function createTrainer(source: ModelWeights | ModelSpec | Architect
   if (!Number.isInteger(seed) || seed < 0) throw new InputError(`seed must be a non-negative integer, found ${seed}`);
   const described = isWeights(source) ? source.spec : isSpec(source) ? source : buildArchitecture(source);
   // Checked before random weights fold a batch norm into its layer, where no planner sees it.
-  if (described.batchNorms?.length) {
-    throw new ModelMismatchError(`the GPU trainer does not train batch norm layers yet ('${described.batchNorms[0]!.name}'); train the model without them`);
-  }
+  refuseBatchNorm(described, 'the GPU trainer');
   const initial = isWeights(source) ? source : randomWeights(described, seed, options.preprocessing ? { preprocessing: options.preprocessing } : {});
   const spec = initial.spec;
   const preprocessing = options.preprocessing ?? initial.preprocessing;

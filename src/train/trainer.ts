@@ -14,6 +14,7 @@ import { Adam, cosineSchedule } from './adam.js';
 import { kAffineValues, randomAffine, type AugmentOptions } from './augment.js';
 import { parameterLayout } from './network.js';
 import { ReplicaPool } from './parallel.js';
+import { refuseBatchNorm } from './batch-norm.js';
 import { sgdStep } from './sgd.js';
 import type { ImageSet } from './replica.js';
 
@@ -87,6 +88,7 @@ export interface TrainResult {
  */
 export async function train(options: TrainOptions, trainSet: ImageSet, testSet: ImageSet): Promise<TrainResult> {
   const { spec, epochs, batch, workers } = options;
+  refuseBatchNorm(spec, 'the CPU trainer');
   const preprocessing = options.preprocessing ?? spec.defaultPreprocessing;
   const initial = options.initial ?? randomWeights(spec, options.seed, { preprocessing });
   if (initial.spec.id !== spec.id || initial.spec.title !== spec.title) {
