@@ -52,6 +52,7 @@ const kUsage = `npm run bench [-- OPTIONS]
   --node             in Node through Dawn (the 'webgpu' package) instead of headless Chromium
   --adapter NAME     with --node: the Dawn adapter whose name contains NAME (an unknown name
                      lists the adapters); default the best present, a real GPU before SwiftShader
+  --train            training images/s instead (npm run bench -- --train --help)
   --help             this text`;
 
 /** A solo page or process that has not answered in this long has failed. */
@@ -138,6 +139,8 @@ function parseArgs(argv: readonly string[]): Args | 'help' {
 }
 
 async function main(): Promise<void> {
+  // Training speed is its own benchmark with its own flags (scripts/bench-train.ts).
+  if (process.argv.slice(2).includes('--train')) return (await import('./bench-train.js')).trainBench(process.argv.slice(2));
   const parsed = parseArgs(process.argv.slice(2));
   if (parsed === 'help') {
     console.log(kUsage);

@@ -1,0 +1,201 @@
+/**
+ * `npm run bench -- --train [OPTIONS]`: training images/s, each trainer ALONE in a fresh Node
+ * process (pages/bench/train-solo.ts: same initial weights, same batches, same loss, SGD),
+ * in rounds (every trainer once per round, in a rotating order, so the machine's drift falls
+ * on all alike); medians, ratios to ours on the GPU, and each trainer's mean loss over its
+ * timed steps (equal losses: the same computation; a wrong trainer shows).
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { kTrainEngines, kTrainModels, type TrainEngine, type TrainModel, type TrainOutcome, type TrainRequest } from '../pages/bench/train-solo.js';
+import { percentile } from '../pages/bench/measure.js';
+import { parseCommandLine, positiveInteger, UsageError } from './cli.js';
+
+export const kTrainBenchUsage = `npm run bench -- --train [OPTIONS]   (in Node, through Dawn; each trainer in a fresh process)
+
+  --train-batches LIST   batch sizes (default 64,256)
+  --train-models LIST    ${kTrainModels.join(',')} (default both)
+  --train-engines LIST   ${kTrainEngines.join(',')} (default all; tfjs-webgpu has
+                         no Node build and says so)
+  --train-warmup N       untimed steps first (default 1)
+  --train-steps N        timed steps (default 2)
+  --train-lr X           SGD's learning rate (default 0.01)
+  --rounds N             runs of each trainer, median reported (default 1)
+  --adapter NAME         ours on the Dawn adapter whose name contains NAME
+  --json FILE            write the outcomes as JSON
+  --help                 this text`;
+
+/** A trainer process that has not answered in this long has failed. */
+const kTrainSoloTimeoutMs = 900_000;
+
+interface TrainBenchArgs {
+  readonly batches: number[];
+  readonly models: TrainModel[];
+  readonly engines: TrainEngine[];
+  readonly warmup: number;
+  readonly steps: number;
+  readonly lr: number;
+  readonly rounds: number;
+  readonly adapter?: string;
+  readonly json?: string;
+  readonly child?: { engine: TrainEngine; model: TrainModel; batch: number };
+  readonly help: boolean;
+}
+
+function list<T extends string>(option: string, text: string, allowed: readonly T[]): T[] {
+  const items = text.split(',');
+  for (const item of items) if (!allowed.includes(item as T)) throw new UsageError(`--${option}: unknown '${item}' (expected ${allowed.join(', ')})`);
+  return items as T[];
+}
+
+function parseTrainBenchArgs(argv: readonly string[]): TrainBenchArgs {
+  const { values } = parseCommandLine({
+    args: argv.filter((a) => a !== '--train' && a !== '--node'),
+    options: {
+      'train-batches': { type: 'string', default: '64,256' },
+      'train-models': { type: 'string', default: kTrainModels.join(',') },
+      'train-engines': { type: 'string', default: kTrainEngines.join(',') },
+      'train-warmup': { type: 'string', default: '1' },
+      'train-steps': { type: 'string', default: '2' },
+      'train-lr': { type: 'string', default: '0.01' },
+      rounds: { type: 'string', default: '1' },
+      adapter: { type: 'string' },
+      json: { type: 'string' },
+      'train-solo': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  const batches = values['train-batches'].split(',').map((b) => positiveInteger('train-batches', b));
+  const lr = Number(values['train-lr']);
+  if (!(lr > 0 && Number.isFinite(lr))) throw new UsageError(`--train-lr must be a positive number, found '${values['train-lr']}'`);
+  const warmup = positiveInteger('train-warmup', values['train-warmup']);
+  let child: TrainBenchArgs['child'];
+  if (values['train-solo'] !== undefined) {
+    const [engine, model, batch] = values['train-solo'].split(':');
+    child = { engine: list('train-solo', engine ?? '', kTrainEngines)[0]!, model: list('train-solo', model ?? '', kTrainModels)[0]!, batch: positiveInteger('train-solo', batch ?? '') };
+  }
+  return {
+    batches,
+    models: list('train-models', values['train-models'], kTrainModels),
+    engines: list('train-engines', values['train-engines'], kTrainEngines),
+    warmup,
+    steps: positiveInteger('train-steps', values['train-steps']),
+    lr,
+    rounds: positiveInteger('rounds', values.rounds),
+    ...(values.adapter === undefined ? {} : { adapter: values.adapter }),
+    ...(values.json === undefined ? {} : { json: values.json }),
+    ...(child ? { child } : {}),
+    help: values.help,
+  };
+}
+
+/** One trainer in a fresh process running this script's child mode. */
+function trainProcess(request: TrainRequest, args: TrainBenchArgs): Promise<TrainOutcome> {
+  const argv = [
+    ...process.execArgv,
+    process.argv[1]!,
+    '--train',
+    '--train-solo',
+    `${request.engine}:${request.model}:${request.batch}`,
+    '--train-warmup', String(request.warmup),
+    '--train-steps', String(request.steps),
+    '--train-lr', String(request.lr),
+    ...(args.adapter ? ['--adapter', args.adapter] : []),
+  ];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), kTrainSoloTimeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(line) as TrainOutcome);
+      } catch {
+        const why = err.trim().split('\n').slice(-3).join(' / ');
+        resolve({ engine: request.engine, model: request.model, batch: request.batch, host: 'node', error: `the process exited with ${code}: ${why || 'no output'}` });
+      }
+    });
+  });
+}
+
+function format(value: number | undefined, digits = 1): string {
+  return value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits);
+}
+
+/** The table: per model and batch, each trainer's median images/s, ours ÷ it, its loss. */
+export function trainTable(outcomes: readonly TrainOutcome[], args: Pick<TrainBenchArgs, 'rounds' | 'warmup' | 'steps' | 'lr'>): string[] {
+  const lines = [
+    `TRAINING — images/s over ${args.steps} timed steps after ${args.warmup} warm-up step(s), each trainer alone in a fresh Node process; ` +
+      `SGD lr ${args.lr}, F.cross_entropy mean, the same initial weights and batches; ${args.rounds} round(s), medians`,
+  ];
+  const keys = [...new Set(outcomes.map((o) => `${o.model}:${o.batch}`))];
+  for (const key of keys) {
+    const [model, batch] = key.split(':');
+    const runs = outcomes.filter((o) => `${o.model}:${o.batch}` === key);
+    const median = (engine: TrainEngine) => {
+      const rates = runs.filter((o) => o.engine === engine && o.imagesPerSecond !== undefined).map((o) => o.imagesPerSecond!);
+      return rates.length ? percentile(rates, 50) : undefined;
+    };
+    const ours = median('ours-gpu');
+    lines.push('', `${model}, batch ${batch}`);
+    const rows = [['trainer', 'images/s', 'ours GPU ÷ it', 'loss (timed steps)', 'detail']];
+    for (const engine of [...new Set(runs.map((o) => o.engine))]) {
+      const mine = runs.filter((o) => o.engine === engine);
+      const rate = median(engine);
+      const losses = mine.filter((o) => o.loss !== undefined).map((o) => o.loss!.toFixed(6));
+      const error = mine.find((o) => o.error)?.error;
+      rows.push([engine, format(rate), rate && ours ? `${format(ours / rate, 2)}×` : '—', [...new Set(losses)].join(' / ') || '—', error ? `cannot: ${error}` : (mine[0]?.detail ?? '')]);
+    }
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    lines.push(...rows.map((r) => r.map((cell, c) => (c === 0 || c === r.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()));
+  }
+  return lines;
+}
+
+/**
+ * Runs `npm run bench -- --train …` (argv: the arguments after `--`).
+ *
+ * @example
+ * await trainBench(['--train', '--train-batches', '64', '--train-models', 'pytorch-tutorial']);
+ */
+export async function trainBench(argv: readonly string[]): Promise<void> {
+  const args = parseTrainBenchArgs(argv);
+  if (args.help) {
+    console.log(kTrainBenchUsage);
+    return;
+  }
+  if (args.child) {
+    const [{ trainSoloRun }, { nodeTrainHost }] = await Promise.all([import('../pages/bench/train-solo.js'), import('../pages/bench/train-node.js')]);
+    const outcome = await trainSoloRun({ ...args.child, warmup: args.warmup, steps: args.steps, lr: args.lr }, nodeTrainHost(args.adapter));
+    process.stdout.write(`${JSON.stringify(outcome)}\n`);
+    process.exit(0); // Dawn and tfjs's WASM keep the process alive a moment; the answer is written
+  }
+  const jobs: TrainRequest[] = [];
+  for (const model of args.models) {
+    for (const batch of args.batches) for (const engine of args.engines) jobs.push({ engine, model, batch, warmup: args.warmup, steps: args.steps, lr: args.lr });
+  }
+  console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the start`);
+  const outcomes: TrainOutcome[] = [];
+  const started = Date.now();
+  for (let round = 0; round < args.rounds; round++) {
+    for (let k = 0; k < jobs.length; k++) {
+      const job = jobs[(k + round) % jobs.length]!;
+      const outcome = await trainProcess(job, args);
+      const what = outcome.error ? `cannot: ${outcome.error}` : `${format(outcome.imagesPerSecond)} images/s, loss ${outcome.loss?.toFixed(6)}`;
+      process.stderr.write(`train ${round + 1}/${args.rounds} ${job.model} b=${job.batch} ${job.engine}: ${what} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+      outcomes.push(outcome);
+    }
+  }
+  console.log(`load ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end`);
+  console.log(trainTable(outcomes, args).join('\n'));
+  if (args.json) {
+    writeFileSync(args.json, `${JSON.stringify({ date: new Date().toISOString(), args, outcomes }, null, 1)}\n`);
+    console.log(`JSON written to ${args.json}`);
+  }
+}
