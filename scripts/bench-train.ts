@@ -1,23 +1,28 @@
 /**
- * `npm run bench -- --train [OPTIONS]`: training images/s, each trainer ALONE in a fresh Node
- * process (pages/bench/train-solo.ts: same initial weights, same batches, same loss, SGD),
- * in rounds (every trainer once per round, in a rotating order, so the machine's drift falls
+ * `npm run bench -- --train [OPTIONS]`: training images/s, each trainer ALONE in a fresh
+ * headless Chromium (bench.html?train=…, served by Vite's dev server, which serves MNIST) or a
+ * fresh Node process (pages/bench/train-solo.ts: same initial weights, same batches, same
+ * loss, SGD), in rounds (every trainer once per round, in a rotating order, so the machine's drift falls
  * on all alike); medians, ratios to ours on the GPU, and each trainer's mean loss over its
  * timed steps (equal losses: the same computation; a wrong trainer shows).
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { kTrainEngines, kTrainModels, type TrainEngine, type TrainModel, type TrainOutcome, type TrainRequest } from '../pages/bench/train-solo.js';
 import { percentile } from '../pages/bench/measure.js';
 import { parseCommandLine, positiveInteger, UsageError } from './cli.js';
 
-export const kTrainBenchUsage = `npm run bench -- --train [OPTIONS]   (in Node, through Dawn; each trainer in a fresh process)
+export const kTrainBenchUsage = `npm run bench -- --train [OPTIONS]   (each trainer alone: a fresh headless Chromium or Node process)
 
+  --train-hosts LIST     browser,node (default both). The browser runs ours on the GPU and tfjs
+                         on its WebGPU, WASM and CPU backends; Node runs ours on the GPU (Dawn)
+                         and our CPU trainer (and tfjs's CPU and WASM backends when named in
+                         --train-engines)
   --train-batches LIST   batch sizes (default 64,256)
   --train-models LIST    ${kTrainModels.join(',')} (default both)
-  --train-engines LIST   ${kTrainEngines.join(',')} (default all; tfjs-webgpu has
-                         no Node build and says so)
+  --train-engines LIST   ${kTrainEngines.join(',')} (default: each host's)
   --train-warmup N       untimed steps first (default 1)
   --train-steps N        timed steps (default 2)
   --train-lr X           SGD's learning rate (default 0.01)
@@ -29,10 +34,19 @@ export const kTrainBenchUsage = `npm run bench -- --train [OPTIONS]   (in Node, 
 /** A trainer process that has not answered in this long has failed. */
 const kTrainSoloTimeoutMs = 900_000;
 
+type TrainHostKind = 'browser' | 'node';
+const kHosts: readonly TrainHostKind[] = ['browser', 'node'];
+/** What each host runs unless --train-engines names others. */
+const kDefaultEngines: Record<TrainHostKind, readonly TrainEngine[]> = {
+  browser: ['ours-gpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'],
+  node: ['ours-gpu', 'ours-cpu'],
+};
+
 interface TrainBenchArgs {
+  readonly hosts: TrainHostKind[];
   readonly batches: number[];
   readonly models: TrainModel[];
-  readonly engines: TrainEngine[];
+  readonly engines?: TrainEngine[];
   readonly warmup: number;
   readonly steps: number;
   readonly lr: number;
@@ -55,7 +69,8 @@ function parseTrainBenchArgs(argv: readonly string[]): TrainBenchArgs {
     options: {
       'train-batches': { type: 'string', default: '64,256' },
       'train-models': { type: 'string', default: kTrainModels.join(',') },
-      'train-engines': { type: 'string', default: kTrainEngines.join(',') },
+      'train-engines': { type: 'string' },
+      'train-hosts': { type: 'string', default: kHosts.join(',') },
       'train-warmup': { type: 'string', default: '1' },
       'train-steps': { type: 'string', default: '2' },
       'train-lr': { type: 'string', default: '0.01' },
@@ -79,7 +94,8 @@ function parseTrainBenchArgs(argv: readonly string[]): TrainBenchArgs {
   return {
     batches,
     models: list('train-models', values['train-models'], kTrainModels),
-    engines: list('train-engines', values['train-engines'], kTrainEngines),
+    hosts: list('train-hosts', values['train-hosts'], kHosts),
+    ...(values['train-engines'] === undefined ? {} : { engines: list('train-engines', values['train-engines'], kTrainEngines) }),
     warmup,
     steps: positiveInteger('train-steps', values['train-steps']),
     lr,
@@ -88,6 +104,46 @@ function parseTrainBenchArgs(argv: readonly string[]): TrainBenchArgs {
     ...(values.json === undefined ? {} : { json: values.json }),
     ...(child ? { child } : {}),
     help: values.help,
+  };
+}
+
+/** A fresh headless Chromium per run (new profile), on one server. */
+interface PageRunner {
+  run(request: TrainRequest): Promise<TrainOutcome>;
+  close(): Promise<void>;
+}
+
+async function pageRunner(): Promise<PageRunner> {
+  const [{ chromium }, vite, { findChromium, kChromiumArgs }] = await Promise.all([import('playwright'), import('vite'), import('./chromium.js')]);
+  // Every module a training page may import, pre-bundled before the first page: one copy of
+  // tfjs-core for its gradients and backends (two copies fail on tfjs's flag registry), and no
+  // re-bundling mid-run (which fails the page that found the new import).
+  const include = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'];
+  const server = await vite.createServer({ logLevel: 'warn', optimizeDeps: { include }, server: { host: '127.0.0.1', port: 0, hmr: false, watch: null } });
+  await server.listen();
+  const { port } = server.httpServer!.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
+  let open: import('playwright').Browser | undefined;
+  return {
+    async run(request) {
+      const query = new URLSearchParams({ train: request.engine, model: request.model, batch: String(request.batch), warmup: String(request.warmup), steps: String(request.steps), lr: String(request.lr) });
+      open = await chromium.launch({ executablePath: findChromium(), args: [...kChromiumArgs, '--enable-webgpu-developer-features'] });
+      try {
+        const page = await open.newPage();
+        await page.goto(`${origin}/bench.html?${query}`);
+        await page.waitForFunction(() => window.trainSolo !== undefined, undefined, { timeout: kTrainSoloTimeoutMs, polling: 500 });
+        return (await page.evaluate(() => window.trainSolo))!;
+      } catch (e) {
+        return { engine: request.engine, model: request.model, batch: request.batch, host: 'browser', error: (e as Error).message.split('\n')[0]! };
+      } finally {
+        await open.close().catch(() => undefined);
+        open = undefined;
+      }
+    },
+    async close() {
+      await open?.close().catch(() => undefined);
+      await server.close();
+    },
   };
 }
 
@@ -131,19 +187,20 @@ function format(value: number | undefined, digits = 1): string {
 /** The table: per model and batch, each trainer's median images/s, ours ÷ it, its loss. */
 export function trainTable(outcomes: readonly TrainOutcome[], args: Pick<TrainBenchArgs, 'rounds' | 'warmup' | 'steps' | 'lr'>): string[] {
   const lines = [
-    `TRAINING — images/s over ${args.steps} timed steps after ${args.warmup} warm-up step(s), each trainer alone in a fresh Node process; ` +
+    `TRAINING — images/s over ${args.steps} timed steps after ${args.warmup} warm-up step(s), each trainer alone (a fresh headless Chromium or Node process); ` +
       `SGD lr ${args.lr}, F.cross_entropy mean, the same initial weights and batches; ${args.rounds} round(s), medians`,
   ];
-  const keys = [...new Set(outcomes.map((o) => `${o.model}:${o.batch}`))];
+  const keyOf = (o: TrainOutcome) => `${o.host}:${o.model}:${o.batch}`;
+  const keys = [...new Set(outcomes.map(keyOf))];
   for (const key of keys) {
-    const [model, batch] = key.split(':');
-    const runs = outcomes.filter((o) => `${o.model}:${o.batch}` === key);
+    const [host, model, batch] = key.split(':');
+    const runs = outcomes.filter((o) => keyOf(o) === key);
     const median = (engine: TrainEngine) => {
       const rates = runs.filter((o) => o.engine === engine && o.imagesPerSecond !== undefined).map((o) => o.imagesPerSecond!);
       return rates.length ? percentile(rates, 50) : undefined;
     };
     const ours = median('ours-gpu');
-    lines.push('', `${model}, batch ${batch}`);
+    lines.push('', `${host === 'browser' ? 'headless Chromium' : 'Node'}: ${model}, batch ${batch}`);
     const rows = [['trainer', 'images/s', 'ours GPU ÷ it', 'loss (timed steps)', 'detail']];
     for (const engine of [...new Set(runs.map((o) => o.engine))]) {
       const mine = runs.filter((o) => o.engine === engine);
@@ -176,21 +233,31 @@ export async function trainBench(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(outcome)}\n`);
     process.exit(0); // Dawn and tfjs's WASM keep the process alive a moment; the answer is written
   }
-  const jobs: TrainRequest[] = [];
-  for (const model of args.models) {
-    for (const batch of args.batches) for (const engine of args.engines) jobs.push({ engine, model, batch, warmup: args.warmup, steps: args.steps, lr: args.lr });
+  const jobs: Array<TrainRequest & { host: TrainHostKind }> = [];
+  for (const host of args.hosts) {
+    for (const model of args.models) {
+      for (const batch of args.batches) {
+        for (const engine of args.engines ?? kDefaultEngines[host]) jobs.push({ host, engine, model, batch, warmup: args.warmup, steps: args.steps, lr: args.lr });
+      }
+    }
   }
   console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the start`);
   const outcomes: TrainOutcome[] = [];
   const started = Date.now();
-  for (let round = 0; round < args.rounds; round++) {
-    for (let k = 0; k < jobs.length; k++) {
-      const job = jobs[(k + round) % jobs.length]!;
-      const outcome = await trainProcess(job, args);
+  const pages = args.hosts.includes('browser') ? await pageRunner() : undefined;
+  process.once('SIGINT', () => void pages?.close().then(() => process.exit(130)));
+  try {
+    for (let round = 0; round < args.rounds; round++) {
+      for (let k = 0; k < jobs.length; k++) {
+        const job = jobs[(k + round) % jobs.length]!;
+        const outcome = job.host === 'browser' ? await pages!.run(job) : await trainProcess(job, args);
       const what = outcome.error ? `cannot: ${outcome.error}` : `${format(outcome.imagesPerSecond)} images/s, loss ${outcome.loss?.toFixed(6)}`;
-      process.stderr.write(`train ${round + 1}/${args.rounds} ${job.model} b=${job.batch} ${job.engine}: ${what} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
-      outcomes.push(outcome);
+        process.stderr.write(`train ${round + 1}/${args.rounds} ${job.host} ${job.model} b=${job.batch} ${job.engine}: ${what} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+        outcomes.push(outcome);
+      }
     }
+  } finally {
+    await pages?.close();
   }
   console.log(`load ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end`);
   console.log(trainTable(outcomes, args).join('\n'));

@@ -8,10 +8,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { nodeDevice } from './node.js';
-import type { TrainHost, TrainModel } from './train-solo.js';
-
-/** Seed of the initial weights every trainer starts from. */
-export const kTrainInitSeed = 1;
+import { kTrainInitSeed, type TrainHost, type TrainModel } from './train-solo.js';
 
 /**
  * @example

@@ -22,6 +22,9 @@ export const kTrainModels = ['seed', 'pytorch-tutorial'] as const;
 export type TrainModel = (typeof kTrainModels)[number];
 export type TfTrainBackend = 'cpu' | 'wasm' | 'webgpu';
 
+/** Seed of the initial weights every trainer starts from (randomWeights, in every host). */
+export const kTrainInitSeed = 1;
+
 export interface TrainRequest {
   readonly engine: TrainEngine;
   readonly model: TrainModel;

