@@ -4,10 +4,11 @@
  * engine made from `exportWeights()` at the same step: both run the layered plan's kernels on
  * the same device over the same float32 weights, so any difference is a wrong or stale copy.
  * It is a snapshot: more training leaves its answers as they were, a new snapshot follows the
- * weights, and it outlives the trainer.
+ * weights, and it outlives the trainer (not the device: recover() is refused).
  */
 import { expect, test } from '@playwright/test';
 import type { InferenceEngine } from '../src/engine-api.js';
+import { DeviceLostError } from '../src/errors.js';
 import { loadWeights } from '../src/formats/load.js';
 import { WebGpuEngine } from '../src/gpu/engine.js';
 import { buildArchitecture } from '../src/model/architecture.js';
@@ -72,6 +73,10 @@ test('the snapshot engine answers as an engine made from exportWeights(), and ke
     expect(activations.map((a) => a.name)).toEqual(spec.layers.map((l) => l.name));
     expectSame(activations[activations.length - 1]!.data, later.subarray(0, 10), 'activations: last layer vs infer');
     snapshot.destroy();
+    // Its weights were on the device: lost with it, and not rebuilt elsewhere.
+    device.destroy();
+    await expect(fresh.infer(probe.images, probe.count)).rejects.toThrow(DeviceLostError);
+    await expect(fresh.recover()).rejects.toThrow(/cannot be rebuilt on a new device .*create one from saved weights/);
     fresh.destroy();
   } finally {
     device.destroy();

@@ -157,7 +157,8 @@ export class WebGpuEngine implements InferenceEngine {
    * is refused: the weights were on that device. The device stays the caller's.
    *
    * @example
-   * const engine = await WebGpuEngine.overPlan(device, weights, await buildSnapshotPlan(device, training, fixed, { maxBatch: 256 }));
+   * const plan = await buildSnapshotPlan(device, training, fixed, { maxBatch: 256 });
+   * const engine = await WebGpuEngine.overPlan(device, weights, plan, "a trainer's snapshot, on the GPU only");
    */
   static async overPlan(device: GPUDevice, weights: ModelWeights, plan: Plan, why: string): Promise<WebGpuEngine> {
     const context = await acquireDevice(device);

@@ -44,7 +44,10 @@ export interface TrainOptions {
   readonly weightDecay?: number;
   /** False: batches in the training set's order every epoch (default true: a seeded shuffle). */
   readonly shuffle?: boolean;
-  /** Stop after this many optimizer steps (no test-set evaluation then). */
+  /**
+   * Stop after this many optimizer steps (no test-set evaluation then), past `epochs` if need
+   * be, as the GPU trainer's `fit({ steps })`: `epochs` then only sets the schedule's length.
+   */
   readonly steps?: number;
   /** Random distortions of the training images, or null for none. */
   readonly augment: AugmentOptions | null;
@@ -117,7 +120,8 @@ export async function train(options: TrainOptions, trainSet: ImageSet, testSet: 
     const history: EpochRecord[] = [];
     const started = performance.now();
     let testAccuracy: number | null = null;
-    const lastEpoch = Math.min(epochs, options.stopAfter ?? epochs, Math.ceil(maxSteps / stepsPerEpoch));
+    // With `steps`, as the GPU trainer's fit({ steps }): past `epochs` if need be (the schedule then stays at its end).
+    const lastEpoch = Math.min(options.steps === undefined ? epochs : Math.ceil(options.steps / stepsPerEpoch), options.stopAfter ?? Infinity);
     for (let epoch = 1; epoch <= lastEpoch; epoch++) {
       const order = pool.order;
       for (let i = 0; i < trainSet.count; i++) order[i] = i;
