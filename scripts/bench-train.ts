@@ -115,11 +115,8 @@ interface PageRunner {
 
 async function pageRunner(): Promise<PageRunner> {
   const [{ chromium }, vite, { findChromium, kChromiumArgs }] = await Promise.all([import('playwright'), import('vite'), import('./chromium.js')]);
-  // Every module a training page may import, pre-bundled before the first page: one copy of
-  // tfjs-core for its gradients and backends (two copies fail on tfjs's flag registry), and no
-  // re-bundling mid-run (which fails the page that found the new import).
-  const include = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'];
-  const server = await vite.createServer({ logLevel: 'warn', optimizeDeps: { include }, server: { host: '127.0.0.1', port: 0, hmr: false, watch: null } });
+  // vite.config.ts pre-bundles tfjs-core with its gradients and backends (one copy of tfjs-core).
+  const server = await vite.createServer({ logLevel: 'warn', server: { host: '127.0.0.1', port: 0, hmr: false, watch: null } });
   await server.listen();
   const { port } = server.httpServer!.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
