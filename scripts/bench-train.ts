@@ -16,7 +16,7 @@ import { parseCommandLine, positiveInteger, UsageError } from './cli.js';
 
 export const kTrainBenchUsage = `npm run bench -- --train [OPTIONS]   (each trainer alone: a fresh headless Chromium or Node process)
 
-  --train-hosts LIST     browser,node (default both). The browser runs ours on the GPU and tfjs
+  --train-hosts LIST     browser,node (default both; --node: node). The browser runs ours on the GPU and tfjs
                          on its WebGPU, WASM and CPU backends; Node runs ours on the GPU (Dawn)
                          and our CPU trainer (and tfjs's CPU and WASM backends when named in
                          --train-engines)
@@ -70,7 +70,7 @@ function parseTrainBenchArgs(argv: readonly string[]): TrainBenchArgs {
       'train-batches': { type: 'string', default: '64,256' },
       'train-models': { type: 'string', default: kTrainModels.join(',') },
       'train-engines': { type: 'string' },
-      'train-hosts': { type: 'string', default: kHosts.join(',') },
+      'train-hosts': { type: 'string' },
       'train-warmup': { type: 'string', default: '1' },
       'train-steps': { type: 'string', default: '2' },
       'train-lr': { type: 'string', default: '0.01' },
@@ -94,7 +94,8 @@ function parseTrainBenchArgs(argv: readonly string[]): TrainBenchArgs {
   return {
     batches,
     models: list('train-models', values['train-models'], kTrainModels),
-    hosts: list('train-hosts', values['train-hosts'], kHosts),
+    // --node, as the inference benchmark reads it: Node only, unless --train-hosts says otherwise.
+    hosts: list('train-hosts', values['train-hosts'] ?? (argv.includes('--node') ? 'node' : kHosts.join(',')), kHosts),
     ...(values['train-engines'] === undefined ? {} : { engines: list('train-engines', values['train-engines'], kTrainEngines) }),
     warmup,
     steps: positiveInteger('train-steps', values['train-steps']),
