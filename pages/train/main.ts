@@ -272,7 +272,7 @@ class TrainingPage {
     if (state === 'loading') status.textContent = 'Loading MNIST and building the trainer…';
     if (state === 'pausing') status.textContent = 'Pausing after the steps in flight…';
     if (state === 'paused') status.textContent = `Paused at step ${byId('steps').textContent}. Resume continues the same run.`;
-    if (state === 'done') status.textContent = `Done: ${this.totalSteps} steps. Download the weights, or open them in the demo.`;
+    if (state === 'done') status.textContent = `Done: ${this.totalSteps} step${this.totalSteps === 1 ? '' : 's'}. Download the weights, or open them in the demo.`;
   }
 
   private showError(message: string): void {
