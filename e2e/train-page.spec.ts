@@ -152,6 +152,23 @@ test('a short run: charts, filters, maps and confusion matrix change; Pause, Res
   await demo.locator('#strip button').first().click();
   await expect(demo.getByRole('status').first()).toHaveText(/^\d$/);
   expect(w.foreign, 'requests to other origins').toEqual([]);
+
+  // MNIST was fetched once: a new visit reads it from the browser's cache, without a request.
+  const mnistRequests: string[] = [];
+  context.on('request', (request) => {
+    if (request.url().includes('/mnist/')) mnistRequests.push(request.url());
+  });
+  await page.reload();
+  await fill(page, { batch: '256', epochs: '1', trainImages: '256', testImages: '200' });
+  await page.getByRole('button', { name: 'Train' }).click();
+  await expect(page.locator('#data-label')).toHaveText('MNIST: 55.0 of 55.0 MB read from this browser’s cache', { timeout: 60_000 });
+  // Reset while the trainer is still being built: it must not start after all.
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'idle');
+  await page.waitForTimeout(5000);
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'idle');
+  await expect(page.locator('#steps')).toHaveText('–');
+  expect(mnistRequests, 'MNIST requests on the second visit').toEqual([]);
   await context.close();
 });
 

@@ -220,7 +220,7 @@ class TrainingPage {
         drawConfusion(table, message.confusion);
         table.hidden = false;
         byId('confusion-empty').hidden = true;
-        byId('confusion-epoch').textContent = `after epoch ${message.epoch} (step ${message.steps}): ${accuracy} right`;
+        byId('confusion-epoch').textContent = `after epoch ${message.epoch} (step ${message.steps}): ${accuracy} right, ${message.testImages.toLocaleString('en')} test images scored in ${message.seconds.toFixed(1)} s`;
         drawWorst(byId('worst'), message.worst);
         return;
       }

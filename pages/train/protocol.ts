@@ -100,6 +100,8 @@ export type WorkerMessage =
       /** 10 × 10 counts, row = true digit, column = predicted. */
       readonly confusion: Uint32Array;
       readonly worst: readonly Misread[];
+      readonly testImages: number;
+      /** Time to read the weights and score the test images. */
       readonly seconds: number;
     }
   | { readonly kind: 'weights'; readonly bytes: Uint8Array; readonly fileName: string; readonly summary: string }

@@ -44,6 +44,8 @@ const setState = (state: RunState) => post({ kind: 'state', state });
 
 let data: Promise<{ train: LabelledImages; test: LabelledImages }> | null = null;
 let session: Session | null = null;
+/** Counts starts and resets: a start that a later Reset or Train overtook while it loaded gives up. */
+let generation = 0;
 /** Trainer calls run one after another (a download waits for the chunk in flight). */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -68,7 +70,7 @@ async function initialWeights(settings: RunSettings): Promise<ModelWeights | Mod
   return loadWeights(model.bytes, model.architecture ? { architecture: model.architecture } : {});
 }
 
-async function startSession(settings: RunSettings, siteRoot: string): Promise<void> {
+async function startSession(settings: RunSettings, siteRoot: string, ticket: number): Promise<void> {
   setState('loading');
   // The model first: a bad file fails before 55 MB are fetched.
   const source = await initialWeights(settings);
@@ -108,6 +110,12 @@ async function startSession(settings: RunSettings, siteRoot: string): Promise<vo
   } else {
     trainer = createCpuTrainer(source, options);
     described = `CPU trainer, in a worker${settings.cpuReason ? ` (${settings.cpuReason})` : ''}`;
+  }
+  if (ticket !== generation) {
+    // Reset (or another Train) while this one loaded.
+    trainer.destroy();
+    device?.destroy();
+    return;
   }
   session = {
     settings,
@@ -160,7 +168,7 @@ async function postView(s: Session): Promise<void> {
 async function postEpoch(s: Session): Promise<void> {
   const started = performance.now();
   const weights = await serially(() => s.trainer.weights());
-  const engine = await createEngine(weights, s.device ? { backend: 'webgpu', device: s.device, plan: 'layered', maxBatch: 500 } : { backend: 'cpu' });
+  const engine = await createEngine(weights, s.device ? { backend: 'webgpu', device: s.device } : { backend: 'cpu' });
   try {
     const result = await engine.infer(s.test.images, s.test.count);
     const e = evaluate(result.scores, result.classes, s.test.labels, result.output, kWorstShown);
@@ -173,6 +181,7 @@ async function postEpoch(s: Session): Promise<void> {
       accuracy: e.accuracy,
       confusion: e.confusion,
       worst: e.worst.map((w) => ({ ...w, pixels: s.test.images.slice(w.index * 784, (w.index + 1) * 784) })),
+      testImages: s.test.count,
       seconds: (performance.now() - started) / 1000,
     });
   } finally {
@@ -222,6 +231,7 @@ async function run(s: Session): Promise<void> {
 }
 
 function reset(): void {
+  generation++;
   const s = session;
   session = null;
   if (!s) return;
@@ -259,13 +269,16 @@ function describeSettings(s: RunSettings): string {
 self.addEventListener('message', (event: MessageEvent<PageMessage>) => {
   const message = event.data;
   switch (message.kind) {
-    case 'start':
+    case 'start': {
       reset();
-      startSession(message.settings, message.siteRoot).catch((e: unknown) => {
+      const ticket = generation;
+      startSession(message.settings, message.siteRoot, ticket).catch((e: unknown) => {
+        if (ticket !== generation) return;
         fail(e);
         setState('idle');
       });
       break;
+    }
     case 'pause':
       if (session?.running) {
         session.paused = true;
