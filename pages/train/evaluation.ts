@@ -3,7 +3,7 @@
  * the trainers minimise), the accuracy, the confusion matrix and the worst-classified digits,
  * from the scores an inference engine returns.
  */
-import type { OutputKind } from '../../src/index.js';
+import { InputError, type OutputKind } from '../../src/index.js';
 import { classIsSmallest, kClasses } from '../../src/reference.js';
 import { crossEntropy } from '../../src/train/cpu-trainer.js';
 
@@ -35,7 +35,7 @@ function probability(scores: Float32Array, k: number, distances: boolean): numbe
 export function evaluate(scores: Float32Array, classes: Uint8Array, labels: Uint8Array, output: OutputKind, worstCount: number): Evaluation {
   const count = labels.length;
   if (scores.length !== count * kClasses || classes.length !== count) {
-    throw new Error(`evaluate: expected ${count} × ${kClasses} scores and ${count} classes, found ${scores.length} and ${classes.length}`);
+    throw new InputError(`evaluate: expected ${count} × ${kClasses} scores and ${count} classes, found ${scores.length} and ${classes.length}`);
   }
   const distances = classIsSmallest(output);
   const confusion = new Uint32Array(kClasses * kClasses);

@@ -3,6 +3,7 @@
  * safetensors bytes go into the browser's Cache API (same origin) under an id, and the demo,
  * opened as `index.html?model=trained:<id>`, takes them from there. Nothing leaves the browser.
  */
+import { InputError } from '../../src/index.js';
 
 const kCacheName = 'lenet5-trained-models';
 /** Models kept: older ones are dropped when a new one is stored. */
@@ -23,7 +24,7 @@ function keyUrl(id: string): string {
  * location.assign(await storeTrainedModel(bytes, 'seed-200-steps.safetensors', 'seed, 200 steps'));
  */
 export async function storeTrainedModel(bytes: Uint8Array, fileName: string, summary: string): Promise<string> {
-  if (typeof caches === 'undefined') throw new Error('this browser has no Cache API here (it needs https or localhost): download the file and load it in the demo instead');
+  if (typeof caches === 'undefined') throw new InputError('this browser has no Cache API here (it needs https or localhost): download the file and load it in the demo instead');
   const cache = await caches.open(kCacheName);
   const id = `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
   const headers = { 'Content-Type': 'application/octet-stream', 'X-Lenet5-File-Name': encodeURIComponent(fileName), 'X-Lenet5-Summary': encodeURIComponent(summary) };
@@ -50,9 +51,9 @@ export interface TrainedModel {
 export async function takeTrainedModel(parameter: string | null): Promise<TrainedModel | null> {
   if (!parameter?.startsWith(kTrainedPrefix)) return null;
   const id = parameter.slice(kTrainedPrefix.length);
-  if (!kIdPattern.test(id)) throw new Error(`model=${parameter}: expected trained:<id> as the training page writes it`);
+  if (!kIdPattern.test(id)) throw new InputError(`model=${parameter}: expected trained:<id> as the training page writes it`);
   const cached = typeof caches === 'undefined' ? undefined : await (await caches.open(kCacheName)).match(keyUrl(id));
-  if (!cached) throw new Error(`the trained model '${id}' is not in this browser's cache (another browser, or cleared): train it again, or load its downloaded file`);
+  if (!cached) throw new InputError(`the trained model '${id}' is not in this browser's cache (another browser, or cleared): train it again, or load its downloaded file`);
   const header = (name: string, fallback: string) => decodeURIComponent(cached.headers.get(name) ?? '') || fallback;
   return { bytes: new Uint8Array(await cached.arrayBuffer()), fileName: header('X-Lenet5-File-Name', `${id}.safetensors`), summary: header('X-Lenet5-Summary', '') };
 }

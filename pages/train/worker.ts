@@ -6,13 +6,13 @@
  * each epoch's end scores the test images with an inference engine over the trained weights
  * (the confusion matrix needs each image's scores; the trainers' `evaluate` returns totals).
  */
-import { createEngine, createTrainer, loadWeights, Lenet5Error, presetModel, type LabelledImages, type ModelSpec, type ModelWeights } from '../../src/index.js';
+import { createEngine, createTrainer, InputError, loadWeights, Lenet5Error, ModelMismatchError, presetModel, type LabelledImages, type ModelSpec, type ModelWeights } from '../../src/index.js';
 import { acquireDevice } from '../../src/gpu/device.js';
 import { kDefaultAugment } from '../../src/train/augment.js';
 import { createCpuTrainer, type Trainer } from '../../src/train/cpu-trainer.js';
 import { evaluate } from './evaluation.js';
 import { firstImages, loadMnist } from './mnist-cache.js';
-import type { PageMessage, Picture, RunSettings, RunState, WorkerMessage } from './protocol.js';
+import { kTrainablePresets, type PageMessage, type Picture, type RunSettings, type RunState, type WorkerMessage } from './protocol.js';
 
 /** A chunk of steps should take about this long: short enough for Pause, long enough to keep the GPU fed. */
 const kChunkMs = 250;
@@ -64,7 +64,7 @@ async function initialWeights(settings: RunSettings): Promise<ModelWeights | Mod
   const model = settings.model;
   if (model.kind === 'preset') {
     const spec = presetModel(model.name);
-    if (!spec) throw new Error(`unknown preset '${model.name}'`);
+    if (!spec) throw new InputError(`unknown preset '${model.name}'; expected one of ${kTrainablePresets.join(', ')}`);
     return spec;
   }
   return loadWeights(model.bytes, model.architecture ? { architecture: model.architecture } : {});
@@ -76,7 +76,7 @@ async function startSession(settings: RunSettings, siteRoot: string, ticket: num
   const source = await initialWeights(settings);
   const spec = 'spec' in source ? source.spec : source;
   if (spec.inputChannels !== 1) {
-    throw new Error(`${spec.title} reads ${spec.inputChannels}-channel pictures; this page trains on MNIST's grey digits`);
+    throw new ModelMismatchError(`${spec.title} reads ${spec.inputChannels}-channel pictures; this page trains on MNIST's grey digits`);
   }
   data ??= loadMnist(new URL(siteRoot), (loaded, total, fromCache) => post({ kind: 'data', loaded, total, fromCache }));
   let sets: { train: LabelledImages; test: LabelledImages };
@@ -245,7 +245,7 @@ function reset(): void {
 
 async function exportWeights(): Promise<void> {
   const s = session;
-  if (!s) throw new Error('nothing is trained yet: press Train first');
+  if (!s) throw new InputError('nothing is trained yet: press Train first');
   const steps = s.trainer.steps;
   const bytes = await serially(() =>
     s.trainer.exportWeights({
