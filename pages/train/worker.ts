@@ -6,7 +6,7 @@
  * each epoch's end scores the test images with an inference engine over the trained weights
  * (the confusion matrix needs each image's scores; the trainers' `evaluate` returns totals).
  */
-import { createEngine, createTrainer, InputError, loadWeights, Lenet5Error, ModelMismatchError, presetModel, type LabelledImages, type ModelSpec, type ModelWeights } from '../../src/index.js';
+import { createEngine, createTrainer, InputError, loadWeights, Lenet5Error, ModelMismatchError, presetModel, WebGPUUnavailableError, type LabelledImages, type ModelSpec, type ModelWeights } from '../../src/index.js';
 import { acquireDevice } from '../../src/gpu/device.js';
 import { kDefaultAugment } from '../../src/train/augment.js';
 import { createCpuTrainer, type Trainer } from '../../src/train/cpu-trainer.js';
@@ -25,11 +25,12 @@ const kWorstShown = 8;
 
 interface Session {
   readonly settings: RunSettings;
+  /** Where it trains (the page's choice, unless the worker had no WebGPU). */
+  readonly backend: 'webgpu' | 'cpu';
   readonly trainer: Trainer;
   readonly test: LabelledImages;
   readonly device: GPUDevice | null;
   readonly totalSteps: number;
-  readonly startedAt: number;
   paused: boolean;
   running: boolean;
   destroyed: boolean;
@@ -101,15 +102,31 @@ async function startSession(settings: RunSettings, siteRoot: string, ticket: num
   };
   let trainer: Trainer;
   let device: GPUDevice | null = null;
-  let described: string;
-  if (settings.backend === 'webgpu') {
-    const gpu = await acquireDevice();
-    device = gpu.device;
-    trainer = await createTrainer(source, { ...options, device });
-    described = `WebGPU (${gpu.adapterName})`;
+  let described = '';
+  let backend = settings.backend;
+  let cpuReason = settings.cpuReason;
+  if (backend === 'webgpu') {
+    try {
+      const gpu = await acquireDevice();
+      device = gpu.device;
+      described = `WebGPU (${gpu.adapterName})`;
+    } catch (e) {
+      // The page saw an adapter, the worker gets none: train on the CPU and say why.
+      if (!(e instanceof WebGPUUnavailableError)) throw e;
+      backend = 'cpu';
+      cpuReason = `WebGPU is unavailable in the worker: ${e.message}`;
+    }
+  }
+  if (device) {
+    try {
+      trainer = await createTrainer(source, { ...options, device });
+    } catch (e) {
+      device.destroy();
+      throw e;
+    }
   } else {
     trainer = createCpuTrainer(source, options);
-    described = `CPU trainer, in a worker${settings.cpuReason ? ` (${settings.cpuReason})` : ''}`;
+    described = `CPU trainer, in a worker${cpuReason ? ` (${cpuReason})` : ''}`;
   }
   if (ticket !== generation) {
     // Reset (or another Train) while this one loaded.
@@ -119,11 +136,11 @@ async function startSession(settings: RunSettings, siteRoot: string, ticket: num
   }
   session = {
     settings,
+    backend,
     trainer,
     test,
     device,
     totalSteps: settings.epochs * trainer.stepsPerEpoch,
-    startedAt: performance.now(),
     paused: false,
     running: false,
     destroyed: false,
@@ -133,7 +150,7 @@ async function startSession(settings: RunSettings, siteRoot: string, ticket: num
   };
   post({
     kind: 'ready',
-    backend: settings.backend,
+    backend,
     trainer: described,
     model: spec.title,
     stepsPerEpoch: trainer.stepsPerEpoch,
@@ -255,7 +272,7 @@ async function exportWeights(): Promise<void> {
   );
   const model = s.settings.model.kind === 'preset' ? s.settings.model.name : s.settings.model.name.replace(/\.[^.]*$/, '');
   post(
-    { kind: 'weights', bytes, fileName: `${model}-${steps}-steps.safetensors`, summary: `${model}, ${steps} steps on ${s.settings.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}` },
+    { kind: 'weights', bytes, fileName: `${model}-${steps}-steps.safetensors`, summary: `${model}, ${steps} steps on ${s.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}` },
     [bytes.buffer],
   );
 }
