@@ -8,6 +8,7 @@
  * kAccuracyMargin of the shipped weights' (measured in Node through Dawn with the same recipe:
  * 99.0% → 98.5%). Reset brings the shipped prediction back.
  */
+import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { draw, kDigits, type Stroke } from './drawing.js';
 
@@ -46,6 +47,23 @@ test('the saliency map appears over a drawing, and "why not" shows another gradi
   expect(errors).toEqual([]);
 });
 
+test('a colour model’s saliency: over the picture, its brightness, under the class names', async ({ page }) => {
+  test.setTimeout(240_000);
+  const errors = await openDemo(page);
+  await page.locator('#weights-file').setInputFiles({ name: 'cifar_net.pth', mimeType: '', buffer: readFileSync('tests/fixtures/apps/cifar_net.pth') });
+  await expect(page.getByRole('radio', { name: 'Your file: cifar_net.pth' })).toBeChecked();
+  await expect(page.locator('#teach-card'), 'teaching is for grey MNIST digits').toBeHidden();
+  await page.locator('#picture-file').setInputFiles('tests/fixtures/apps/picture.png');
+  await expect(page.getByRole('status')).toHaveText('frog', { timeout: 120_000 });
+  await expect(page.locator('#saliency')).toHaveAttribute('data-target', '6', { timeout: 120_000 });
+  await expect(page.getByRole('img', { name: /Saliency map of the logit of frog/ })).toBeVisible();
+  await expect(page.locator('#saliency-words')).toContainText(/Brightening would raise the logit of frog most at row \d+, column \d+/);
+  await page.getByLabel('Why not…').selectOption({ label: 'cat' });
+  await expect(page.locator('#saliency')).toHaveAttribute('data-target', '3-6');
+  await expect(page.locator('#saliency-note')).toContainText('Why not cat?');
+  expect(errors).toEqual([]);
+});
+
 test('teaching a drawing it got wrong makes it right, keeps the test accuracy, and Reset restores the shipped weights', async ({ page }) => {
   test.setTimeout(300_000); // 8 training steps and 2,000 test inferences on a CPU-emulated GPU, shared cores
   const errors = await openDemo(page);
@@ -55,6 +73,7 @@ test('teaching a drawing it got wrong makes it right, keeps the test accuracy, a
   await page.getByLabel('That was a').selectOption('1');
   await page.getByRole('button', { name: 'Teach it' }).click();
   await expect(page.locator('#teach-status')).toContainText('Learned in', { timeout: 180_000 });
+  console.log(await page.locator('#teach-status').textContent());
   await expect(page.getByRole('status'), 'after the lesson it reads the 1').toHaveText('1');
   await expect(page.getByRole('img', { name: 'A drawing taught as 1' })).toBeVisible();
   const accuracy = page.locator('#teach-accuracy');

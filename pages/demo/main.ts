@@ -159,7 +159,7 @@ class DemoPage {
       this.scores.show(null);
       this.inside.show(null);
       this.last = null;
-      this.looks.clear('Draw a digit to see which pixels push its score up or down.');
+      this.looks.clear(readsPictures(engine) ? 'Show it a picture to see which pixels push its score up or down.' : 'Draw a digit to see which pixels push its score up or down.');
       return;
     }
     try {

@@ -10,6 +10,17 @@ import type { Saliency } from '../../src/index.js';
 const kRaise = [214, 72, 18] as const;
 const kLower = [33, 102, 172] as const;
 
+/** How a pixel changes, in words: ink on a grey digit, brightness in a colour picture. */
+export interface Change {
+  readonly more: string;
+  readonly unit: string;
+  /** 'orange pixels, <done>, would raise it' */
+  readonly done: string;
+  readonly undone: string;
+}
+export const kInk: Change = { more: 'Ink', unit: 'ink', done: 'inked', undone: 'erasing their ink' };
+export const kBrightness: Change = { more: 'Brightening', unit: 'brightness (all three channels)', done: 'brightened', undone: 'darkening them' };
+
 /** The image and the gradient summed over channels (a colour model's gradient per pixel is that of brightening all three). */
 export function perPixel(values: Float32Array, channels: number, size: number): Float32Array {
   const area = size * size;
@@ -54,7 +65,7 @@ export function region(index: number, size: number): string {
  * @example
  * describeSaliency(gradient, 28, 'the score of 4'); // 'Strongest: +0.84 (top middle) … −0.61 (bottom left) …'
  */
-export function describeSaliency(gradient: Float32Array, size: number, what: string): string {
+export function describeSaliency(gradient: Float32Array, size: number, what: string, change: Change = kInk): string {
   let up = 0;
   let down = 0;
   for (let i = 1; i < gradient.length; i++) {
@@ -64,7 +75,7 @@ export function describeSaliency(gradient: Float32Array, size: number, what: str
   const at = (i: number) => `row ${Math.floor(i / size) + 1}, column ${(i % size) + 1}, ${region(i, size)}`;
   if (!(gradient[up]! > 0) && !(gradient[down]! < 0)) return `The gradient of ${what} is zero everywhere: no pixel changes it.`;
   return (
-    `Ink would raise ${what} most at ${at(up)} (+${gradient[up]!.toPrecision(2)} per unit of ink), ` +
+    `${change.more} would raise ${what} most at ${at(up)} (+${gradient[up]!.toPrecision(2)} per unit of ${change.unit}), ` +
     `and lower it most at ${at(down)} (${gradient[down]!.toPrecision(2)}).`
   );
 }
@@ -117,6 +128,7 @@ export class SaliencyView {
    */
   show(field: Float32Array, saliency: Saliency, channels: number, size: number, name: (c: number) => string, scoreWord: string): void {
     const image = perPixel(field, channels, size);
+    const change = channels === 1 ? kInk : kBrightness;
     const gradient = perPixel(saliency.gradient, channels, size);
     const scale = largestMagnitude(gradient);
     if (this.canvas.width !== size) this.canvas.width = size;
@@ -125,7 +137,8 @@ export class SaliencyView {
     if (!context) return;
     const pixels = context.createImageData(size, size);
     for (let i = 0; i < size * size; i++) {
-      const [r, g, b] = overlayPixel(image[i]! / channels, gradient[i]!, scale);
+      // A grey digit's 1 is ink (dark); a colour picture's mean brightness is drawn as light.
+      const [r, g, b] = overlayPixel(channels === 1 ? image[i]! : 1 - image[i]! / channels, gradient[i]!, scale);
       pixels.data.set([r, g, b, 255], i * 4);
     }
     context.putImageData(pixels, 0, 0);
@@ -136,9 +149,9 @@ export class SaliencyView {
     this.scaleLabel.textContent = `±${scale.toPrecision(2)}`;
     this.note.textContent =
       versus === undefined
-        ? `The gradient of ${what}: orange pixels, inked, would raise it; blue ones would lower it (and erasing their ink would raise it).`
-        : `Why not ${name(versus)}? The gradient of ${what}: orange pixels, inked, would move the decision from ${name(c)} towards ${name(versus)}; blue ones hold it at ${name(c)}. ` +
+        ? `The gradient of ${what}: orange pixels, ${change.done}, would raise it; blue ones would lower it (and ${change.undone} would raise it).`
+        : `Why not ${name(versus)}? The gradient of ${what}: orange pixels, ${change.done}, would move the decision from ${name(c)} towards ${name(versus)}; blue ones hold it at ${name(c)}. ` +
           `It is the difference of the two scores because the choice between two classes depends only on it; one score’s gradient alone also shows what raises every class at once.`;
-    this.words.textContent = describeSaliency(gradient, size, what);
+    this.words.textContent = describeSaliency(gradient, size, what, change);
   }
 }
