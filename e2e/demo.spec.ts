@@ -213,6 +213,7 @@ test('screenshots of the page, on a laptop and on a phone', async ({ browser }, 
     await openDemo(page);
     await draw(page, kDigits['7']!);
     await expect(page.getByRole('status')).toHaveText('7');
+    await expect(page.locator('#saliency'), 'the saliency map is drawn').toHaveAttribute('data-target', '7');
     await page.waitForTimeout(300); // let the last throttled repaint land
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow, 'the page scrolls sideways').toBeLessThanOrEqual(0);
