@@ -70,7 +70,11 @@ test('teaching a drawing it got wrong makes it right, keeps the test accuracy, a
   await draw(page, kContinentalOne);
   await expect(page.getByRole('status'), 'the shipped classic model reads the continental 1 as a 7').toHaveText('7');
 
+  await page.getByLabel('Steps').fill('0');
   await page.getByLabel('That was a').selectOption('1');
+  await page.getByRole('button', { name: 'Teach it' }).click();
+  await expect(page.locator('#teach-status')).toHaveText("Steps must be a whole number from 1 to 50, found '0'.");
+  await page.getByLabel('Steps').fill('8');
   await page.getByRole('button', { name: 'Teach it' }).click();
   await expect(page.locator('#teach-status')).toContainText('Learned in', { timeout: 180_000 });
   console.log(await page.locator('#teach-status').textContent());

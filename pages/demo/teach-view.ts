@@ -76,9 +76,12 @@ export class TeachPanel {
     if (!this.busy && !this.button.disabled) this.status.textContent = `It read ${digit}. If your drawing was another digit, choose it and press Teach.`;
   }
 
-  private steps(): number {
+  /** The steps asked for, or null (and the reason shown) when the field holds no whole number in range. */
+  private steps(): number | null {
     const steps = Number(this.stepsInput.value);
-    return Number.isInteger(steps) && steps >= 1 && steps <= kMaxTeachSteps ? steps : kTeachDefaults.steps;
+    if (Number.isInteger(steps) && steps >= 1 && steps <= kMaxTeachSteps) return steps;
+    this.status.textContent = `Steps must be a whole number from 1 to ${kMaxTeachSteps}, found '${this.stepsInput.value}'.`;
+    return null;
   }
 
   private accuracyOf(engine: InferenceEngine): Promise<number> {
@@ -107,10 +110,13 @@ export class TeachPanel {
       this.status.textContent = 'Choose the digit your drawing was.';
       return;
     }
+    const steps = this.steps();
+    if (steps === null) return;
     this.busy = true;
     this.button.disabled = true;
     const from = this.host.current();
-    const settings = { ...kTeachDefaults, steps: this.steps() };
+    const own = this.host.untaught();
+    const settings = { ...kTeachDefaults, steps };
     const drawing = { pixels: fieldBytes(last.field), label };
     try {
       this.status.textContent = 'Loading the MNIST digits to replay…';
@@ -126,6 +132,12 @@ export class TeachPanel {
       });
       const seconds = (performance.now() - started) / 1000;
       const engine = await createEngine(weights, { device, backend: 'webgpu' });
+      if (this.host.untaught() !== own) {
+        // Another model was chosen while it learned: the lesson was for the one before.
+        engine.destroy();
+        this.status.textContent = 'Another model was chosen while it learned: that lesson was dropped.';
+        return;
+      }
       this.taught.push(drawing);
       this.lessons++;
       this.addToStrip(drawing);
