@@ -9,6 +9,7 @@
  * 99.0% → 98.5%). Reset brings the shipped prediction back.
  */
 import { readFileSync } from 'node:fs';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { draw, kDigits, type Stroke } from './drawing.js';
 
@@ -44,6 +45,10 @@ test('the saliency map appears over a drawing, and "why not" shows another gradi
   await expect(page.getByRole('img', { name: /Saliency map of 1’s negated distance minus 7’s/ })).toBeVisible();
   await expect(page.locator('#saliency-note')).toContainText('Why not 1?');
   expect(await saliencyPixels(page), 'the "why not 1" map differs from the 7’s own').not.toBe(own);
+  // The two new cards pass axe with no serious or critical violation.
+  const axe = await new AxeBuilder({ page }).include('#looks-card').include('#teach-card').analyze();
+  const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(serious.map((v) => `${v.id}: ${v.help}: ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`)).toEqual([]);
   expect(errors).toEqual([]);
 });
 
