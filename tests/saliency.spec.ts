@@ -23,6 +23,8 @@ import { loadWeights } from '../src/formats/load.js';
 import { createSaliency } from '../src/gpu/saliency-plan.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
 import { parseSafetensors } from '../src/weights/safetensors.js';
+import { buildArchitecture, type ArchitectureJson } from '../src/model/architecture.js';
+import { randomWeights } from '../src/model/random.js';
 
 let device: GPUDevice;
 test.beforeAll(async () => {
@@ -85,9 +87,52 @@ test('bad targets and pixels are InputErrors that say what was expected', async 
     await expect(saliency.inputGradients(pixels, [])).rejects.toThrow(InputError);
     await expect(saliency.inputGradients(new Uint8Array(700), [{ class: 1 }])).rejects.toThrow(/expected 784 pixels/);
     // Still usable after the errors.
+    await expect(createSaliency(weights, {} as { device: GPUDevice })).rejects.toThrow(/options.device: expected a GPUDevice, found nothing/);
+    const missing = { ...weights, tensors: new Map([...weights.tensors].filter(([name]) => name !== 'fc2.weight')) };
+    await expect(createSaliency(missing, { device })).rejects.toThrow(/needs a tensor that is missing/);
     const [result] = await saliency.inputGradients(pixels, [{ class: 1 }]);
     expect(result!.gradient.length).toBe(784);
   } finally {
     saliency.destroy();
   }
+});
+
+/** The seed's layers as a JSON description, with `extra` layers spliced in. */
+function seedWith(extra: { at: number; layer: object }) {
+  const layers: object[] = [
+    { type: 'conv', name: 'conv1', outChannels: 6, padding: 2, activation: 'sigmoid' },
+    { type: 'pool', name: 'pool1', mode: 'average' },
+    { type: 'conv', name: 'conv2', outChannels: 16, activation: 'sigmoid' },
+    { type: 'pool', name: 'pool2', mode: 'average' },
+    { type: 'dense', name: 'fc1', outFeatures: 120, activation: 'sigmoid' },
+    { type: 'dense', name: 'fc2', outFeatures: 84, activation: 'sigmoid' },
+    { type: 'dense', name: 'fc3', outFeatures: 10 },
+  ];
+  layers.splice(extra.at, 0, extra.layer);
+  return buildArchitecture({ name: 'seed variant', inputSize: 28, preprocessing: { pad: 0, background: 0, ink: 1 }, layers } as ArchitectureJson);
+}
+
+test('a model ending in (log-)softmax: the gradient is the logit’s, as without the softmax', async () => {
+  const seed = loadWeights(new Uint8Array(readFileSync('weights/seed.safetensors')));
+  const expected = fixture('seed');
+  const images = Uint8Array.from(expected.get('images')!.subarray(0, 784));
+  const target = { class: expected.get('class')![0]! };
+  for (const log of [false, true]) {
+    const spec = seedWith({ at: 7, layer: { type: 'softmax', log } });
+    const saliency = await createSaliency({ ...seed, spec }, { device });
+    try {
+      expect(saliency.score).toBe('logits');
+      const [result] = await saliency.inputGradients(images, [target]);
+      const reference = expected.get('grad.class')!.subarray(0, 784);
+      const check = compareFloats(`seed + ${log ? 'log-' : ''}softmax`, result!.gradient, reference, [28, 28], { atol: 1e-4 * largest(reference), rtol: 1e-3 });
+      expect(check.mismatchCount, check.message).toBe(0);
+    } finally {
+      saliency.destroy();
+    }
+  }
+});
+
+test('a layer without a backward kernel (an unfolded batch norm) is refused by name', async () => {
+  const spec = seedWith({ at: 2, layer: { type: 'scale-shift', name: 'bn1' } });
+  await expect(createSaliency(randomWeights(spec, 1), { device })).rejects.toThrow(/saliency: layer 'bn1' .* has no backward kernel yet/);
 });

@@ -100,8 +100,15 @@ function checkTargets(targets: readonly SaliencyTarget[]): void {
  * saliency.destroy();
  */
 export async function createSaliency(weights: ModelWeights, options: SaliencyOptions): Promise<SaliencyPlan> {
-  const { device } = options;
+  const device = options?.device as GPUDevice | undefined;
+  if (!device || typeof device.createBuffer !== 'function') throw new InputError(`options.device: expected a GPUDevice, found ${device === undefined ? 'nothing' : typeof device}`);
   const { spec, preprocessing } = weights;
+  for (const t of spec.tensors) {
+    const data = weights.tensors.get(t.name);
+    const length = t.shape.reduce((a, b) => a * b, 1);
+    if (!data) throw new ModelMismatchError(`model '${spec.id}' needs a tensor that is missing`, t.name);
+    if (data.length !== length) throw new ModelMismatchError(`tensor holds ${data.length} values, the model needs ${length}`, t.name);
+  }
   const layers = scoreLayers(spec);
   const maxBatch = options.maxBatch ?? 8;
   checkMaxBatch(device, maxBatch, Math.max(...layers.map((l) => Math.max(layerInputSize(l), layerOutputSize(l)))) * 4);
