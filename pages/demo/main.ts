@@ -2,9 +2,11 @@
  * The demo page: draw a digit, see a LeNet classify it, layer by layer: the shipped models or
  * the visitor's own file (a PyTorch state_dict or checkpoint of any name, ONNX, safetensors).
  * For a colour model the drawing pad gives way to a picture (a file, a drop, the camera).
- * Thin wiring over the library's public API (createEngine, infer, activations, engine.model);
- * the logic worth testing lives in digitize.ts, picture.ts, pad.ts, panels.ts, model-card.ts
- * and mnist.ts.
+ * It also shows what the network looks at (saliency-view.ts: createSaliency's gradients over
+ * the image) and learns a misread drawing (teach.ts, teach-view.ts: createTrainer).
+ * Thin wiring over the library's public API (createEngine, infer, activations, engine.model,
+ * createSaliency, createTrainer); the logic worth testing lives in digitize.ts, picture.ts,
+ * pad.ts, panels.ts, model-card.ts, mnist.ts, teach.ts and saliency-view.ts.
  */
 import { digitize } from './digitize.js';
 import { kFullTestSet, loadDigits, loadSample, runTestSet, type DigitSet, type TestProgress } from './mnist.js';
