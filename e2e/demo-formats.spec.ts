@@ -393,6 +393,7 @@ test('screenshot of the demo with the PyTorch tutorial’s Net loaded from its s
   await expectModelShown(page, 'pytorch-tutorial.pth', fixture('pytorch-tutorial.pth', { architecture: 'pytorch-tutorial' }));
   await draw(page, kSeven);
   await expect(page.getByRole('status')).toHaveText('7');
+  await expect(page.locator('#saliency'), 'the saliency map is drawn').toHaveAttribute('data-target', '7', { timeout: 60_000 });
   expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'the page scrolls sideways').toBeLessThanOrEqual(0);
   // The whole page in one viewport: a stitched full-page capture can drop parts of a busy page.
   const height = await page.evaluate(() => document.documentElement.scrollHeight);

@@ -196,6 +196,7 @@ test('screenshot of the demo classifying a picture with the CIFAR-10 tutorial Ne
   await loadCifarNet(page);
   await page.locator('#picture-file').setInputFiles(`${kApps}/picture.png`);
   await expect(page.locator('#prediction-note')).toHaveText('Your picture (picture.png, 96×64), as the network reads it.', kFirstRun);
+  await expect(page.locator('#saliency'), 'the saliency map is drawn').toHaveAttribute('data-target', /\d/, kFirstRun);
   expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'the page scrolls sideways').toBeLessThanOrEqual(0);
   // The whole page in one viewport: a stitched full-page capture can drop parts of a busy page.
   await page.setViewportSize({ width: 1280, height: await page.evaluate(() => document.documentElement.scrollHeight) });

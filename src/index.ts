@@ -162,3 +162,4 @@ export type { ImageDataLike, InferOptions, ModelInput, PixelLayout, Pixels } fro
 export { parseIdxImages, parseIdxLabels, type IdxImages } from './data/idx.js';
 export { createTrainer, type FitOptions, type GpuTrainer, type GpuTrainerOptions, type TrainProgress } from './train/gpu-trainer.js';
 export type { LabelledImages, LossTotals } from './gpu/training-plan.js';
+export { createSaliency, type Saliency, type SaliencyOptions, type SaliencyPlan, type SaliencyTarget } from './gpu/saliency-plan.js';

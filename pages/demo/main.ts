@@ -2,9 +2,11 @@
  * The demo page: draw a digit, see a LeNet classify it, layer by layer: the shipped models or
  * the visitor's own file (a PyTorch state_dict or checkpoint of any name, ONNX, safetensors).
  * For a colour model the drawing pad gives way to a picture (a file, a drop, the camera).
- * Thin wiring over the library's public API (createEngine, infer, activations, engine.model);
- * the logic worth testing lives in digitize.ts, picture.ts, pad.ts, panels.ts, model-card.ts
- * and mnist.ts.
+ * It also shows what the network looks at (saliency-view.ts: createSaliency's gradients over
+ * the image) and learns a misread drawing (teach.ts, teach-view.ts: createTrainer).
+ * Thin wiring over the library's public API (createEngine, infer, activations, engine.model,
+ * createSaliency, createTrainer); the logic worth testing lives in digitize.ts, picture.ts,
+ * pad.ts, panels.ts, model-card.ts, mnist.ts, teach.ts and saliency-view.ts.
  */
 import { digitize } from './digitize.js';
 import { kFullTestSet, loadDigits, loadSample, runTestSet, type DigitSet, type TestProgress } from './mnist.js';
@@ -16,7 +18,10 @@ import { pictureFormat } from './picture.js';
 import { PictureInput } from './picture-input.js';
 import { paintGray, pictureCanvas } from './viz.js';
 import { takeTrainedModel } from '../train/hand-off.js';
-import type { InferenceEngine, Pixels } from '../../src/index.js';
+import { demoDevice } from './gpu-device.js';
+import { SaliencyView } from './saliency-view.js';
+import { TeachPanel } from './teach-view.js';
+import { createSaliency, type InferenceEngine, type Pixels, type SaliencyPlan } from '../../src/index.js';
 
 /** Shortest time between two live predictions while drawing. */
 const kMinIntervalMs = 60;
@@ -51,6 +56,22 @@ class DemoPage {
   private readonly scores = new ScoresPanel();
   private readonly inside = new InsidePanel();
   private readonly card = new ModelCard((preset) => this.fileTask(() => this.runFileAs(preset)));
+  private readonly looks = new SaliencyView(() => void this.updateSaliency());
+  private readonly teacher = new TeachPanel({
+    current: () => this.models.current,
+    untaught: () => this.models.untaught,
+    lastPrediction: () => (this.last && this.last.engine === this.models.current ? this.last : null),
+    serially: (call) => this.serially(call),
+    use: (engine) => {
+      if (engine) this.models.useTaught(engine);
+      else this.models.resetTaught();
+      this.useModel(this.models.current, { keepLessons: true });
+    },
+  });
+  /** What was predicted last: the field the network saw, its class, and by which engine. */
+  private last: { field: Float32Array; digit: number; engine: InferenceEngine } | null = null;
+  /** The saliency plan of the engine it was made for (one at a time). */
+  private saliency: { engine: InferenceEngine; plan: Promise<SaliencyPlan> } | null = null;
   /** File loads and preset changes run one after another, so a preset picked mid-load applies to that file. */
   private fileTasks: Promise<void> = Promise.resolve();
   private readonly status = byId('prediction');
@@ -159,6 +180,8 @@ class DemoPage {
       this.seen.show(null, engine);
       this.scores.show(null);
       this.inside.show(null);
+      this.last = null;
+      this.looks.clear(readsPictures(engine) ? 'Show it a picture to see which pixels push its score up or down.' : 'Draw a digit to see which pixels push its score up or down.');
       return;
     }
     try {
@@ -176,9 +199,45 @@ class DemoPage {
       this.seen.show(field, engine);
       this.scores.show(result);
       this.inside.show(activations);
+      this.last = { field, digit, engine };
+      this.teacher.predicted(digit);
+      await this.updateSaliency();
     } catch (e) {
       // A replaced file's engine is destroyed while its last prediction may be in flight.
       if (engine === this.models.current) this.statusNote.textContent = `Prediction failed: ${(e as Error).message}`;
+    }
+  }
+
+  /**
+   * The saliency map of the last prediction: the predicted class's score, or "why not" the
+   * class picked. Computed by the GPU backward kernels on the page's tool device.
+   */
+  private async updateSaliency(): Promise<void> {
+    const last = this.last;
+    if (!last || last.engine !== this.models.current) return;
+    const { engine, field, digit } = last;
+    if (engine.backend !== 'webgpu') {
+      this.looks.clear('The saliency map comes from the GPU backward kernels: it needs WebGPU, which this browser does not give.');
+      return;
+    }
+    if (this.saliency?.engine !== engine) {
+      const previous = this.saliency;
+      const plan = demoDevice().then((device) => createSaliency(engine.weights, { device }));
+      plan.catch(() => undefined);
+      this.saliency = { engine, plan };
+      void previous?.plan.then((p) => p.destroy(), () => undefined);
+    }
+    try {
+      const plan = await this.saliency.plan;
+      const versus = this.looks.whyNot;
+      const target = versus === null || versus === digit ? { class: digit } : { class: digit, versus };
+      const [saliency] = await plan.inputGradients(field, [target]);
+      if (this.last !== last || !saliency) return; // a newer prediction shows its own
+      const { channels, size } = engine.model.input;
+      const name = (c: number) => engine.model.labels?.[c] ?? String(c);
+      this.looks.show(field, saliency, channels, size, name, plan.score === 'logits' ? 'logit' : 'negated distance');
+    } catch (e) {
+      if (this.last === last) this.looks.clear(`No saliency map for this model: ${(e as Error).message}`);
     }
   }
 
@@ -224,7 +283,6 @@ class DemoPage {
     }
   }
 
-  /** Shows a model's description, scores layout and layers, then classifies the current input with it. */
   /** Says where the visitor's file came from when the training page handed it over. */
   private showSource(): void {
     const source = byId('model-source');
@@ -232,7 +290,8 @@ class DemoPage {
     source.hidden = this.models.choice !== 'file' || this.trainedSource === null;
   }
 
-  private useModel(engine: InferenceEngine): void {
+  /** Shows a model's description, scores layout and layers, then classifies the current input with it. */
+  private useModel(engine: InferenceEngine, options: { keepLessons?: boolean } = {}): void {
     this.showSource();
     const pictures = readsPictures(engine);
     byId('pad-input').hidden = pictures;
@@ -246,6 +305,8 @@ class DemoPage {
     this.seen.useModel(engine);
     this.scores.useModel(engine);
     this.inside.useModel(engine);
+    this.looks.useLabels(engine.model.labels ?? Array.from({ length: 10 }, (_, c) => String(c)));
+    if (!options.keepLessons) this.teacher.useModel(engine);
     this.markSample(this.input.kind === 'sample' ? this.input.index : null);
     this.schedule();
   }

@@ -13,13 +13,27 @@ export interface DigitSet {
 
 /** Relative URLs, so the built site works from any sub-path. */
 const kSample = { images: './mnist-sample-images-idx3-ubyte', labels: './mnist-sample-labels-idx1-ubyte' };
+/**
+ * For teaching (teach.ts): the first 1,000 MNIST training digits, replayed while the network
+ * learns a drawing, and the first 1,000 test digits, the accuracy before and after
+ * (scripts/make-teach-data.ts writes them, gzipped).
+ */
+export const kReplaySet = { images: './mnist-replay-images-idx3-ubyte.gz', labels: './mnist-replay-labels-idx1-ubyte.gz' };
+export const kTestSubset = { images: './mnist-test-subset-images-idx3-ubyte.gz', labels: './mnist-test-subset-labels-idx1-ubyte.gz' };
 /** The full test set, served with the site (pages/demo/serve-mnist.ts: dev server and build). */
 export const kFullTestSet = { images: './mnist/t10k-images-idx3-ubyte', labels: './mnist/t10k-labels-idx1-ubyte' };
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  // A .gz file comes as stored, unless a server sent it with Content-Encoding and the browser unpacked it.
+  return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzip(bytes) : bytes;
+}
+
+async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 /**

@@ -35,6 +35,8 @@ export class Models {
   private file: LoadedFile | null = null;
   /** Counts choices made, so a slow one finishing late does not undo a later one. */
   private choices = 0;
+  /** An engine over weights taught on the visitor's drawings, in place of the choice's own until reset. */
+  private taughtEngine: InferenceEngine | null = null;
 
   private constructor(
     private backend: Backend,
@@ -75,6 +77,36 @@ export class Models {
     return this.file?.declares ?? false;
   }
 
+  /** The current choice's own engine (its shipped or loaded weights), also while taught weights run. */
+  get untaught(): InferenceEngine {
+    return this.engines.get(this.choice) ?? this.current;
+  }
+
+  /** Whether the current engine runs taught weights. */
+  get taught(): boolean {
+    return this.taughtEngine !== null;
+  }
+
+  /** Makes `engine` (over weights taught from the current choice's) current, until `resetTaught` or another choice. */
+  useTaught(engine: InferenceEngine): void {
+    const previous = this.taughtEngine;
+    this.taughtEngine = engine;
+    this.current = engine;
+    previous?.destroy();
+  }
+
+  /** Back to the current choice's own weights. */
+  resetTaught(): InferenceEngine {
+    this.dropTaught();
+    this.current = this.untaught;
+    return this.current;
+  }
+
+  private dropTaught(): void {
+    this.taughtEngine?.destroy();
+    this.taughtEngine = null;
+  }
+
   /**
    * Makes `choice` current, creating its engine on first use. Resolves null, changing
    * nothing, when another choice or file was made while the engine was being created.
@@ -88,6 +120,7 @@ export class Models {
       this.engines.set(choice, engine);
     }
     if (ticket !== this.choices) return null;
+    this.dropTaught();
     this.choice = choice;
     this.current = engine;
     return engine;
@@ -121,6 +154,7 @@ export class Models {
     const previous = this.engines.get('file');
     this.engines.set('file', engine);
     this.file = file;
+    this.dropTaught();
     this.choice = 'file';
     this.current = engine;
     previous?.destroy();

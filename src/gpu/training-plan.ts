@@ -385,7 +385,8 @@ export async function buildTrainingPlan(
   });
 }
 
-async function makeStep(device: GPUDevice, step: PendingStep, stepUniform: GPUBuffer): Promise<ReadyStep> {
+/** A pending dispatch with its pipeline (from the cache) and bind group (the step uniform at binding 0). */
+export async function makeStep(device: GPUDevice, step: PendingStep, stepUniform: GPUBuffer): Promise<ReadyStep> {
   const pipeline = await cachedPipeline(device, step.label, step.kernel);
   const bindGroup = await scoped(device, `${step.label}.bindgroup`, () =>
     device.createBindGroup({

@@ -64,8 +64,9 @@ export function forwardStep(layer: LayerSpec, input: GPUBuffer, output: GPUBuffe
 
 /**
  * One layer's backward dispatches: the activation's (outputGrad → preGrad), the parameter
- * gradients, then the gradient at the layer's input (into the previous layer's outputGrad, or
- * the input gradient buffer, or nowhere for the first layer).
+ * gradients (none when `grad` is null: a saliency pass wants only the input's), then the
+ * gradient at the layer's input (into the previous layer's outputGrad, or the input gradient
+ * buffer, or nowhere for the first layer).
  */
 export function backwardSteps(
   layer: LayerSpec,
@@ -75,7 +76,7 @@ export function backwardSteps(
   preGrad: GPUBuffer,
   inputGrad: GPUBuffer | null,
   tensor: (name: string) => GPUBufferBinding,
-  grad: (name: string) => GPUBufferBinding,
+  grad: ((name: string) => GPUBufferBinding) | null,
 ): PendingStep[] {
   const b = (buffer: GPUBuffer): GPUBufferBinding => ({ buffer });
   const steps: PendingStep[] = [];
@@ -86,14 +87,16 @@ export function backwardSteps(
   switch (layer.kind) {
     case 'conv5x5': {
       const options = { inChannels: layer.inChannels, outChannels: layer.outChannels, inSize: layer.inSize, padding: layer.padding, ...(layer.connectionTable ? { connectionTable: layer.connectionTable } : {}) };
-      steps.push({ label: `${layer.name}.conv5x5.backward.weight`, kernel: conv5x5BackwardWeight(options), bindings: [b(input), b(preGrad), grad(layer.weight)] });
-      steps.push({ label: `${layer.name}.conv5x5.backward.bias`, kernel: conv5x5BackwardBias(options), bindings: [b(preGrad), grad(layer.bias)] });
+      if (grad) {
+        steps.push({ label: `${layer.name}.conv5x5.backward.weight`, kernel: conv5x5BackwardWeight(options), bindings: [b(input), b(preGrad), grad(layer.weight)] });
+        steps.push({ label: `${layer.name}.conv5x5.backward.bias`, kernel: conv5x5BackwardBias(options), bindings: [b(preGrad), grad(layer.bias)] });
+      }
       if (inputGrad) steps.push({ label: `${layer.name}.conv5x5.backward.input`, kernel: conv5x5BackwardInput(options), bindings: [tensor(layer.weight), b(preGrad), b(inputGrad)] });
       return steps;
     }
     case 'subsample2x2': {
       const options = { channels: layer.channels, inSize: layer.inSize, mode: layer.mode };
-      if (layer.trainable) {
+      if (layer.trainable && grad) {
         steps.push({ label: `${layer.name}.subsample2x2.backward.coefficient`, kernel: subsample2x2BackwardParameter(options, 'coefficient'), bindings: [b(input), b(preGrad), grad(layer.trainable.coefficient)] });
         steps.push({ label: `${layer.name}.subsample2x2.backward.bias`, kernel: subsample2x2BackwardParameter(options, 'bias'), bindings: [b(preGrad), grad(layer.trainable.bias)] });
       }
@@ -105,8 +108,10 @@ export function backwardSteps(
     }
     case 'dense': {
       const options = { inFeatures: layer.inFeatures, outFeatures: layer.outFeatures };
-      steps.push({ label: `${layer.name}.dense.backward.weight`, kernel: denseBackwardWeight(options), bindings: [b(input), b(preGrad), grad(layer.weight)] });
-      steps.push({ label: `${layer.name}.dense.backward.bias`, kernel: denseBackwardBias(options), bindings: [b(preGrad), grad(layer.bias)] });
+      if (grad) {
+        steps.push({ label: `${layer.name}.dense.backward.weight`, kernel: denseBackwardWeight(options), bindings: [b(input), b(preGrad), grad(layer.weight)] });
+        steps.push({ label: `${layer.name}.dense.backward.bias`, kernel: denseBackwardBias(options), bindings: [b(preGrad), grad(layer.bias)] });
+      }
       if (inputGrad) steps.push({ label: `${layer.name}.dense.backward.input`, kernel: denseBackwardInput(options), bindings: [tensor(layer.weight), b(preGrad), b(inputGrad)] });
       return steps;
     }
