@@ -1,5 +1,5 @@
 /**
- * npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N] [--direct] [--profile SECONDS]
+ * npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N] [--direct] [--parts LIST] [--profile SECONDS]
  *
  * Where the packed lane kernel's time goes (the fused plan's kernel for large batches on CPU
  * adapters: shaders/fused/lanes-packed.ts), on this machine's WebGPU adapter in Node (Dawn;
@@ -40,12 +40,14 @@ const kHelp = `Times where the packed lane kernel's time goes on this machine's 
 Dawn; SwiftShader where there is no GPU): the whole kernel against copies with one part cut
 out, alternated round by round; medians and each part's share printed.
 
-usage: npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N] [--direct] [--profile SECONDS]
+usage: npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N] [--direct] [--parts LIST] [--profile SECONDS]
 
   --weights FILE      a weights file the fused plan runs (default weights/seed.safetensors)
   --rounds N          rounds (default 15)
   --batch N           images per run (default 1024)
   --direct            also the whole kernel with the direct second conv (not Winograd's)
+  --parts LIST        only the cuts whose names contain one of these words, comma-separated
+                      (e.g. 'both,dense layer 0'): fewer compiles for a large model
   --profile SECONDS   the whole kernel only, sampled by perf for SECONDS while it
                       runs: its machine code by kind of instruction and hot range (Linux x64,
                       SwiftShader; needs perf and objdump)
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
       batch: { type: 'string', default: '1024' },
       profile: { type: 'string' },
       direct: { type: 'boolean', default: false },
+      parts: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -124,11 +127,13 @@ async function main(): Promise<void> {
     // so a GPU adapter times the same kernel).
     const planned = fusedKernels(device, weights, { maxBatch: batch, variant: 'invocation', smallBatchKernel: false });
     const whole = planned.kernels[0]!.kernel;
+    const words = values.parts?.split(',').map((w) => w.trim()).filter((w) => w);
+    const wanted = (part: string) => !words || words.some((w) => part.includes(w));
     const direct = fusedKernels(device, weights, { maxBatch: batch, variant: 'invocation', smallBatchKernel: false, conv2: 'direct' }).kernels[0]!.kernel;
     const variants: Array<{ part: string; kernel: FusedKernel }> = [
       { part: 'whole kernel', kernel: whole },
       ...(values.direct && !profileSeconds ? [{ part: 'whole kernel, direct second conv (not a cut)', kernel: direct }] : []),
-      ...(profileSeconds ? [] : cuts(planned.layout.vectors.length).map(({ part, cut }) => ({ part, kernel: { ...whole, code: cut(whole.code) } }))),
+      ...(profileSeconds ? [] : cuts(planned.layout.vectors.length).filter(({ part }) => wanted(part)).map(({ part, cut }) => ({ part, kernel: { ...whole, code: cut(whole.code) } }))),
     ];
 
     const inputValues = planned.layout.inputChannels * planned.layout.inputSize ** 2;
@@ -159,6 +164,7 @@ async function main(): Promise<void> {
         entries: kernel.bindings.map((binding) => ({ binding, resource: { buffer: bound[binding]! } })),
       });
       built.push({ part, kernel, pipeline, bindGroup, ms: [], compileMs: performance.now() - compileStart });
+      console.log(`compiled ${part}: ${((performance.now() - compileStart) / 1000).toFixed(1)} s`);
     }
     const run = async (v: Built): Promise<number> => {
       const start = performance.now();
