@@ -10,12 +10,15 @@
  * (`randomWeights`, PyTorch's initialisation), tolerance 1e-5 + 1e-4·|ref|.
  *
  * The models: the seed, the classic model with either activation, PyTorch's tutorial Net, and
- * three more members at LeNet-5's size (kFamily) chosen so that between them every
- * activation appears after a conv, a pool and a dense layer, every pooling mode in both
- * stages, inputs of 28 and 32 with padding 0, 1 and 2 (on either conv, odd sizes pooled with
- * floor), with an RBF output, a softmax and a log-softmax. Plus: a model the fused plan
- * declines runs on the layered plan and says why, the variant choice per adapter, and no GPU
- * object created on the inference path after warm-up.
+ * more members (kFamily) chosen so that between them every activation appears after a conv,
+ * a pool and a dense layer, every pooling mode in both stages, inputs of 28 and 32 with
+ * padding 0, 1 and 2 (on either conv, odd sizes pooled with floor), with an RBF output, a
+ * softmax and a log-softmax; a colour input (3 maps) with scale-shift layers (random scales
+ * of either sign and shifts) after every conv, pool and dense layer; and a wide conv (4→33
+ * maps, 132 kernels). The device is requested with `recommendedLimits`, so every kernel fits
+ * its workgroup memory. Plus: a model the fused plan declines runs on the layered plan and
+ * says why, what a device with less workgroup memory gets, the variant choice per adapter,
+ * and no GPU object created on the inference path after warm-up.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { expectAllWithin, openHarness } from './gpu-page.js';
@@ -53,6 +56,41 @@ const kFamily: Readonly<Record<string, ArchitectureJson>> = {
       { type: 'dense', outFeatures: 120, activation: 'sigmoid' },
       { type: 'dense', outFeatures: 84, activation: 'scaled-tanh' },
       { type: 'rbf', classes: 10 },
+    ],
+  },
+  // 3 input maps (28 + 2·2 padded) → 28 → 14 → 10 → 5; a scale-shift after every layer but the
+  // last, some with an activation of their own, two in a row after the second conv.
+  'colour-scale-shift': {
+    inputSize: 28,
+    inputChannels: 3,
+    preprocessing: { pad: 0, mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3] },
+    layers: [
+      { type: 'conv', outChannels: 6, padding: 2, activation: 'relu' },
+      { type: 'scale-shift' },
+      { type: 'pool', mode: 'max' },
+      { type: 'scale-shift', activation: 'tanh' },
+      { type: 'conv', outChannels: 16, activation: 'sigmoid' },
+      { type: 'scale-shift', activation: 'relu' },
+      { type: 'scale-shift' },
+      { type: 'pool', mode: 'average' },
+      { type: 'scale-shift' },
+      { type: 'dense', outFeatures: 30, activation: 'relu' },
+      { type: 'scale-shift', activation: 'sigmoid' },
+      { type: 'dense', outFeatures: 10 },
+      { type: 'softmax' },
+    ],
+  },
+  // A wide second conv (4→33 maps: 132 kernels, past the old bound of 128; kept near it, as
+  // SwiftShader's compile time grows with the kernels): 28 → 24 → 12 → 8 → 4.
+  'wide-4-33': {
+    inputSize: 28,
+    layers: [
+      { type: 'conv', outChannels: 4, activation: 'relu' },
+      { type: 'pool', mode: 'max' },
+      { type: 'conv', outChannels: 33, activation: 'relu' },
+      { type: 'pool', mode: 'max' },
+      { type: 'dense', outFeatures: 50, activation: 'relu' },
+      { type: 'dense', outFeatures: 10 },
     ],
   },
   'odd-32-softmax': {
@@ -113,19 +151,31 @@ async function fusedCase(c: { model: ModelRef; seed: number; batches: number[] }
         : lenet5.presetModel(name)!;
     const last = spec.layers[spec.layers.length - 1]!;
     const classes = lenet5.layerOutputSize(last);
-    const weights = lenet5.randomWeights(spec, c.seed);
     const rng = new harness.Prng(c.seed + 1);
+    const random = lenet5.randomWeights(spec, c.seed);
+    // randomWeights starts a scale-shift as the identity (1, 0): draw scales of either sign and shifts, so a misplaced one shows.
+    const tensors = new Map(random.tensors);
+    for (const l of spec.layers) {
+      if (l.kind !== 'scale-shift') continue;
+      tensors.set(l.scale, Float32Array.from({ length: l.channels }, () => rng.uniform(-2, 2)));
+      tensors.set(l.shift, Float32Array.from({ length: l.channels }, () => rng.uniform(-1, 1)));
+    }
+    const weights = { ...random, tensors };
+    // The raw images: C planar 28×28 maps each (harness.randomPixels makes 28×28 ones).
+    const input = { channels: spec.inputChannels, size: spec.inputSize - 2 * weights.preprocessing.pad };
+    if (input.size !== 28) throw new Error(`fusedCase takes models with 28×28 raw images, '${name}' takes ${input.size}×${input.size}`);
+    const pixelsOf = (count: number, floats = false) => harness.randomPixels(rng, count * input.channels, floats);
     const maxBatch = Math.max(...c.batches);
     const reports: Comparison[] = [];
     const runs: FusedReport['runs'] = [];
     const adapter = await navigator.gpu.requestAdapter();
-    const device = await adapter!.requestDevice({ requiredFeatures: lenet5.recommendedFeatures(adapter!) });
+    const device = await adapter!.requestDevice({ requiredFeatures: lenet5.recommendedFeatures(adapter!), requiredLimits: lenet5.recommendedLimits(adapter!) });
     try {
       const engine = await lenet5.createEngine(weights, { backend: 'webgpu', plan: 'fused', maxBatch, device });
       try {
         for (const count of c.batches) {
-          const pixels = harness.randomPixels(rng, count, count % 2 === 0);
-          const reference = lenet5.referenceForward(weights, lenet5.preprocess(pixels, count, weights.preprocessing), count).get(last.name)!;
+          const pixels = pixelsOf(count, count % 2 === 0);
+          const reference = lenet5.referenceForward(weights, lenet5.preprocess(pixels, count, weights.preprocessing, undefined, input), count).get(last.name)!;
           const result = await engine.infer(pixels, count);
           reports.push(compare.compareFloats(`${name} engine scores batch ${count}`, result.scores, reference, [classes]));
           reports.push(
@@ -150,9 +200,9 @@ async function fusedCase(c: { model: ModelRef; seed: number; batches: number[] }
         const runner = new runnerModule.PlanRunner(device, plan);
         try {
           for (const count of c.batches) {
-            const input = lenet5.preprocess(harness.randomPixels(rng, count), count, weights.preprocessing);
-            const reference = lenet5.referenceForward(weights, input, count).get(last.name)!;
-            const scores = await runner.run(input, count);
+            const preprocessed = lenet5.preprocess(pixelsOf(count), count, weights.preprocessing, undefined, input);
+            const reference = lenet5.referenceForward(weights, preprocessed, count).get(last.name)!;
+            const scores = await runner.run(preprocessed, count);
             reports.push(compare.compareFloats(`${name} ${what} (${plan.kind}) batch ${count}`, scores, reference, [classes]));
           }
           runs.push({ what, kind: plan.kind, steps: plan.steps.length, subgroupKernel: plan.steps.some((s) => s.label.endsWith('.invocation.subgroups')) });
@@ -183,29 +233,38 @@ kModels.forEach((name, i) => {
   });
 });
 
-test('a model the fused plan declines (Caffe LeNet, 1,000 conv kernels) runs on the layered plan, which says why', async () => {
+test('a model the fused plan declines (a second conv of 1,200 kernels) runs on the layered plan, which says why', async () => {
   const outcome = await page.evaluate(async () => {
     const { lenet5, harness } = window;
     const path = '/e2e/compare.ts';
     const compare = (await import(/* @vite-ignore */ path)) as typeof import('./compare.js');
-    const spec = lenet5.presetModel('caffe-lenet')!;
+    const spec = lenet5.buildArchitecture({
+      inputSize: 28,
+      layers: [
+        { type: 'conv', outChannels: 40, activation: 'relu' },
+        { type: 'pool', mode: 'max' },
+        { type: 'conv', outChannels: 30 },
+        { type: 'pool', mode: 'max' },
+        { type: 'dense', outFeatures: 10 },
+      ],
+    });
     const weights = lenet5.randomWeights(spec, 11);
     const engine = await lenet5.createEngine(weights, { backend: 'webgpu', plan: 'fused', maxBatch: 8 });
     try {
       const pixels = harness.randomPixels(new harness.Prng(12), 3);
-      const reference = lenet5.referenceForward(weights, lenet5.preprocess(pixels, 3, weights.preprocessing), 3).get('ip2')!;
+      const reference = lenet5.referenceForward(weights, lenet5.preprocess(pixels, 3, weights.preprocessing), 3).get('fc1')!;
       const result = await engine.infer(pixels, 3);
-      return { kind: engine.plan ?? 'cpu', reason: engine.planFallbackReason, report: compare.compareFloats('caffe-lenet scores batch 3', result.scores, reference, [10]) };
+      return { kind: engine.plan ?? 'cpu', reason: engine.planFallbackReason, report: compare.compareFloats('1,200-kernel conv scores batch 3', result.scores, reference, [10]) };
     } finally {
       engine.destroy();
     }
   });
   expect(outcome.kind).toBe('layered');
-  expect(outcome.reason).toMatch(/^fused plan: conv2 has 1000 5×5 kernels \(20→50 maps\); .* at most 128 per conv/);
+  expect(outcome.reason).toMatch(/^fused plan: conv2 has 1200 5×5 kernels \(40→30 maps\); .* at most 1024 per conv/);
   expectAllWithin([outcome.report]);
 });
 
-test('fusedDeclineReason: the shipped and family models run; too many kernels, too much workgroup memory or another shape are declined with the reason', async () => {
+test('fusedDeclineReason: every preset and family model runs; too many kernels or another shape are declined with the reason', async () => {
   const reasons = await page.evaluate(async (family) => {
     const { lenet5 } = window;
     const path = '/src/gpu/fused-plan.ts';
@@ -217,26 +276,66 @@ test('fusedDeclineReason: the shipped and family models run; too many kernels, t
     return {
       presets: Object.fromEntries(lenet5.kPresetNames.map((n) => [n, fused.fusedDeclineReason(lenet5.presetModel(n)!) ?? 'runs'])),
       family: Object.fromEntries(Object.entries(family).map(([n, json]) => [n, reasonOf(json)])),
-      // a 36² padded input, 6 maps of (16 + 2·2)², 16 of 8²: 18,880 bytes.
-      memory: reasonOf({ inputSize: 32, layers: [conv(2), pool, conv(2, 16), pool, dense] }),
+      // 41 maps → 25: 1,025 kernels, one past the bound; 40 → 25 (1,000) runs.
+      wide: reasonOf({ inputSize: 28, layers: [conv(0, 41), pool, conv(0, 25), pool, dense] }),
+      wideEnough: reasonOf({ inputSize: 28, layers: [conv(0, 40), pool, conv(0, 25), pool, dense] }),
+      // A 16-map colour input (16 × 6 = 96 kernels in the first stage) runs.
+      sixteenMaps: reasonOf({ inputSize: 28, inputChannels: 16, layers: [conv(2), pool, conv(0, 16), pool, dense] }),
       oneStage: reasonOf({ inputSize: 28, layers: [conv(2), pool, dense] }),
       convConv: reasonOf({ inputSize: 28, layers: [conv(0), conv(0, 16), pool, conv(0, 16), pool, dense] }),
     };
   }, kFamily);
-  expect(reasons.presets).toEqual({
-    seed: 'runs',
-    'pytorch-tutorial': 'runs',
-    classic: 'runs',
-    'classic-scaled-tanh': 'runs',
-    'caffe-lenet': expect.stringMatching(/conv2 has 1000 5×5 kernels/),
-    // Its batch norms fold into the convs and dense layers at load: the fused kernel runs it.
-    'd2l-lenet-bn': 'runs',
-    'pytorch-cifar10-tutorial': expect.stringMatching(/its kernels read one input map; 'pytorch-cifar10-tutorial' takes 3 \(colour input\)/),
-  });
+  expect(reasons.presets).toEqual(Object.fromEntries(Object.keys(reasons.presets).map((n) => [n, 'runs'])));
+  expect(Object.keys(reasons.presets)).toEqual(expect.arrayContaining(['caffe-lenet', 'd2l-lenet-bn', 'pytorch-cifar10-tutorial']));
   expect(Object.values(reasons.family)).toEqual(Object.keys(kFamily).map(() => 'runs'));
-  expect(reasons.memory).toMatch(/needs 18880 bytes of workgroup memory per image.*at most 16384/);
+  expect(reasons.wide).toMatch(/conv2 has 1025 5×5 kernels \(41→25 maps\); .* at most 1024 per conv/);
+  expect(reasons.wideEnough).toBe('runs');
+  expect(reasons.sixteenMaps).toBe('runs');
   expect(reasons.oneStage).toMatch(/conv → pool → conv → pool → dense… .* has dense layer fc1 \(layer 2\) where it needs a conv/);
   expect(reasons.convConv).toMatch(/has conv5x5 layer conv2 \(layer 1\) where it needs a pool/);
+});
+
+test('a device with less workgroup memory than an image needs: the lane kernels leave out the split one, the workgroup kernel declines with the reason', async () => {
+  const outcome = await page.evaluate(async () => {
+    const { lenet5 } = window;
+    const path = '/src/gpu/fused-plan.ts';
+    const fused = (await import(/* @vite-ignore */ path)) as typeof import('../src/gpu/fused-plan.js');
+    const weights = lenet5.randomWeights(lenet5.presetModel('caffe-lenet')!, 3);
+    // WebGPU's guaranteed limits: 16,384 bytes of workgroup memory; Caffe's LeNet needs 19,856 per image.
+    const small = await (await navigator.gpu.requestAdapter())!.requestDevice();
+    const adapter = (await navigator.gpu.requestAdapter())!;
+    const large = await adapter.requestDevice({ requiredLimits: lenet5.recommendedLimits(adapter) });
+    try {
+      // fusedKernels only writes the WGSL: nothing is compiled here.
+      const names = (device: GPUDevice) => fused.fusedKernels(device, weights, { maxBatch: 8, variant: 'invocation' }).kernels.map((k) => k.name);
+      let workgroup = 'built';
+      try {
+        fused.fusedKernels(small, weights, { maxBatch: 8, variant: 'workgroup' });
+      } catch (e) {
+        workgroup = `${(e as Error).name}: ${(e as Error).message}`;
+      }
+      return {
+        smallLimit: small.limits.maxComputeWorkgroupStorageSize,
+        largeLimit: large.limits.maxComputeWorkgroupStorageSize,
+        small: names(small),
+        large: names(large),
+        workgroup,
+        largeWorkgroup: fused.fusedKernels(large, weights, { maxBatch: 8, variant: 'workgroup' }).kernels.map((k) => k.name),
+      };
+    } finally {
+      small.destroy();
+      large.destroy();
+    }
+  });
+  expect(outcome.smallLimit).toBe(16384);
+  // Devices without the subgroups feature: the packed kernel is 'invocation'.
+  expect(outcome.small).toEqual(['invocation']);
+  expect(outcome.workgroup).toMatch(/^ModelMismatchError: fused plan: 'caffe-lenet' needs 19856 bytes of workgroup memory per image .* this device offers 16384$/);
+  if (outcome.largeLimit >= 19856) {
+    // SwiftShader offers 32,768: both lane kernels, and the workgroup kernel.
+    expect(outcome.large).toEqual(['invocation.split', 'invocation']);
+    expect(outcome.largeWorkgroup).toEqual(['workgroup']);
+  }
 });
 
 test('the variant follows the adapter: SwiftShader and other CPU adapters get lanes, GPUs get workgroups', async () => {

@@ -1,5 +1,5 @@
 /**
- * npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N] [--profile SECONDS]
+ * npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N] [--direct] [--parts LIST] [--profile SECONDS]
  *
  * Where the packed lane kernel's time goes (the fused plan's kernel for large batches on CPU
  * adapters: shaders/fused/lanes-packed.ts), on this machine's WebGPU adapter in Node (Dawn;
@@ -12,7 +12,9 @@
  *
  * Parts overlap (cutting both conv stages includes the first), and a part can cost more or
  * less in place than its cut saves, so the shares are a guide: see docs/performance.md,
- * "Where the packed kernel's time goes".
+ * "Where the packed kernel's time goes". With --direct, the whole kernel with the direct
+ * second conv (in place of Winograd's) runs beside them too: an alternative, not a cut. Each
+ * variant's compile time (shader module and pipeline) is printed with its run time.
  *
  * With --profile, only the whole kernel is built, and `perf` samples it while it runs; its
  * machine code is disassembled and the samples put on its instructions (scripts/jit-profile.ts):
@@ -21,6 +23,7 @@
  * @example
  * npm run probe:kernel
  * npm run probe:kernel -- --weights weights/classic.safetensors --rounds 21
+ * npm run probe:kernel -- --weights tests/fixtures/family/caffe-lenet.onnx --rounds 5 --direct
  * npm run probe:kernel -- --profile 10
  */
 import { readFileSync } from 'node:fs';
@@ -37,11 +40,14 @@ const kHelp = `Times where the packed lane kernel's time goes on this machine's 
 Dawn; SwiftShader where there is no GPU): the whole kernel against copies with one part cut
 out, alternated round by round; medians and each part's share printed.
 
-usage: npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N] [--profile SECONDS]
+usage: npm run probe:kernel [-- --weights FILE] [--rounds N] [--batch N] [--direct] [--parts LIST] [--profile SECONDS]
 
   --weights FILE      a weights file the fused plan runs (default weights/seed.safetensors)
   --rounds N          rounds (default 15)
   --batch N           images per run (default 1024)
+  --direct            also the whole kernel with the direct second conv (not Winograd's)
+  --parts LIST        only the cuts whose names contain one of these words, comma-separated
+                      (e.g. 'both,dense layer 0'): fewer compiles for a large model
   --profile SECONDS   the whole kernel only, sampled by perf for SECONDS while it
                       runs: its machine code by kind of instruction and hot range (Linux x64,
                       SwiftShader; needs perf and objdump)
@@ -91,6 +97,8 @@ interface Built {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly ms: number[];
+  /** Shader module and pipeline creation. */
+  readonly compileMs: number;
 }
 
 async function main(): Promise<void> {
@@ -100,6 +108,8 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '15' },
       batch: { type: 'string', default: '1024' },
       profile: { type: 'string' },
+      direct: { type: 'boolean', default: false },
+      parts: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -117,12 +127,16 @@ async function main(): Promise<void> {
     // so a GPU adapter times the same kernel).
     const planned = fusedKernels(device, weights, { maxBatch: batch, variant: 'invocation', smallBatchKernel: false });
     const whole = planned.kernels[0]!.kernel;
+    const words = values.parts?.split(',').map((w) => w.trim()).filter((w) => w);
+    const wanted = (part: string) => !words || words.some((w) => part.includes(w));
+    const direct = fusedKernels(device, weights, { maxBatch: batch, variant: 'invocation', smallBatchKernel: false, conv2: 'direct' }).kernels[0]!.kernel;
     const variants: Array<{ part: string; kernel: FusedKernel }> = [
       { part: 'whole kernel', kernel: whole },
-      ...(profileSeconds ? [] : cuts(planned.layout.vectors.length).map(({ part, cut }) => ({ part, kernel: { ...whole, code: cut(whole.code) } }))),
+      ...(values.direct && !profileSeconds ? [{ part: 'whole kernel, direct second conv (not a cut)', kernel: direct }] : []),
+      ...(profileSeconds ? [] : cuts(planned.layout.vectors.length).filter(({ part }) => wanted(part)).map(({ part, cut }) => ({ part, kernel: { ...whole, code: cut(whole.code) } }))),
     ];
 
-    const inputValues = planned.layout.inputSize ** 2;
+    const inputValues = planned.layout.inputChannels * planned.layout.inputSize ** 2;
     const outputValues = planned.layout.classes;
     const buffer = (size: number, usage: number) => device.createBuffer({ label: 'probe.kernel', size, usage });
     const bound: Record<number, GPUBuffer> = {
@@ -142,13 +156,15 @@ async function main(): Promise<void> {
     const built: Built[] = [];
     const codeBefore = profileSeconds ? jitCodeRanges() : [];
     for (const { part, kernel } of variants) {
+      const compileStart = performance.now();
       const module = device.createShaderModule({ label: `probe.kernel.${part}`, code: kernel.code });
       const pipeline = await device.createComputePipelineAsync({ label: `probe.kernel.${part}`, layout: 'auto', compute: { module, entryPoint: 'main' } });
       const bindGroup = device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
         entries: kernel.bindings.map((binding) => ({ binding, resource: { buffer: bound[binding]! } })),
       });
-      built.push({ part, kernel, pipeline, bindGroup, ms: [] });
+      built.push({ part, kernel, pipeline, bindGroup, ms: [], compileMs: performance.now() - compileStart });
+      console.log(`compiled ${part}: ${((performance.now() - compileStart) / 1000).toFixed(1)} s`);
     }
     const run = async (v: Built): Promise<number> => {
       const start = performance.now();
@@ -186,7 +202,8 @@ async function main(): Promise<void> {
     for (const v of built) {
       const ratio = percentile(v.ms.map((ms, r) => base.ms[r]! / ms), 50);
       const share = v === base ? '' : `  ratio ${ratio.toFixed(3)}  share ${((1 - 1 / ratio) * 100).toFixed(0).padStart(3)}%`;
-      console.log(`${v.part.padEnd(width)}  median ${percentile(v.ms, 50).toFixed(1).padStart(7)} ms${share}`);
+      const compiled = `compile ${(v.compileMs / 1000).toFixed(1).padStart(5)} s, ${(v.kernel.code.length / 1e6).toFixed(2)} MB of WGSL`;
+      console.log(`${v.part.padEnd(width)}  median ${percentile(v.ms, 50).toFixed(1).padStart(7)} ms${share}  (${compiled})`);
     }
   } finally {
     device.destroy();

@@ -110,7 +110,7 @@ function describe(value: unknown): string {
 export type { Backend, InferenceEngine, InferenceResult, LayerActivation } from './engine-api.js';
 export * from './errors.js';
 export { kDefaultMaxBatch } from './gpu/engine.js';
-export { recommendedFeatures, type RecommendedFeature } from './gpu/device.js';
+export { recommendedFeatures, recommendedLimits, type RecommendedFeature } from './gpu/device.js';
 export type { PlanChoice, PlanKind } from './gpu/plans.js';
 export {
   loadWeights,

@@ -70,7 +70,7 @@ const instances: GPU[] = [];
  * const { device, adapterName } = await nodeDevice('SwiftShader');
  */
 export async function nodeDevice(adapter?: string): Promise<NodeDevice> {
-  const { recommendedFeatures } = await import('../../src/index.js');
+  const { recommendedFeatures, recommendedLimits } = await import('../../src/index.js');
   if (adapter === undefined) {
     const { nodeGpuDevice } = await import('../../src/node.js');
     const { device, adapterName } = await nodeGpuDevice();
@@ -106,7 +106,7 @@ export async function nodeDevice(adapter?: string): Promise<NodeDevice> {
     }
   }
   if (!found) throw new Error(`--adapter ${adapter}: ${failure ? (failure as Error).message : 'Dawn found no adapter'}`);
-  const device = await found.requestDevice({ label: 'bench.node.device', requiredFeatures: recommendedFeatures(found) });
+  const device = await found.requestDevice({ label: 'bench.node.device', requiredFeatures: recommendedFeatures(found), requiredLimits: recommendedLimits(found) });
   const info = found.info;
   return { device, info, adapterName: [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') };
 }

@@ -4,7 +4,7 @@
  * `window.bench.show(result)` shows a result completed elsewhere (`npm run bench` adds the cold
  * starts it measured in fresh browsers, and shows the whole before its screenshot).
  */
-import { recommendedFeatures } from '../../src/index.js';
+import { recommendedFeatures, recommendedLimits } from '../../src/index.js';
 import { drawCharts } from './charts.js';
 import { pageHost } from './page-host.js';
 import { benchMeta, runBenchmark } from './run.js';
@@ -25,7 +25,7 @@ async function benchDevice(): Promise<{ device: GPUDevice; info: GPUAdapterInfo 
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('requestAdapter() returned no adapter');
   const requiredFeatures = [...recommendedFeatures(adapter), ...(adapter.features.has('timestamp-query') ? ['timestamp-query' as const] : [])];
-  const device = await adapter.requestDevice({ label: 'bench.device', requiredFeatures });
+  const device = await adapter.requestDevice({ label: 'bench.device', requiredFeatures, requiredLimits: recommendedLimits(adapter) });
   return { device, info: adapter.info };
 }
 

@@ -12,6 +12,7 @@
  */
 import type { FusedLayout, FusedVectorStage } from './layout.js';
 import { kLaneWorkgroupSize } from './lanes.js';
+import { finishWgsl } from './shared.js';
 
 export interface LaneDenseOptions {
   /** Images per invocation (K): each weight load feeds all of them. */
@@ -88,7 +89,10 @@ function vectorWgsl(i: number, stage: FusedVectorStage, source: string, sourceSt
     for (let k = 0; k < K; k++) {
       init.push(`    var ${acc(b, k)} = ${rbf ? 'vec4f(0.0)' : `wv[${stage.biasOffset / 4}u + q + ${b}u]`};`);
       for (let c = 0; c < 4; c++) {
-        const value = `activateV${i}(${acc(b, k)}[${c}])`;
+        const value = finishWgsl(`V${i}`, `${acc(b, k)}[${c}]`, stage.after, (step) => [
+          `wv[${step.scaleOffset / 4}u + q + ${b}u][${c}]`,
+          `wv[${step.shiftOffset / 4}u + q + ${b}u][${c}]`,
+        ]);
         const out = `4u * (q + ${b}u) + ${c}u`;
         finish.push(
           isLast

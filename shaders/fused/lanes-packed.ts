@@ -147,17 +147,18 @@ function stage1Sliding(stage: FusedConvStage, side: number, mapSide: number, map
   const pool = stage.poolSize;
   // act1 keeps the second conv's zero padding around each map: position `to` of map 0.
   const storeIndex = mapPad > 0 ? `    let to = (py + ${mapPad}u) * ${mapSide}u + px + ${mapPad}u;` : undefined;
-  const lines = stage1Body(stage, packed, mapSide, (r, c) => (r < 4 ? `r${r}_${c}` : `img[base + ${r * side + c}u]`), storeIndex);
-  const rows = [0, 1, 2, 3].flatMap((r) => [0, 1, 2, 3, 4, 5].map((c) => [r, c] as const));
+  const plane = side * side;
+  const lines = stage1Body(stage, packed, mapSide, (c, r, x) => (r < 4 ? `r${c}_${r}_${x}` : `img[base + ${c * plane + r * side + x}u]`), storeIndex);
+  const rows = usedInputs(stage).flatMap((c) => [0, 1, 2, 3].flatMap((r) => [0, 1, 2, 3, 4, 5].map((x) => [c, r, x] as const)));
   return `
 fn stage1(lane: u32) {
   for (var px = 0u; px < ${pool}u; px++) {
-${rows.map(([r, c]) => `    var r${r}_${c} = img[2u * px + ${r * side + c}u];`).join('\n')}
+${rows.map(([c, r, x]) => `    var r${c}_${r}_${x} = img[2u * px + ${c * plane + r * side + x}u];`).join('\n')}
     for (var py = 0u; py < ${pool}u; py++) {
     let base = 2u * py * ${side}u + 2u * px;
     let at = py * ${pool}u + px;
 ${lines.join('\n')}
-${rows.map(([r, c]) => `    r${r}_${c} = p${r + 2}_${c};`).join('\n')}
+${rows.map(([c, r, x]) => `    r${c}_${r}_${x} = p${c}_${r + 2}_${x};`).join('\n')}
     }
   }
 }`;

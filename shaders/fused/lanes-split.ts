@@ -96,7 +96,7 @@ function stage1Wgsl(stage: FusedConvStage, side: number, mapSide: number, mapPad
   const pool = stage.poolSize;
   // act1 keeps the second conv's zero padding around each map: position `to` of map 0.
   const storeIndex = mapPad > 0 ? `    let to = (at / ${pool}u + ${mapPad}u) * ${mapSide}u + at % ${pool}u + ${mapPad}u;` : undefined;
-  const lines = stage1Body(stage, packed, mapSide, (r, c) => `img[base + ${r * side + c}u]`, storeIndex);
+  const lines = stage1Body(stage, packed, mapSide, (c, r, x) => `img[base + ${c * side * side + r * side + x}u]`, storeIndex);
   return `
 fn stage1(lane: u32) {
   for (var at = lane; at < ${pool * pool}u; at += kWorkgroupSize) {

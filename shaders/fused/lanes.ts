@@ -19,7 +19,7 @@
  */
 import { batchAndIndexWgsl, wgslFloat } from '../common.js';
 import { kFusedBinding, paddedInputSide, paddedMapSide, type FusedConvStage, type FusedLayout } from './layout.js';
-import { activationsWgsl, constantsWgsl, keptVectors } from './shared.js';
+import { activationsWgsl, constantsWgsl, finishWgsl, keptVectors, literalScaleShift } from './shared.js';
 
 /** Threads per workgroup of both lane kernels: one SIMD group of a 4-wide CPU implementation. */
 export const kLaneWorkgroupSize = 4;
@@ -40,7 +40,7 @@ export interface LaneModuleOptions {
 }
 
 /**
- * The lane kernels' start: constants, bindings, the arrays (padded image; first stage's maps,
+ * The lane kernels' start: constants, bindings, the arrays (padded input maps; first stage's maps,
  * kept with the second conv's zero padding; K images' features; the dense outputs kept), and
  * `fn loadImage(n, lane)`. Arrays start zeroed, so the borders are the padding.
  */
@@ -62,17 +62,23 @@ ${constantsWgsl(layout)}
 @group(0) @binding(${kFusedBinding.output}) var<storage, read_write> output: array<f32>;
 
 // One image at a time through the conv stages; the dense stages take all K at once.
-var<${o.space}> img: array<f32, ${padded * padded}>;
+var<${o.space}> img: array<f32, ${layout.inputChannels * padded * padded}>;
 var<${o.space}> act1: array<f32, ${s1.outChannels * mapSide * mapSide}>;
 var<${o.space}> act2: array<f32, ${K * features}>;
 ${keptVectors(layout).map((v, i) => `var<${o.space}> vec${i}: array<f32, ${K * v.paddedOut}>;`).join('\n')}
 
-/** Image n into img's interior (rows lane, lane+L, … when split); the zero border (private and workgroup memory start zeroed) is the padding. */
+/**
+ * Image n's kInputChannels planar maps into img's interiors (rows lane, lane+L, … of each when
+ * split); the zero borders (private and workgroup memory start zeroed) are the padding.
+ */
 fn loadImage(n: u32, lane: u32) {
-  let base = n * kInputSize * kInputSize;
-  for (var y = ${o.firstRow}; y < kInputSize; y += ${o.rowStep}) {
-    for (var x = 0u; x < kInputSize; x++) {
-      img[(y + kPad) * kPadded + x + kPad] = input[base + y * kInputSize + x];
+  for (var c = 0u; c < kInputChannels; c++) {
+    let source = (n * kInputChannels + c) * kInputSize * kInputSize;
+    let to = c * kPadded * kPadded;
+    for (var y = ${o.firstRow}; y < kInputSize; y += ${o.rowStep}) {
+      for (var x = 0u; x < kInputSize; x++) {
+        img[to + (y + kPad) * kPadded + x + kPad] = input[source + y * kInputSize + x];
+      }
     }
   }
 }`;
@@ -90,35 +96,42 @@ export function chain(lines: string[], name: string, start: string, terms: Array
 }
 
 /**
- * The first stage's body at one pooled position: the 6×6 input patch under its 2×2 window
- * (p{r}_{c} = `patch(r, c)`), then for each map the four conv sums, their activations and the
- * pooling, stored to act1 at `to` (its name, or 'at' where the maps have no padding) of the
- * map. `storeIndex`: the `let to = …` line when the second conv pads.
+ * The first stage's body at one pooled position: the 6×6 patch under its 2×2 window of each
+ * input map the table reads (p{c}_{r}_{x} = `patch(c, r, x)`), then for each map the four
+ * conv sums over its inputs, their activations (and scale-shift steps) and the pooling, stored
+ * to act1 at `to` (its name, or 'at' where the maps have no padding) of the map.
+ * `storeIndex`: the `let to = …` line when the second conv pads.
  */
 export function stage1Body(
   stage: FusedConvStage,
   packed: Float32Array,
   mapSide: number,
-  patch: (r: number, c: number) => string,
+  patch: (c: number, r: number, x: number) => string,
   storeIndex: string | undefined,
 ): string[] {
   const lines: string[] = [];
   if (storeIndex) lines.push(storeIndex);
-  for (let r = 0; r < 6; r++) {
-    for (let c = 0; c < 6; c++) lines.push(`    let p${r}_${c} = ${patch(r, c)};`);
+  for (const c of usedInputs(stage)) {
+    for (let r = 0; r < 6; r++) {
+      for (let x = 0; x < 6; x++) lines.push(`    let p${c}_${r}_${x} = ${patch(c, r, x)};`);
+    }
   }
+  let kernel = 0;
   stage.table.forEach((inputs, o) => {
-    if (inputs.length !== 1 || inputs[0] !== 0) throw new RangeError('stage 1 reads one input map');
     const bias = wgslFloat(packed[stage.biasOffset + o]!);
+    const first = kernel;
+    kernel += inputs.length;
     const window: string[] = [];
     for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
       const terms: Array<[string, number]> = [];
-      for (let ky = 0; ky < 5; ky++) {
-        for (let kx = 0; kx < 5; kx++) terms.push([`p${ky + dy}_${kx + dx}`, packed[stage.weightOffset + o * 25 + ky * 5 + kx]!]);
-      }
-      window.push(`activateC1(${chain(lines, `m${o}_${dy}${dx}`, bias, terms)})`);
+      inputs.forEach((c, i) => {
+        for (let ky = 0; ky < 5; ky++) {
+          for (let kx = 0; kx < 5; kx++) terms.push([`p${c}_${ky + dy}_${kx + dx}`, packed[stage.weightOffset + (first + i) * 25 + ky * 5 + kx]!]);
+        }
+      });
+      window.push(finishWgsl('C1', chain(lines, `m${o}_${dy}${dx}`, bias, terms), stage.afterConv, literalScaleShift(packed, o)));
     }
-    lines.push(`    act1[${o * mapSide * mapSide}u + ${storeIndex ? 'to' : 'at'}] = activateS2(${pooled(stage, packed, o, window)});`);
+    lines.push(`    act1[${o * mapSide * mapSide}u + ${storeIndex ? 'to' : 'at'}] = ${finishWgsl('S2', pooled(stage, packed, o, window), stage.afterPool, literalScaleShift(packed, o))};`);
   });
   return lines;
 }
@@ -143,11 +156,8 @@ export function mapSums(stage: FusedConvStage, packed: Float32Array, dx: number,
       kernel++;
     }
     const sum = chain(lines, `m${o}_${dx}`, wgslFloat(packed[stage.biasOffset + o]!), terms, indent);
-    lines.push(
-      stage.poolMode === 'max'
-        ? `${indent}    window${o} = max(window${o}, activateC3(${sum}));`
-        : `${indent}    window${o} += activateC3(${sum});`,
-    );
+    const value = finishWgsl('C3', sum, stage.afterConv, literalScaleShift(packed, o));
+    lines.push(stage.poolMode === 'max' ? `${indent}    window${o} = max(window${o}, ${value});` : `${indent}    window${o} += ${value};`);
   });
 }
 
@@ -157,12 +167,13 @@ export function windowStarts(stage: FusedConvStage, indent: string, declare: boo
   return Array.from({ length: stage.outChannels }, (_, o) => `${indent}${declare ? 'var ' : ''}window${o} = ${start};`).join('\n');
 }
 
-/** Every map's window, pooled and activated, into image slot k of act2 at pooled position `at`. */
+/** Every map's window, pooled and activated (and scale-shifted), into image slot k of act2 at pooled position `at`. */
 export function poolStores(stage: FusedConvStage, packed: Float32Array, features: number, at: string, indent: string): string {
   const pool = stage.poolSize;
   return Array.from(
     { length: stage.outChannels },
-    (_, o) => `${indent}act2[k * ${features}u + ${o * pool * pool}u + ${at}] = activateS4(${pooled(stage, packed, o, [`window${o}`])});`,
+    (_, o) =>
+      `${indent}act2[k * ${features}u + ${o * pool * pool}u + ${at}] = ${finishWgsl('S4', pooled(stage, packed, o, [`window${o}`]), stage.afterPool, literalScaleShift(packed, o))};`,
   ).join('\n');
 }
 

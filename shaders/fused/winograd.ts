@@ -33,6 +33,7 @@
 import { wgslFloat } from '../common.js';
 import { pooled, usedInputs } from './lanes.js';
 import type { FusedConvStage } from './layout.js';
+import { finishWgsl, literalScaleShift } from './shared.js';
 
 /** The finite interpolation points (∞ is the sixth). */
 export const kWinogradPoints: readonly number[] = [0, 1, -1, 2, -2];
@@ -196,8 +197,9 @@ export function winogradStage2(stage: FusedConvStage, side: number, features: nu
   let kernel = 0;
   stage.table.forEach((connected, o) => {
     const kernels = connected.map((c) => ({ c, u: winogradKernel(packed, stage.weightOffset + kernel++ * 25, m) }));
-    const window = mapTile(m, o, kernels, wgslFloat(packed[stage.biasOffset + o]!), body).map((v) => `activateC3(${v})`);
-    body.push(`      act2[k * ${features}u + ${o * pool * pool}u + py * ${pool}u + px] = activateS4(${pooled(stage, packed, o, window)});`);
+    const channel = literalScaleShift(packed, o);
+    const window = mapTile(m, o, kernels, wgslFloat(packed[stage.biasOffset + o]!), body).map((v) => finishWgsl('C3', v, stage.afterConv, channel));
+    body.push(`      act2[k * ${features}u + ${o * pool * pool}u + py * ${pool}u + px] = ${finishWgsl('S4', pooled(stage, packed, o, window), stage.afterPool, channel)};`);
   });
   const kept = inputs.flatMap((c) => [0, 1, 2, 3].flatMap((r) => range(kWinogradTile).map((j) => [c, r, j] as const)));
   return `

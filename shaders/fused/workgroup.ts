@@ -12,8 +12,8 @@
  */
 import { wgsl } from '../wgsl.js';
 import { batchAndIndexWgsl, dispatchSize } from '../common.js';
-import { kFusedBinding, paddedInputSide, paddedMapSide, type FusedConvStage, type FusedKernel, type FusedLayout, type FusedVectorStage } from './layout.js';
-import { activationsWgsl, constantsWgsl, keptVectors, softmaxWgsl } from './shared.js';
+import { kFusedBinding, paddedInputSide, paddedMapSide, type FusedConvStage, type FusedKernel, type FusedLayout, type FusedScaleShift, type FusedVectorStage } from './layout.js';
+import { activationsWgsl, constantsWgsl, finishWgsl, keptVectors, softmaxWgsl } from './shared.js';
 
 /** Threads per workgroup (one image per workgroup). */
 export const kFusedWorkgroupThreads = 128;
@@ -58,25 +58,26 @@ ${constantsWgsl(layout)}
 @group(0) @binding(${kFusedBinding.input}) var<storage, read> input: array<f32>;
 @group(0) @binding(${kFusedBinding.output}) var<storage, read_write> output: array<f32>;
 
-var<${space}> img: array<f32, ${padded * padded}>;
+var<${space}> img: array<f32, ${layout.inputChannels * padded * padded}>;
 var<${space}> act1: array<f32, ${s1.outChannels * mapSide * mapSide}>;
 var<${space}> act2: array<f32, ${s2.outChannels * s2.poolSize * s2.poolSize}>;
 ${kept.map((v, i) => `var<${space}> vec${i}: array<f32, ${v.paddedOut}>;`).join('\n')}
 
 ${tableWgsl('1', s1)}
 ${tableWgsl('3', s2)}
-${convPoolWgsl('convPool1', 'img', padded, '1', s1, 'activateC1', 'activateS2')}
-${convPoolWgsl('convPool2', 'act1', mapSide, '3', s2, 'activateC3', 'activateS4')}
+${convPoolWgsl('convPool1', 'img', padded, '1', s1, 'C1', 'S2')}
+${convPoolWgsl('convPool2', 'act1', mapSide, '3', s2, 'C3', 'S4')}
 ${vectors.map((v, i) => vectorWgsl(i, v, i === 0 ? 'act2' : `vec${i - 1}`)).join('\n')}${layout.softmax ? softmaxWgsl(`vec${last}`, layout.softmax.log) : ''}
 
-/** Copies image n into img with kPad zeros around it; thread 'first' of 'stride' threads. */
+/** Copies image n's kInputChannels maps into img, each with kPad zeros around it; thread 'first' of 'stride' threads. */
 fn loadImage(n: u32, first: u32, stride: u32) {
-  let base = n * kInputSize * kInputSize;
-  for (var i = first; i < kPadded * kPadded; i += stride) {
-    let y = i / kPadded;
+  let base = n * kInputChannels * kInputSize * kInputSize;
+  for (var i = first; i < kInputChannels * kPadded * kPadded; i += stride) {
+    let c = i / (kPadded * kPadded);
+    let y = (i / kPadded) % kPadded;
     let x = i % kPadded;
     let inside = y >= kPad && x >= kPad && y < kPad + kInputSize && x < kPad + kInputSize;
-    let at = select(0u, base + (y - kPad) * kInputSize + x - kPad, inside);
+    let at = select(0u, base + (c * kInputSize + y - kPad) * kInputSize + x - kPad, inside);
     img[i] = select(0.0, input[at], inside);
   }
 }
@@ -150,9 +151,12 @@ function convPoolWgsl(
   side: number,
   id: string,
   stage: FusedConvStage,
-  convActivation: string,
-  poolActivation: string,
+  convPoint: string,
+  poolPoint: string,
 ): string {
+  // The scale-shift steps' values of map o, from the f32 view of the packed buffer.
+  const channel = (step: FusedScaleShift) => [`wf[${step.scaleOffset}u + o]`, `wf[${step.shiftOffset}u + o]`] as const;
+  const conv = (s: string) => finishWgsl(convPoint, s, stage.afterConv, channel);
   const patch: string[] = [];
   for (let r = 0; r < 6; r++) {
     for (let c = 0; c < 6; c++) patch.push(`    let p${r}${c} = ${source}[base + ${r * side + c}u];`);
@@ -186,10 +190,10 @@ ${sums.join('\n')}
   }
 ${
   stage.poolMode === 'max'
-    ? `  let window = max(max(${convActivation}(s00), ${convActivation}(s01)), max(${convActivation}(s10), ${convActivation}(s11)));
-  return ${poolActivation}(window);`
-    : `  let window = ${convActivation}(s00) + ${convActivation}(s01) + ${convActivation}(s10) + ${convActivation}(s11);
-  return ${poolActivation}(wf[${stage.coefficientOffset}u + o] * window + wf[${stage.poolBiasOffset}u + o]);`
+    ? `  let window = max(max(${conv('s00')}, ${conv('s01')}), max(${conv('s10')}, ${conv('s11')}));
+  return ${finishWgsl(poolPoint, 'window', stage.afterPool, channel)};`
+    : `  let window = ${conv('s00')} + ${conv('s01')} + ${conv('s10')} + ${conv('s11')};
+  return ${finishWgsl(poolPoint, `wf[${stage.coefficientOffset}u + o] * window + wf[${stage.poolBiasOffset}u + o]`, stage.afterPool, channel)};`
 }
 }`;
 }
@@ -221,6 +225,8 @@ ${accs.join('\n')}
 ${steps.join('\n')}
   }
   let a = ${sum};
-  return vec4f(activateV${i}(a.x), activateV${i}(a.y), activateV${i}(a.z), activateV${i}(a.w));
+  return vec4f(${['x', 'y', 'z', 'w']
+    .map((c) => finishWgsl(`V${i}`, `a.${c}`, stage.after, (step) => [`wv[${step.scaleOffset / 4}u + q].${c}`, `wv[${step.shiftOffset / 4}u + q].${c}`]))
+    .join(', ')});
 }`;
 }

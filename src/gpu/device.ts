@@ -50,8 +50,8 @@ export function adapterInfoOf(device: GPUDevice): (GPUAdapterInfo & { subgroupMi
 }
 
 /**
- * Requests an adapter and a device (with whichever of kWantedFeatures the adapter has), or
- * wraps the caller's device.
+ * Requests an adapter and a device (with whichever of kWantedFeatures the adapter has, and
+ * `recommendedLimits`), or wraps the caller's device.
  *
  * @example
  * const { device, adapterName } = await acquireDevice();
@@ -78,7 +78,11 @@ export async function acquireDevice(device?: GPUDevice, gpu?: GPU): Promise<GpuC
   if (!adapter) throw new WebGPUUnavailableError('requestAdapter() returned no adapter: no usable GPU');
   let created: GPUDevice;
   try {
-    created = await adapter.requestDevice({ label: 'lenet5.device', requiredFeatures: recommendedFeatures(adapter) });
+    created = await adapter.requestDevice({
+      label: 'lenet5.device',
+      requiredFeatures: recommendedFeatures(adapter),
+      requiredLimits: recommendedLimits(adapter),
+    });
   } catch (e) {
     throw new WebGPUUnavailableError(`requestDevice() failed: ${(e as Error).message}`);
   }
@@ -95,4 +99,20 @@ export async function acquireDevice(device?: GPUDevice, gpu?: GPU): Promise<GpuC
  */
 export function recommendedFeatures(adapter: GPUAdapter): RecommendedFeature[] {
   return kWantedFeatures.filter((feature) => adapter.features.has(feature));
+}
+
+/**
+ * The limits the engine's kernels gain from, at the most `adapter` offers: request them for a
+ * device you pass to createEngine. maxComputeWorkgroupStorageSize: the fused plan's workgroup
+ * kernel (GPUs) and small-batch kernel (CPU adapters) keep a whole image in workgroup memory,
+ * and a wide or colour model needs more than WebGPU's guaranteed 16,384 bytes (Caffe's LeNet
+ * 19,856, the CIFAR-10 tutorial's Net 19,408); desktop GPUs and SwiftShader offer 32,768.
+ * With less, the fused plan runs such a model without those kernels (CPU adapters) or not at
+ * all (GPUs: the layered plan runs it).
+ *
+ * @example
+ * const device = await adapter.requestDevice({ requiredFeatures: recommendedFeatures(adapter), requiredLimits: recommendedLimits(adapter) });
+ */
+export function recommendedLimits(adapter: GPUAdapter): { maxComputeWorkgroupStorageSize: number } {
+  return { maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize };
 }

@@ -133,14 +133,14 @@ export class WebGpuEngine implements InferenceEngine {
   static async create(weights: ModelWeights, options: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
     const asked = options.plan ?? 'auto';
     if (asked !== 'auto') planBuilder(asked); // an unknown plan fails before a device is requested
-    // A planner that cannot run this model well says why; the layered plan runs every member.
-    const declined = planDeclines('fused', weights.spec);
-    const fast: PlanKind = declined ? 'layered' : 'fused';
-    const first: PlanKind = asked === 'auto' ? 'layered' : asked === 'fused' ? fast : asked;
-    const upgradeTo = asked === 'auto' && fast !== first ? fast : undefined;
     const context = await acquireDevice(options.device);
     const fuseActivations = options.fuseActivations ?? true;
     try {
+      // A planner that cannot run this model well on this device says why; the layered plan runs every member.
+      const declined = planDeclines('fused', weights.spec, context.device);
+      const fast: PlanKind = declined ? 'layered' : 'fused';
+      const first: PlanKind = asked === 'auto' ? 'layered' : asked === 'fused' ? fast : asked;
+      const upgradeTo = asked === 'auto' && fast !== first ? fast : undefined;
       const plan = await planBuilder(first)(context.device, weights, { maxBatch: options.maxBatch ?? kDefaultMaxBatch, fuseActivations });
       const reason = asked === 'layered' ? undefined : declined;
       return new WebGpuEngine(context, weights, plan, first, fuseActivations, reason, upgradeTo);

@@ -12,7 +12,7 @@
  * policy (below); the kernels' own mapping sets the grid. The plan keeps no per-layer
  * buffers: the engine reads activations through a layered plan.
  */
-import { fusedLayout, kFusedBinding, packFusedWeights, type FusedKernel, type FusedLayout } from '../../shaders/fused/layout.js';
+import { fusedLayout, fusedWorkgroupBytes, kFusedBinding, packFusedWeights, type FusedKernel, type FusedLayout } from '../../shaders/fused/layout.js';
 import { kLaneWorkgroupSize } from '../../shaders/fused/lanes.js';
 import { packedLaneKernel, type PackedConv2 } from '../../shaders/fused/lanes-packed.js';
 import { splitLaneKernel } from '../../shaders/fused/lanes-split.js';
@@ -82,20 +82,36 @@ export function lanesShareSubgroup(device: GPUDevice): boolean {
 
 /**
  * Why the fused kernels will not run a model, or undefined when they will: the model must be
- * conv → pool → conv → pool → dense… (→ RBF) (→ softmax), with at most kMaxFusedKernels 5×5
- * kernels per conv and its maps within kMaxFusedWorkgroupBytes, which `fusedLayout` checks.
+ * conv → pool → conv → pool → dense… (→ RBF) (→ softmax), with scale-shift layers after any
+ * of them and at most kMaxFusedKernels 5×5 kernels per conv, which `fusedLayout` checks; and
+ * given a `device`, the kernels it would get must fit it: the workgroup kernel (GPUs) keeps
+ * an image in workgroup memory (`fusedWorkgroupBytes` within the device's
+ * maxComputeWorkgroupStorageSize). The lane kernels always fit: the packed one keeps its
+ * images in private memory, and the split one is left out where an image does not fit.
  *
  * @example
  * fusedDeclineReason(seedModel); // undefined
- * fusedDeclineReason(presetModel('caffe-lenet')!); // 'fused plan: conv2 has 1000 5×5 kernels …'
+ * fusedDeclineReason(presetModel('caffe-lenet')!); // undefined: 20 and 1,000 kernels
  */
-export function fusedDeclineReason(spec: ModelSpec): string | undefined {
+export function fusedDeclineReason(spec: ModelSpec, device?: GPUDevice): string | undefined {
   try {
-    fusedLayout(spec);
+    const layout = fusedLayout(spec);
+    if (device && fusedVariantFor(adapterInfoOf(device)) === 'workgroup') workgroupMemoryFits(device, layout, spec.id);
     return undefined;
   } catch (e) {
     if (e instanceof ModelMismatchError) return e.message;
     throw e;
+  }
+}
+
+/** Throws ModelMismatchError when one image of `layout` needs more workgroup memory than `device` offers (the workgroup kernel's need). */
+function workgroupMemoryFits(device: GPUDevice, layout: FusedLayout, id: string): void {
+  const bytes = fusedWorkgroupBytes(layout);
+  const offered = device.limits.maxComputeWorkgroupStorageSize;
+  if (bytes > offered) {
+    throw new ModelMismatchError(
+      `fused plan: '${id}' needs ${bytes} bytes of workgroup memory per image (padded input, both pooled stages, dense outputs); the workgroup kernel keeps one image there, and this device offers ${offered}`,
+    );
   }
 }
 
@@ -115,7 +131,8 @@ export interface FusedPlanOptions {
   /**
    * `invocation` variant: false leaves out the split kernel, so the packed one runs every
    * batch (slower at batches ≤ kSplitMaxBatch, but one pipeline to compile instead of two:
-   * each takes seconds on SwiftShader). Default true.
+   * each takes seconds on SwiftShader). Default true; left out anyway where one image does
+   * not fit the device's workgroup memory (`fusedWorkgroupBytes`).
    */
   readonly smallBatchKernel?: boolean;
 }
@@ -138,7 +155,7 @@ export interface PlannedKernel {
 export async function buildFusedPlan(device: GPUDevice, weights: ModelWeights, options: FusedPlanOptions): Promise<Plan> {
   const { maxBatch } = options;
   const { layout, packed, variant, kernels, smallBatchKernel } = fusedKernels(device, weights, options);
-  const inputValues = layout.inputSize * layout.inputSize;
+  const inputValues = layout.inputChannels * layout.inputSize * layout.inputSize;
   const outputValues = layout.classes;
   checkMaxBatch(device, maxBatch, Math.max(inputValues, outputValues) * 4);
   const label = `fused.${weights.spec.id}`;
@@ -207,7 +224,9 @@ export function fusedKernels(device: GPUDevice, weights: ModelWeights, options: 
   const variant = options.variant ?? fusedVariantFor(adapterInfoOf(device));
   const packed = packFusedWeights(weights, layout);
   const subgroups = variant === 'invocation' && (options.subgroups ?? true) && lanesShareSubgroup(device);
-  const smallBatchKernel = options.smallBatchKernel ?? true;
+  if (variant === 'workgroup') workgroupMemoryFits(device, layout, weights.spec.id);
+  // The split kernel keeps an image in workgroup memory: where one does not fit, the packed kernel runs every batch.
+  const smallBatchKernel = (options.smallBatchKernel ?? true) && fusedWorkgroupBytes(layout) <= device.limits.maxComputeWorkgroupStorageSize;
   const conv2 = options.conv2 ?? kPackedConv2;
   return { layout, packed, variant, smallBatchKernel, kernels: plannedKernels(variant, layout, packed, { subgroups, smallBatchKernel, conv2 }) };
 }

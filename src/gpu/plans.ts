@@ -74,14 +74,15 @@ export interface UpgradeStep {
 }
 
 /**
- * Why the planner `kind` will not run this model (the fused kernel covers part of the family),
- * or undefined when it will. The engine then uses the layered plan, which runs every member.
+ * Why the planner `kind` will not run this model (on `device`, where given: the fused
+ * kernels' workgroup memory), or undefined when it will. The engine then uses the layered
+ * plan, which runs every member.
  *
  * @example
- * planDeclines('fused', caffeLenetSpec); // 'the fused kernel bakes at most … conv weights; …'
+ * planDeclines('fused', spec, device); // 'fused plan: conv2 has 2000 5×5 kernels …'
  */
-export function planDeclines(kind: PlanKind, spec: ModelSpec): string | undefined {
-  return kind === 'fused' ? fusedDeclineReason(spec) : undefined;
+export function planDeclines(kind: PlanKind, spec: ModelSpec, device?: GPUDevice): string | undefined {
+  return kind === 'fused' ? fusedDeclineReason(spec, device) : undefined;
 }
 
 /** The planner for `kind`, or an InputError listing the available ones. */

@@ -25,7 +25,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebGPUUnavailableError } from '../errors.js';
-import { describeAdapter, recommendedFeatures } from '../gpu/device.js';
+import { describeAdapter, recommendedFeatures, recommendedLimits } from '../gpu/device.js';
 
 /** Debian Chromium's SwiftShader Vulkan driver: WebGPU on the CPU where there is no GPU. */
 export const kSwiftShaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -74,7 +74,7 @@ export async function nodeGpuDevice(label = 'lenet5.node.device'): Promise<NodeG
   const adapter = await nodeGpuAdapter();
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ label, requiredFeatures: recommendedFeatures(adapter) });
+    device = await adapter.requestDevice({ label, requiredFeatures: recommendedFeatures(adapter), requiredLimits: recommendedLimits(adapter) });
   } catch (e) {
     throw new WebGPUUnavailableError(`requestDevice() failed in Node on ${describeAdapter(adapter.info)}: ${(e as Error).message}`);
   }
