@@ -10,6 +10,7 @@ import { activation as activationShader, kActivationWorkgroupSize } from '../sha
 import { dispatchSize, kBatchUniformBytes } from '../shaders/common.js';
 import { acquireDevice, describeAdapter, type GpuContext } from '../src/gpu/device.js';
 import { buildLayeredPlan } from '../src/gpu/layered-plan.js';
+import type { KernelTarget } from '../shaders/conv5x5.js';
 import { cachedPipeline } from '../src/gpu/pipeline-cache.js';
 import type { Plan } from '../src/gpu/plan.js';
 import { PlanRunner } from '../src/gpu/plan-runner.js';
@@ -103,6 +104,8 @@ export interface KernelCase {
   readonly layer: LayerSpec;
   /** False: the kernel without activation, then the standalone activation kernel. */
   readonly fuseActivations: boolean;
+  /** The conv and dense kernels' block sizes; default: the device's own. */
+  readonly kernelTarget?: KernelTarget;
   readonly batches: readonly number[];
   readonly seed: number;
 }
@@ -116,7 +119,7 @@ async function kernelCase(c: KernelCase): Promise<Comparison[]> {
   const rng = new Prng(c.seed);
   const tensors = layerTensors(c.layer, rng);
   const maxBatch = Math.max(...c.batches);
-  const plan = await buildLayeredPlan(gpu, [c.layer], tensors, { maxBatch, fuseActivations: c.fuseActivations });
+  const plan = await buildLayeredPlan(gpu, [c.layer], tensors, { maxBatch, fuseActivations: c.fuseActivations, ...(c.kernelTarget ? { kernelTarget: c.kernelTarget } : {}) });
   const runner = new PlanRunner(gpu, plan);
   try {
     const reports: Comparison[] = [];

@@ -1,6 +1,7 @@
 /**
  * Each WGSL kernel against its CPU reference (src/reference/layers.ts) on seeded random
- * inputs, batch sizes 1, 7 and 257, with the activation fused, standalone, and absent;
+ * inputs, batch sizes 1, 7 and 257, with the activation fused, standalone, and absent (conv and
+ * dense layers also with the blocks sized for a GPU, as well as for this CPU adapter);
  * tolerance |got − ref| ≤ 1e-5 + 1e-4·|ref|.
  */
 import { test, type Page } from '@playwright/test';
@@ -73,12 +74,17 @@ kLayers.forEach(({ title, layer }, i) => {
     { name: `${act} fused`, layer, fuseActivations: true },
     { name: `${act} as a standalone kernel`, layer, fuseActivations: false },
     { name: 'no activation', layer: withActivation(layer, 'none'), fuseActivations: true },
+    // The conv and dense kernels size their blocks for the device ('cpu' here, SwiftShader);
+    // the GPU blocks run too, so that both shapes are checked on this machine.
+    ...(layer.kind === 'conv5x5' || layer.kind === 'dense'
+      ? [{ name: `${act} fused, GPU-sized blocks`, layer, fuseActivations: true, kernelTarget: 'gpu' as const }]
+      : []),
   ];
   for (const [j, v] of variants.entries()) {
     test(`${title}: ${v.name}, batches ${kBatches.join(', ')}`, async () => {
       const reports = await page.evaluate(
         (c) => window.harness.kernelCase(c),
-        { layer: v.layer, fuseActivations: v.fuseActivations, batches: kBatches, seed: 1000 + 10 * i + j },
+        { layer: v.layer, fuseActivations: v.fuseActivations, ...('kernelTarget' in v ? { kernelTarget: v.kernelTarget } : {}), batches: kBatches, seed: 1000 + 10 * i + j },
       );
       expectAllWithin(reports);
     });

@@ -26,6 +26,7 @@ import { layerStep, type PendingStep } from '../src/gpu/layered-plan.js';
 import { isPresetName, kPresetNames, presetModel } from '../src/model/presets.js';
 import { randomWeights } from '../src/model/random.js';
 import { layerActivation, layerInputSize, layerOutputSize, layerTensorNames, type LayerSpec } from '../src/model/spec.js';
+import { kernelTargetOf } from '../src/gpu/device.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
 import { parseCommandLine, positiveInteger, runMain, UsageError } from './cli.js';
 
@@ -133,13 +134,18 @@ async function main(): Promise<void> {
     for (const layer of spec.layers) {
       for (const name of layerTensorNames(layer)) if (!tensors.has(name)) throw new Error(`no tensor ${name}`);
       const output = buffer(`${layer.name}.output`, batch * layerOutputSize(layer), GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
-      const step = layerStep(layer, layerActivation(layer), current, output, (name) => tensors.get(name)!);
+      const step = layerStep(layer, layerActivation(layer), current, output, (name) => tensors.get(name)!, kernelTargetOf(device));
       const generator = kGenerator[step.source.kernel];
       const old = generator && modules.get(generator.file);
       if (!generator || !old) throw new Error(`no baseline generator for kernel ${step.source.kernel}`);
-      const oldCode = (old[generator.fn] as (options: unknown) => string)(step.source.options);
+      // A generator returns its WGSL (one invocation per output, the grid from its workgroup
+      // size) or, since the blocked conv and dense kernels, its WGSL and its own grid.
+      const generated = (old[generator.fn] as (options: unknown) => string | { code: string; workgroups(count: number): [number, number, number] })(
+        step.source.options,
+      );
       const perImage = step.source.kernel === 'softmax' ? 1 : layerOutputSize(layer);
-      const oldGrid = dispatchSize(batch * perImage, old[generator.workgroupSize] as number);
+      const oldCode = typeof generated === 'string' ? generated : generated.code;
+      const oldGrid = typeof generated === 'string' ? dispatchSize(batch * perImage, old[generator.workgroupSize] as number) : generated.workgroups(batch);
       const variants: [Bound, Bound] = [await bind(step, step.source.code, step.workgroups(batch)), await bind(step, oldCode, oldGrid)];
       layers.push({ layer, variants, ms: [[], []] });
       current = output;

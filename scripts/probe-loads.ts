@@ -9,6 +9,9 @@
  * - `constant index`: a[t], a private array read at literal offsets;
  * - `loop index, private`: a[j + t], j a loop variable (each lane's own array);
  * - `loop index, storage`: r[j + t], the same address in every lane (like a shared weight);
+ * - `constant index, workgroup` / `loop index, workgroup`: w[t] / w[j + t] from a workgroup array;
+ * - `constant index, storage fixed`: rf[t] from a storage array of fixed size;
+ * - `constant index, storage rt`: r[t] from a runtime-sized storage array (`array<f32>`);
  * - `no load`: the arithmetic alone, subtracted from the others.
  *
  * Prints, per probe, the median and fastest wall time and the cost of one 4-lane load in
@@ -43,7 +46,15 @@ const kProbes: readonly Probe[] = [
   { name: 'constant index', load: (t) => `a[${t}u] + f32(j)`, setup: fillPrivate() },
   { name: 'loop index, private', load: (t) => `a[j + ${t}u]`, setup: fillPrivate() },
   { name: 'loop index, storage', load: (t) => `r[j + ${t}u]` },
+  { name: 'constant index, workgroup', load: (t) => `w[${t}u] + f32(j)`, setup: fillWorkgroup() },
+  { name: 'loop index, workgroup', load: (t) => `w[j + ${t}u]`, setup: fillWorkgroup() },
+  { name: 'constant index, storage fixed', load: (t) => `rf[${t}u] + f32(j)` },
+  { name: 'constant index, storage rt', load: (t) => `r[${t}u] + f32(j)` },
 ];
+
+function fillWorkgroup(): string {
+  return `for (var i = lid; i < ${kArrayLength}u; i += ${kWorkgroupSize}u) { w[i] = f32(i + g.x); }\n  workgroupBarrier();`;
+}
 
 function fillPrivate(): string {
   return `for (var i = 0u; i < ${kArrayLength}u; i++) { a[i] = f32(i + g.x); }`;
@@ -59,9 +70,11 @@ function probeWgsl(probe: Probe): string {
 @group(0) @binding(0) var<storage, read> r: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 var<private> a: array<f32, ${kArrayLength}>;
+var<workgroup> w: array<f32, ${kArrayLength}>;
+@group(0) @binding(2) var<storage, read> rf: array<f32, ${kArrayLength}>;
 
 @compute @workgroup_size(${kWorkgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u) {
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(local_invocation_index) lid: u32) {
   ${probe.setup ?? ''}
   var acc = 0.0;
   for (var it = 0u; it < ${kIterations}u; it++) {
@@ -100,6 +113,7 @@ async function main(): Promise<void> {
     entries: [
       { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
       { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
+      { binding: 2, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
     ],
   });
   const bindGroup = device.createBindGroup({
@@ -108,6 +122,7 @@ async function main(): Promise<void> {
     entries: [
       { binding: 0, resource: { buffer: shared } },
       { binding: 1, resource: { buffer: out } },
+      { binding: 2, resource: { buffer: shared } },
     ],
   });
   const runs = await Promise.all(

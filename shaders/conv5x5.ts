@@ -1,24 +1,38 @@
 /**
  * 5×5 convolution, stride 1, zero padding, optional connection table, optional fused
- * activation, over a batch of N images (N from the `batch` uniform).
+ * activation, over a batch of N images (N from the `batch` uniform): the layered plan's and
+ * the training plan's forward conv, weights read from a buffer.
  *
- * Mapping: one invocation per output element. Invocation i writes
- *   output[n, o, y, x] with i = ((n · outChannels + o) · outSize + y) · outSize + x,
- * summing bias[o] and, for each input map c feeding o, the 25 products
- *   weight[kernel(o, c), ky, kx] · input[n, c, y + ky − padding, x + kx − padding],
- * where taps that fall in the padding read zero. No workgroup memory: each thread reads its
- * 5×5 windows straight from the storage buffer (LeNet's maps are tiny; correctness first).
+ * Mapping: one invocation per block of output values of one image: `maps` consecutive output
+ * maps × `rows` consecutive rows × `columns` consecutive columns (`Conv5x5Blocking`).
+ * Invocation i = ((n · mapBlocks + mb) · rowBlocks + rb) · columnBlocks + cb. For each input map
+ * c it loads the (rows + 4) × (columns + 4) input patch under its block once, and each map's 25
+ * weights once, then takes every product of the block from those values:
+ *   output[n, o, y, x] = f(bias[o] + Σ_c Σ_ky,kx weight[kernel(o, c), ky, kx] · input[n, c, y + ky − p, x + kx − p]),
+ * taps in the padding reading zero. A block that runs past the last map, row or column
+ * computes those values from clamped reads and does not store them.
+ *
+ * Why blocks: a one-invocation-per-output kernel makes two loads per multiply-add. Here a
+ * block of M maps × R rows × S columns makes (R + 4)(S + 4) + 25·M loads per input map for
+ * 25·M·R·S multiply-adds. On a CPU implementation (SwiftShader) every loop-indexed load is a
+ * lane-by-lane gather costing as much as 7–13 multiply-adds (docs/performance.md), so the
+ * blocks are as large as compile time allows (40 sums) and the sums live in a private array the
+ * JIT reads and writes at constant offsets; on a GPU the blocks are small (registers are the
+ * limit, and neighbouring invocations' loads coalesce or hit the cache: neighbours share the
+ * image and the map block, so their weight reads are one address). The body has no branches
+ * and no calls of WGSL functions: SwiftShader inlines every call, and a body of a hundred small
+ * inlined calls took its JIT minutes.
  *
  * Weights: dense [outChannels, inChannels, 5, 5]; with a table, only the listed kernels,
  * [Σ table sizes, 5, 5], output-map major (spec.ts `connectionOffsets`). The table goes in as
- * WGSL constants: kTableStart[o] .. kTableStart[o + 1] index kTableInputs.
+ * a WGSL constant: kKernel[o · C + c] is the kernel of (o, c), or −1 where c does not feed o.
  */
 import { wgsl } from './wgsl.js';
 import type { Activation } from '../src/model/spec.js';
-import { activationWgsl, batchAndIndexWgsl, kWorkgroupSize } from './common.js';
+import { activationWgsl, batchAndIndexWgsl, dispatchSize } from './common.js';
 
-/** Threads per workgroup (the dispatch computes its grid from this). */
-export const kConv5x5WorkgroupSize = kWorkgroupSize;
+/** Which kind of device the blocks are sized for (src/gpu/device.ts `kernelTargetOf`). */
+export type KernelTarget = 'cpu' | 'gpu';
 
 export interface Conv5x5Options {
   readonly inChannels: number;
@@ -28,6 +42,16 @@ export interface Conv5x5Options {
   /** For each output map, the ascending input maps feeding it; absent = every input map. */
   readonly connectionTable?: ReadonlyArray<ReadonlyArray<number>>;
   readonly activation: Activation;
+  /** Block sizes for this kind of device; default 'gpu'. */
+  readonly target?: KernelTarget;
+}
+
+/** One invocation's block: output maps × rows × columns, and the workgroup size. */
+export interface Conv5x5Blocking {
+  readonly maps: number;
+  readonly rows: number;
+  readonly columns: number;
+  readonly workgroupSize: number;
 }
 
 /** Output side for a 5×5 stride-1 kernel. */
@@ -35,54 +59,167 @@ export function conv5x5OutSize(inSize: number, padding: number): number {
   return inSize + 2 * padding - 4;
 }
 
+/** Most sums one invocation keeps on a CPU implementation (in memory, at constant offsets). */
+const kCpuMaxAccumulators = 40;
+
 /**
- * WGSL for one conv layer. Bindings: 0 batch uniform, 1 input, 2 weight, 3 bias, 4 output.
+ * The block sizes for a layer on a target. CPU: 5 or 4 maps (whichever wastes fewer on the last
+ * block), one row, and as many columns as keep the block within 40 sums, the row split into
+ * equal chunks: a larger block saves loads but its unrolled body compiles for longer (2 rows ×
+ * 128 sums took SwiftShader 6 s a layer on a loaded machine, this 0.7 s on a quiet one), and
+ * this plan is every engine's first answer. GPU: up to 4 maps × 1 row × 4 columns (16 sums, in
+ * registers).
  *
  * @example
- * const code = conv5x5({ inChannels: 1, outChannels: 6, inSize: 28, padding: 2, activation: 'sigmoid' });
+ * conv5x5Blocking({ outChannels: 50, inSize: 12, padding: 0 }, 'cpu'); // { maps: 5, rows: 1, columns: 8, workgroupSize: 16 }
  */
-export function conv5x5(options: Conv5x5Options): string {
+export function conv5x5Blocking(
+  layer: Pick<Conv5x5Options, 'outChannels' | 'inSize' | 'padding'>,
+  target: KernelTarget,
+): Conv5x5Blocking {
+  const outSize = conv5x5OutSize(layer.inSize, layer.padding);
+  const maps = fewestWasted(layer.outChannels, target === 'cpu' ? [5, 4] : [4, 3, 2]);
+  const rows = 1;
+  const widest = target === 'cpu' ? Math.max(1, Math.floor(kCpuMaxAccumulators / (maps * rows))) : 4;
+  const chunks = Math.ceil(outSize / widest);
+  return { maps, rows, columns: Math.ceil(outSize / chunks), workgroupSize: target === 'cpu' ? 16 : 64 };
+}
+
+/** The candidate block size (or `count` itself when smaller) that leaves the fewest unused in the last block. */
+function fewestWasted(count: number, candidates: readonly number[]): number {
+  if (count <= candidates[candidates.length - 1]!) return count;
+  let best = candidates[0]!;
+  for (const m of candidates) {
+    if (Math.ceil(count / m) * m - count < Math.ceil(count / best) * best - count) best = m;
+  }
+  return best;
+}
+
+/** Blocks per image: map blocks × row blocks × column blocks. */
+function blocksPerImage(options: Conv5x5Options, blocking: Conv5x5Blocking): number {
+  const outSize = conv5x5OutSize(options.inSize, options.padding);
+  return Math.ceil(options.outChannels / blocking.maps) * Math.ceil(outSize / blocking.rows) * Math.ceil(outSize / blocking.columns);
+}
+
+/** A conv layer's kernel: its WGSL and the workgroup grid for `count` images. */
+export interface Conv5x5Kernel {
+  readonly code: string;
+  readonly blocking: Conv5x5Blocking;
+  workgroups(count: number): [number, number, number];
+}
+
+/**
+ * The kernel for one conv layer. Bindings: 0 batch uniform, 1 input, 2 weight, 3 bias, 4 output.
+ *
+ * @example
+ * const { code, workgroups } = conv5x5({ inChannels: 1, outChannels: 6, inSize: 28, padding: 2, activation: 'sigmoid', target: 'cpu' });
+ * pass.dispatchWorkgroups(...workgroups(batch));
+ */
+export function conv5x5(options: Conv5x5Options): Conv5x5Kernel {
   const { inChannels, outChannels, inSize, padding, connectionTable, activation } = options;
+  const blocking = conv5x5Blocking(options, options.target ?? 'gpu');
+  const { maps: M, rows: R, columns: S } = blocking;
   const outSize = conv5x5OutSize(inSize, padding);
-  const table = connectionTable ?? [];
-  const tableStart = [0];
-  for (const inputs of table) tableStart.push(tableStart[tableStart.length - 1]! + inputs.length);
-  const tableInputs = table.flat();
-  return wgsl`
-${batchAndIndexWgsl(kConv5x5WorkgroupSize)}
+  const rowBlocks = Math.ceil(outSize / R);
+  const columnBlocks = Math.ceil(outSize / S);
+  const perImage = blocksPerImage(options, blocking);
+
+  const kernelOf: number[] = [];
+  if (connectionTable) {
+    let k = 0;
+    const index = new Map<string, number>();
+    connectionTable.forEach((inputs, o) => inputs.forEach((c) => index.set(`${o},${c}`, k++)));
+    for (let o = 0; o < outChannels; o++) for (let c = 0; c < inChannels; c++) kernelOf.push(index.get(`${o},${c}`) ?? -1);
+  }
+
+  const accumulators: string[] = [];
+  const patch: string[] = [];
+  const products: string[] = [];
+  const stores: string[] = [];
+  // The block's sums live in one array at constant indices: loop-carried `var`s by the hundred
+  // make SwiftShader's JIT take minutes (each is a value it threads through the loop), an
+  // array is memory it reads and writes with one vector instruction per 4 lanes.
+  const acc = (m: number, r: number, s: number) => `acc[${(m * R + r) * S + s}]`;
+  accumulators.push(`  var acc: array<f32, ${M * R * S}>;`);
+  // The patch, inline: SwiftShader inlines every call of a WGSL function and its JIT took
+  // minutes over a body of a hundred such calls (0.6 s written out).
+  if (padding === 0) {
+    // Every tap of a stored value is inside the map; a block past the edge reads other values
+    // (clamped to the buffer) for sums it does not store.
+    for (let r = 0; r < R + 4; r++) patch.push(`    let row${r} = base + u32(y0 + ${r}i) * u32(kInSize) + u32(x0);`);
+    for (let r = 0; r < R + 4; r++) for (let s = 0; s < S + 4; s++) patch.push(`    let x${r}_${s} = input[row${r} + ${s}u];`);
+  } else {
+    // Which rows and columns of the patch lie in the map (the rest is padding, read as zero),
+    // computed once per row and column, not per value.
+    for (let r = 0; r < R + 4; r++) {
+      patch.push(`    let inRow${r} = u32(y0 + ${r - padding}i) < u32(kInSize);`);
+      patch.push(`    let row${r} = base + u32(clamp(y0 + ${r - padding}i, 0i, kInSize - 1i) * kInSize);`);
+    }
+    for (let s = 0; s < S + 4; s++) {
+      patch.push(`    let inColumn${s} = u32(x0 + ${s - padding}i) < u32(kInSize);`);
+      patch.push(`    let column${s} = u32(clamp(x0 + ${s - padding}i, 0i, kInSize - 1i));`);
+    }
+    for (let r = 0; r < R + 4; r++) {
+      for (let s = 0; s < S + 4; s++) {
+        patch.push(`    let x${r}_${s} = select(0.0, input[row${r} + column${s}], inRow${r} && inColumn${s});`);
+      }
+    }
+  }
+  for (let m = 0; m < M; m++) {
+    // Branch-free: a kernel that does not exist (c does not feed the map, or the map is past
+    // the last) reads weight 0 and multiplies by zeros.
+    products.push(
+      connectionTable
+        ? `    let k${m} = select(-1i, kKernel[min(o0 + ${m}u, kOutChannels - 1u) * kInChannels + c], o0 + ${m}u < kOutChannels);`
+        : `    let k${m} = select(-1i, i32((o0 + ${m}u) * kInChannels + c), o0 + ${m}u < kOutChannels);`,
+    );
+    products.push(`    let w${m} = u32(max(k${m}, 0i)) * 25u;`);
+    products.push(`    let use${m} = k${m} >= 0i;`);
+    for (let t = 0; t < 25; t++) products.push(`    let w${m}_${t} = select(0.0, weight[w${m} + ${t}u], use${m});`);
+    for (let r = 0; r < R; r++) {
+      for (let s = 0; s < S; s++) {
+        let sum = acc(m, r, s);
+        for (let t = 0; t < 25; t++) sum = `fma(w${m}_${t}, x${r + Math.floor(t / 5)}_${s + (t % 5)}, ${sum})`;
+        products.push(`    ${acc(m, r, s)} = ${sum};`);
+      }
+    }
+  }
+  // A whole block stores straight-line; a block past the last map, row or column checks each value.
+  const store = (m: number, r: number, s: number, guard: boolean) => {
+    const at = `((n * kOutChannels + o0 + ${m}u) * ${outSize}u + u32(y0) + ${r}u) * ${outSize}u + u32(x0) + ${s}u`;
+    const value = `output[${at}] = ${acc(m, r, s)};`;
+    return guard ? `    if (o0 + ${m}u < kOutChannels && y0 + ${r}i < kOutSize && x0 + ${s}i < kOutSize) { ${value} }` : `    ${value}`;
+  };
+  // Bias and activation in a loop (one call of activate, not one per value: see the patch).
+  stores.push(`  for (var j = 0u; j < ${M * R * S}u; j++) {`);
+  stores.push(`    acc[j] = activate(acc[j] + bias[min(o0 + j / ${R * S}u, kOutChannels - 1u)]);`);
+  stores.push('  }');
+  for (const guard of [false, true]) {
+    stores.push(guard ? '  } else {' : `  if (o0 + ${M}u <= kOutChannels && y0 + ${R}i <= kOutSize && x0 + ${S}i <= kOutSize) {`);
+    for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) for (let s = 0; s < S; s++) stores.push(store(m, r, s, guard));
+  }
+  stores.push('  }');
+
+  const code = wgsl`
+${batchAndIndexWgsl(blocking.workgroupSize)}
 ${activationWgsl(activation)}
 
 const kInChannels = ${inChannels}u;
 const kOutChannels = ${outChannels}u;
 const kInSize = ${inSize}i;
-const kOutSize = ${outSize}u;
-const kPadding = ${padding}i;
-const kOutPerImage = kOutChannels * kOutSize * kOutSize;
+const kOutSize = ${outSize}i;
+const kRowBlocks = ${rowBlocks}u;
+const kColumnBlocks = ${columnBlocks}u;
+const kBlocksPerImage = ${perImage}u;
 
 #if ${connectionTable !== undefined}
-const kTableStart = array<u32, ${tableStart.length}>(${tableStart.map((v) => `${v}u`).join(', ')});
-const kTableInputs = array<u32, ${tableInputs.length}>(${tableInputs.map((v) => `${v}u`).join(', ')});
+const kKernel = array<i32, ${kernelOf.length}>(${kernelOf.map((v) => `${v}i`).join(', ')});
 #endif
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
-
-fn windowSum(n: u32, c: u32, kernel: u32, y: i32, x: i32) -> f32 {
-  var sum = 0.0;
-  for (var ky = 0i; ky < 5i; ky++) {
-    let iy = y + ky - kPadding;
-    if (iy < 0i || iy >= kInSize) { continue; }
-    for (var kx = 0i; kx < 5i; kx++) {
-      let ix = x + kx - kPadding;
-      if (ix < 0i || ix >= kInSize) { continue; }
-      let at = ((n * kInChannels + c) * u32(kInSize) + u32(iy)) * u32(kInSize) + u32(ix);
-      sum += weight[kernel * 25u + u32(ky * 5i + kx)] * input[at];
-    }
-  }
-  return sum;
-}
 
 @compute @workgroup_size(kWorkgroupSize)
 fn main(
@@ -91,22 +228,20 @@ fn main(
   @builtin(local_invocation_index) local: u32,
 ) {
   let i = flatIndex(workgroup, workgroups, local);
-  if (i >= batch.count * kOutPerImage) { return; }
-  let n = i / kOutPerImage;
-  let o = (i / (kOutSize * kOutSize)) % kOutChannels;
-  let y = i32((i / kOutSize) % kOutSize);
-  let x = i32(i % kOutSize);
-  var sum = bias[o];
-#if ${connectionTable !== undefined}
-  for (var k = kTableStart[o]; k < kTableStart[o + 1u]; k++) {
-    sum += windowSum(n, kTableInputs[k], k, y, x);
-  }
-#else
+  if (i >= batch.count * kBlocksPerImage) { return; }
+  let n = i / kBlocksPerImage;
+  let block = i % kBlocksPerImage;
+  let o0 = (block / (kRowBlocks * kColumnBlocks)) * ${M}u;
+  let y0 = i32((block / kColumnBlocks) % kRowBlocks) * ${R}i;
+  let x0 = i32(block % kColumnBlocks) * ${S}i;
+${accumulators.join('\n')}
   for (var c = 0u; c < kInChannels; c++) {
-    sum += windowSum(n, c, o * kInChannels + c, y, x);
+    let base = (n * kInChannels + c) * u32(kInSize * kInSize);
+${patch.join('\n')}
+${products.join('\n')}
   }
-#endif
-  output[i] = activate(sum);
+${stores.join('\n')}
 }
 `;
+  return { code, blocking, workgroups: (count) => dispatchSize(count * perImage, blocking.workgroupSize) };
 }

@@ -5,6 +5,7 @@
  */
 import { WebGPUUnavailableError } from '../errors.js';
 import { kUseNodeEntry, runningInNode } from '../runtime.js';
+import type { KernelTarget } from '../../shaders/conv5x5.js';
 
 /** A device with a readable description of the adapter behind it. */
 export interface GpuContext {
@@ -37,6 +38,29 @@ const kWantedFeatures = ['subgroups'] as const;
  * @webgpu/types lacks 'subgroups'.
  */
 export type RecommendedFeature = (typeof kWantedFeatures)[number];
+
+/**
+ * Whether an adapter is a CPU implementation of WebGPU (SwiftShader, llvmpipe/lavapipe, WARP),
+ * from its vendor, architecture and description; false for GPUs and when nothing is known.
+ *
+ * @example
+ * isCpuImplementation(adapter.info); // true under SwiftShader
+ */
+export function isCpuImplementation(info: { readonly vendor?: string; readonly architecture?: string; readonly description?: string } | undefined): boolean {
+  const text = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|warp|\bcpu\b/.test(text);
+}
+
+/**
+ * What the layered and training kernels size their blocks for on this device
+ * (shaders/conv5x5.ts): 'cpu' on CPU implementations, 'gpu' otherwise.
+ *
+ * @example
+ * conv5x5({ ...options, target: kernelTargetOf(device) });
+ */
+export function kernelTargetOf(device: GPUDevice): KernelTarget {
+  return isCpuImplementation(adapterInfoOf(device)) ? 'cpu' : 'gpu';
+}
 
 /**
  * A device's adapter info (`GPUDevice.adapterInfo`, with the subgroup sizes where the

@@ -20,7 +20,7 @@ import { workgroupKernel } from '../../shaders/fused/workgroup.js';
 import { ModelMismatchError } from '../errors.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { ModelWeights } from '../model/model-weights.js';
-import { adapterInfoOf } from './device.js';
+import { adapterInfoOf, isCpuImplementation } from './device.js';
 import { cachedPipeline } from './pipeline-cache.js';
 import type { Plan, PlanStep } from './plan.js';
 import { checkMaxBatch, destroyOnError, PlanBuffers, scoped } from './plan-resources.js';
@@ -65,8 +65,7 @@ export interface AdapterDescription {
  * fusedVariantFor(adapter.info); // 'invocation' under SwiftShader
  */
 export function fusedVariantFor(info: AdapterDescription | undefined): FusedVariant {
-  const text = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`.toLowerCase();
-  return /swiftshader|llvmpipe|lavapipe|warp|\bcpu\b/.test(text) ? 'invocation' : 'workgroup';
+  return isCpuImplementation(info) ? 'invocation' : 'workgroup';
 }
 
 /**

@@ -6,8 +6,8 @@
  */
 import { activation as activationShader, kActivationWorkgroupSize } from '../../shaders/activation.js';
 import { dispatchSize } from '../../shaders/common.js';
-import { conv5x5, kConv5x5WorkgroupSize } from '../../shaders/conv5x5.js';
-import { dense, kDenseWorkgroupSize } from '../../shaders/dense.js';
+import { conv5x5, type KernelTarget } from '../../shaders/conv5x5.js';
+import { dense } from '../../shaders/dense.js';
 import { kRbfWorkgroupSize, rbf } from '../../shaders/rbf.js';
 import { kScaleShiftWorkgroupSize, scaleShift } from '../../shaders/scale-shift.js';
 import { kSoftmaxWorkgroupSize, softmax } from '../../shaders/softmax.js';
@@ -22,6 +22,7 @@ import {
   type LayerName,
   type LayerSpec,
 } from '../model/spec.js';
+import { kernelTargetOf } from './device.js';
 import { cachedPipeline, type KernelSource } from './pipeline-cache.js';
 import type { Plan, PlanStep } from './plan.js';
 import { checkMaxBatch, destroyOnError, PlanBuffers, scoped } from './plan-resources.js';
@@ -37,6 +38,8 @@ export interface LayeredPlanOptions {
    * returns undefined, the tensor is uploaded from `tensors`.
    */
   readonly tensorBuffer?: (name: string) => GPUBuffer | undefined;
+  /** What the conv and dense kernels size their blocks for; default `kernelTargetOf(device)`. */
+  readonly kernelTarget?: KernelTarget;
 }
 
 /** A kernel instance before its pipeline exists. */
@@ -84,6 +87,7 @@ export async function buildLayeredPlan(
   const tensor = (layer: LayerSpec, name: string): GPUBuffer =>
     options.tensorBuffer?.(name) ?? buffers.upload(`${layer.name}.${name}`, tensors.get(name)!);
   const inputValues = layerInputSize(first);
+  const target = options.kernelTarget ?? kernelTargetOf(device);
 
   return destroyOnError(buffers, async () => {
     const { batchBuffer, inputBuffer, pending, layerBuffers, outputBuffer } = await scoped(device, 'layered plan buffers', () => {
@@ -98,7 +102,7 @@ export async function buildLayeredPlan(
         const separate = !options.fuseActivations && act !== 'none';
         const output = values(`${layer.name}.output`, maxBatch * perImage, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
         const kernelOutput = separate ? values(`${layer.name}.preactivation`, maxBatch * perImage, GPUBufferUsage.STORAGE) : output;
-        pending.push(layerStep(layer, separate ? 'none' : act, current, kernelOutput, (name) => tensor(layer, name)));
+        pending.push(layerStep(layer, separate ? 'none' : act, current, kernelOutput, (name) => tensor(layer, name), target));
         if (separate) {
           const options = { perImage, activation: act };
           pending.push({
@@ -133,8 +137,10 @@ export async function buildLayeredPlan(
  * The kernel for one layer, its activation fused (or 'none'). Exported for
  * scripts/probe-layered.ts, which times each layer's kernel on its own.
  *
+ * `target`: what the conv and dense kernels size their blocks for (`kernelTargetOf(device)`).
+ *
  * @example
- * const step = layerStep(layer, 'relu', inputBuffer, outputBuffer, (name) => weightBuffers.get(name)!);
+ * const step = layerStep(layer, 'relu', inputBuffer, outputBuffer, (name) => weightBuffers.get(name)!, kernelTargetOf(device));
  */
 export function layerStep(
   layer: LayerSpec,
@@ -142,6 +148,7 @@ export function layerStep(
   input: GPUBuffer,
   output: GPUBuffer,
   tensor: (name: string) => GPUBuffer,
+  target: KernelTarget,
 ): PendingStep {
   const invocationsPerImage = layerOutputSize(layer);
   switch (layer.kind) {
@@ -153,12 +160,14 @@ export function layerStep(
         padding: layer.padding,
         connectionTable: layer.connectionTable,
         activation,
+        target,
       };
+      const kernel = conv5x5(options);
       return {
         label: `${layer.name}.conv5x5`,
-        source: { kernel: 'conv5x5', options, code: conv5x5(options) },
+        source: { kernel: 'conv5x5', options, code: kernel.code },
         bindings: [input, tensor(layer.weight), tensor(layer.bias), output],
-        workgroups: perOutputGrid(invocationsPerImage, kConv5x5WorkgroupSize),
+        workgroups: kernel.workgroups,
       };
     }
     case 'subsample2x2': {
@@ -172,12 +181,13 @@ export function layerStep(
       };
     }
     case 'dense': {
-      const options = { inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, activation };
+      const options = { inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, activation, target };
+      const kernel = dense(options);
       return {
         label: `${layer.name}.dense`,
-        source: { kernel: 'dense', options, code: dense(options) },
+        source: { kernel: 'dense', options, code: kernel.code },
         bindings: [input, tensor(layer.weight), tensor(layer.bias), output],
-        workgroups: perOutputGrid(invocationsPerImage, kDenseWorkgroupSize),
+        workgroups: kernel.workgroups,
       };
     }
     case 'scale-shift': {

@@ -24,6 +24,7 @@ import { InputError, ModelMismatchError } from '../errors.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { channelPreprocessing, kClasses, layerActivation, layerInputSize, layerOutputSize, type LayerSpec, type ModelSpec } from '../model/spec.js';
 import { modelInput, preprocess, type ModelInput, type Pixels } from '../model/preprocess.js';
+import { kernelTargetOf } from './device.js';
 import { checkMaxBatch, destroyOnError, PlanBuffers, scoped } from './plan-resources.js';
 import { makeStep } from './training-plan.js';
 import { backwardSteps, forwardStep, type PendingStep } from './training-steps.js';
@@ -138,7 +139,7 @@ export async function createSaliency(weights: ModelWeights, options: SaliencyOpt
     });
     const { kept } = made;
     const tensor = (name: string): GPUBufferBinding => ({ buffer: made.tensors.get(name)! });
-    const pending: PendingStep[] = kept.map(({ layer, output }, l) => forwardStep(layer, l === 0 ? made.inputBuffer : kept[l - 1]!.output, output, tensor));
+    const pending: PendingStep[] = kept.map(({ layer, output }, l) => forwardStep(layer, l === 0 ? made.inputBuffer : kept[l - 1]!.output, output, tensor, kernelTargetOf(device)));
     for (let l = kept.length - 1; l >= 0; l--) {
       const { layer, output, outputGrad, preGrad } = kept[l]!;
       const layerInput = l === 0 ? made.inputBuffer : kept[l - 1]!.output;

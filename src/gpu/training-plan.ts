@@ -23,6 +23,7 @@ import { DataFileError, InputError, ModelMismatchError } from '../errors.js';
 import { kClasses, kImageSize, layerActivation, layerInputSize, layerOutputSize, type ModelSpec, type Preprocessing } from '../model/spec.js';
 import { kAffineValues } from '../train/augment.js';
 import { refuseBatchNorm } from '../train/batch-norm.js';
+import { kernelTargetOf } from './device.js';
 import { cachedPipeline } from './pipeline-cache.js';
 import { checkMaxBatch, destroyOnError, PlanBuffers, scoped } from './plan-resources.js';
 import { backwardSteps, forwardStep, type PendingStep, type ReadyStep } from './training-steps.js';
@@ -258,7 +259,7 @@ export async function buildTrainingPlan(
       kernel: gatherBatch({ ...preprocessing, augment: affine !== null }),
       bindings: [set.images, set.labels, set.order, input, labels, ...(affine ? [affine] : [])].map(whole),
     });
-    const forward: PendingStep[] = layers.map(({ layer, output }, l) => forwardStep(layer, l === 0 ? input : layers[l - 1]!.output, output, tensor));
+    const forward: PendingStep[] = layers.map(({ layer, output }, l) => forwardStep(layer, l === 0 ? input : layers[l - 1]!.output, output, tensor, kernelTargetOf(device)));
     const negate = spec.output === 'distances';
     const loss: PendingStep = {
       label: 'loss.cross-entropy',

@@ -6,9 +6,9 @@
  */
 import { activationBackward } from '../../shaders/activation-backward.js';
 import { dispatchSize } from '../../shaders/common.js';
-import { conv5x5, kConv5x5WorkgroupSize } from '../../shaders/conv5x5.js';
+import { conv5x5, type KernelTarget } from '../../shaders/conv5x5.js';
 import { conv5x5BackwardBias, conv5x5BackwardInput, conv5x5BackwardWeight } from '../../shaders/conv5x5-backward.js';
-import { dense, kDenseWorkgroupSize } from '../../shaders/dense.js';
+import { dense } from '../../shaders/dense.js';
 import { denseBackwardBias, denseBackwardInput, denseBackwardWeight } from '../../shaders/dense-backward.js';
 import type { TrainKernel } from '../../shaders/elementwise.js';
 import { kRbfWorkgroupSize, rbf } from '../../shaders/rbf.js';
@@ -34,14 +34,21 @@ export interface ReadyStep {
 }
 
 /** A forward kernel of the inference plans over the training plan's buffers. */
-export function forwardStep(layer: LayerSpec, input: GPUBuffer, output: GPUBuffer, tensor: (name: string) => GPUBufferBinding): PendingStep {
+export function forwardStep(
+  layer: LayerSpec,
+  input: GPUBuffer,
+  output: GPUBuffer,
+  tensor: (name: string) => GPUBufferBinding,
+  target: KernelTarget,
+): PendingStep {
   const perImage = layerOutputSize(layer);
   const grid = (workgroupSize: number) => (count: number) => dispatchSize(count * perImage, workgroupSize);
   const kernel = (name: string, options: object, code: string, workgroupSize: number): TrainKernel => ({ kernel: name, options, code, workgroups: grid(workgroupSize) });
   switch (layer.kind) {
     case 'conv5x5': {
-      const options = { inChannels: layer.inChannels, outChannels: layer.outChannels, inSize: layer.inSize, padding: layer.padding, connectionTable: layer.connectionTable, activation: layer.activation };
-      return { label: `${layer.name}.conv5x5`, kernel: kernel('conv5x5', options, conv5x5(options), kConv5x5WorkgroupSize), bindings: [{ buffer: input }, tensor(layer.weight), tensor(layer.bias), { buffer: output }] };
+      const options = { inChannels: layer.inChannels, outChannels: layer.outChannels, inSize: layer.inSize, padding: layer.padding, connectionTable: layer.connectionTable, activation: layer.activation, target };
+      const { code, workgroups } = conv5x5(options);
+      return { label: `${layer.name}.conv5x5`, kernel: { kernel: 'conv5x5', options, code, workgroups }, bindings: [{ buffer: input }, tensor(layer.weight), tensor(layer.bias), { buffer: output }] };
     }
     case 'subsample2x2': {
       const options = { channels: layer.channels, inSize: layer.inSize, mode: layer.mode, activation: layer.activation };
@@ -49,8 +56,9 @@ export function forwardStep(layer: LayerSpec, input: GPUBuffer, output: GPUBuffe
       return { label: `${layer.name}.subsample2x2`, kernel: kernel('subsample2x2', options, subsample2x2(options), kSubsample2x2WorkgroupSize), bindings: [{ buffer: input }, { buffer: output }, ...trainable] };
     }
     case 'dense': {
-      const options = { inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, activation: layer.activation };
-      return { label: `${layer.name}.dense`, kernel: kernel('dense', options, dense(options), kDenseWorkgroupSize), bindings: [{ buffer: input }, tensor(layer.weight), tensor(layer.bias), { buffer: output }] };
+      const options = { inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, activation: layer.activation, target };
+      const { code, workgroups } = dense(options);
+      return { label: `${layer.name}.dense`, kernel: { kernel: 'dense', options, code, workgroups }, bindings: [{ buffer: input }, tensor(layer.weight), tensor(layer.bias), { buffer: output }] };
     }
     case 'rbf': {
       const options = { inFeatures: layer.inFeatures, classes: layer.classes };
