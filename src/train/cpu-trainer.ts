@@ -5,33 +5,27 @@
  * seeded shuffle and distortion stream of trainer.ts) and updates with Adam or SGD exactly as
  * they do, so a run here is the reference run of a GPU run with the same options.
  */
-import { InputError, ModelMismatchError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { saveWeights } from '../formats/load.js';
-import { buildArchitecture, type ArchitectureJson } from '../model/architecture.js';
+import type { ArchitectureJson } from '../model/architecture.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { Prng } from '../model/prng.js';
-import { randomWeights } from '../model/random.js';
 import { classIsSmallest, kClasses, type ModelSpec } from '../model/spec.js';
-import { Adam, cosineSchedule, kAdamDefaults } from './adam.js';
+import { Adam, kAdamDefaults } from './adam.js';
 import { kAffineValues, randomAffine } from './augment.js';
-import type { FitOptions, GpuTrainer, GpuTrainerOptions, TrainProgress } from './gpu-trainer.js';
+import type { FitOptions, GpuTrainer, TrainProgress } from './gpu-trainer.js';
 import { CpuEngine } from '../reference/cpu-engine.js';
 import { parameterLayout } from './network.js';
 import { lossName } from './record.js';
 import { predict, Replica } from './replica.js';
 import { sgdStep } from './sgd.js';
+import { checkPositive, trainerSettings, type SharedTrainerOptions } from './trainer-settings.js';
 
 /** What both trainers offer (the GPU trainer's interface). */
 export type Trainer = GpuTrainer;
 
 /** The GPU trainer's options, less the device. */
-export type CpuTrainerOptions = Omit<GpuTrainerOptions, 'device' | 'stepsPerSubmit'>;
-
-function positive(name: string, value: number, integer: boolean): void {
-  if (!(Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value)))) {
-    throw new InputError(`${name} must be a positive ${integer ? 'integer' : 'number'}, found ${value}`);
-  }
-}
+export type CpuTrainerOptions = SharedTrainerOptions;
 
 /**
  * Softmax cross-entropy of one image's scores (logits, or RBF distances taken negated), the
@@ -59,34 +53,10 @@ export function crossEntropy(scores: ArrayLike<number>, label: number, distances
  * console.log((await trainer.evaluate()).accuracy);
  */
 export function createCpuTrainer(source: ModelWeights | ModelSpec | ArchitectureJson, options: CpuTrainerOptions): Trainer {
-  const seed = options.seed ?? 1;
-  if (!Number.isInteger(seed) || seed < 0) throw new InputError(`seed must be a non-negative integer, found ${seed}`);
-  const isWeights = typeof source === 'object' && source !== null && 'spec' in source && 'tensors' in source;
-  const isSpec = !isWeights && 'tensors' in source && 'layers' in source && 'defaultPreprocessing' in source;
-  const described = isWeights ? source.spec : isSpec ? (source as ModelSpec) : buildArchitecture(source as ArchitectureJson);
-  if (described.batchNorms?.length) {
-    throw new ModelMismatchError(`the trainer does not train batch norm layers yet ('${described.batchNorms[0]!.name}'); train the model without them`);
-  }
-  const initial = isWeights ? source : randomWeights(described, seed, options.preprocessing ? { preprocessing: options.preprocessing } : {});
-  const spec = initial.spec;
-  const preprocessing = options.preprocessing ?? initial.preprocessing;
-  const batch = options.batch ?? 32;
-  positive('batch', batch, true);
-  const lr = options.lr ?? 0.001;
-  positive('lr', lr, false);
-  const momentum = options.momentum ?? 0;
-  const weightDecay = options.weightDecay ?? 0;
-  if (!(momentum >= 0 && momentum < 1)) throw new InputError(`momentum must be in [0, 1), found ${momentum}`);
-  if (!(weightDecay >= 0 && Number.isFinite(weightDecay))) throw new InputError(`weightDecay must be a non-negative number, found ${weightDecay}`);
-  const kind = options.optimizer ?? 'adam';
-  if (kind !== 'sgd' && kind !== 'adam') throw new InputError(`optimizer must be 'sgd' or 'adam', found '${String(kind)}'`);
-  if (kind === 'adam' && momentum !== 0) throw new InputError('momentum is an SGD option; Adam has β1 instead');
+  const settings = trainerSettings(source, options, 'the CPU trainer');
+  const { seed, initial, spec, preprocessing, batch, momentum, weightDecay, stepsPerEpoch, learningRate } = settings;
+  const kind = settings.optimizer;
   const train = options.train;
-  const stepsPerEpoch = Math.ceil(train.count / batch);
-  const scheduleOption = options.schedule ?? { epochs: 1 };
-  if (scheduleOption !== 'constant') positive('schedule.epochs', scheduleOption.epochs, true);
-  const learningRate =
-    scheduleOption === 'constant' ? () => lr : cosineSchedule(lr, lr * (scheduleOption.finalLrRatio ?? 0.01), scheduleOption.epochs * stepsPerEpoch);
 
   const layout = parameterLayout(spec);
   const params = new Float32Array(layout.size);
@@ -156,15 +126,15 @@ export function createCpuTrainer(source: ModelWeights | ModelSpec | Architecture
     stepsPerEpoch,
     async step(count = 1) {
       live();
-      positive('step count', count, true);
+      checkPositive('step count', count, true);
       for (let k = 0; k < count; k++) oneStep();
     },
     async fit(fit: FitOptions) {
       live();
       const total = fit.steps ?? (fit.epochs ?? 0) * stepsPerEpoch;
-      positive(fit.steps !== undefined ? 'steps' : 'epochs', fit.steps ?? fit.epochs ?? 0, true);
+      checkPositive(fit.steps !== undefined ? 'steps' : 'epochs', fit.steps ?? fit.epochs ?? 0, true);
       const reportEvery = fit.reportEvery ?? 64;
-      positive('reportEvery', reportEvery, true);
+      checkPositive('reportEvery', reportEvery, true);
       takeTotals();
       let last: TrainProgress | null = null;
       let since = performance.now();
@@ -197,14 +167,12 @@ export function createCpuTrainer(source: ModelWeights | ModelSpec | Architecture
     weights,
     async exportWeights(extraMetadata = {}) {
       const trained = await weights();
-      const described = adam ? `Adam (β1 0.9, β2 0.999, ε 1e-8, weight decay ${weightDecay})` : `SGD (momentum ${momentum}, weight decay ${weightDecay})`;
-      const schedule = scheduleOption === 'constant' ? 'constant' : `cosine over ${scheduleOption.epochs} epochs to ×${scheduleOption.finalLrRatio ?? 0.01}`;
       const { ['lenet5.init']: _init, ...inherited } = initial.metadata;
       return saveWeights(
-        { ...trained, metadata: isWeights ? inherited : initial.metadata },
+        { ...trained, metadata: settings.fineTuning ? inherited : initial.metadata },
         {
           'lenet5.train.device': 'cpu',
-          'lenet5.train.optimizer': `${described}, batch ${batch}, lr ${lr} ${schedule}`,
+          'lenet5.train.optimizer': settings.optimizerRecord,
           'lenet5.train.steps': String(steps),
           'lenet5.train.seed': String(seed),
           'lenet5.train.shuffle': shuffle ? 'seeded shuffle per epoch' : 'none (training file order)',
@@ -213,7 +181,7 @@ export function createCpuTrainer(source: ModelWeights | ModelSpec | Architecture
             : 'none',
           'lenet5.train.images': String(train.count),
           'lenet5.train.loss': `${lossName(spec.output)} (mean over the batch)`,
-          'lenet5.train.init': isWeights ? `fine-tuned from ${initial.metadata['lenet5.train.command'] ?? 'a weights file'}` : (initial.metadata['lenet5.init'] ?? 'randomWeights'),
+          'lenet5.train.init': settings.fineTuning ? `fine-tuned from ${initial.metadata['lenet5.train.command'] ?? 'a weights file'}` : (initial.metadata['lenet5.init'] ?? 'randomWeights'),
           ...extraMetadata,
         },
       );

@@ -7,15 +7,13 @@
  */
 import { InputError, ModelMismatchError } from '../errors.js';
 import { buildTrainingPlan, type LabelledImages, type LossTotals, type OptimizerOptions, type TrainingPlan } from '../gpu/training-plan.js';
-import { buildArchitecture, type ArchitectureJson } from '../model/architecture.js';
+import type { ArchitectureJson } from '../model/architecture.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { Prng } from '../model/prng.js';
-import { randomWeights } from '../model/random.js';
 import type { ModelSpec, Preprocessing } from '../model/spec.js';
-import { cosineSchedule } from './adam.js';
 import { kAffineValues, randomAffine, type AugmentOptions } from './augment.js';
-import { refuseBatchNorm } from './batch-norm.js';
 import { lossName } from './record.js';
+import { checkPositive, trainerSettings } from './trainer-settings.js';
 import { saveWeights } from '../formats/load.js';
 import type { InferenceEngine } from '../engine-api.js';
 import { kDefaultMaxBatch, WebGpuEngine } from '../gpu/engine.js';
@@ -110,20 +108,6 @@ export interface GpuTrainer {
   destroy(): void;
 }
 
-function isWeights(source: unknown): source is ModelWeights {
-  return typeof source === 'object' && source !== null && 'spec' in source && 'tensors' in source;
-}
-
-function isSpec(source: unknown): source is ModelSpec {
-  return typeof source === 'object' && source !== null && 'tensors' in source && 'layers' in source && 'defaultPreprocessing' in source;
-}
-
-function checkPositive(name: string, value: number, integer: boolean): void {
-  if (!(Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value)))) {
-    throw new InputError(`${name} must be a positive ${integer ? 'integer' : 'number'}, found ${value}`);
-  }
-}
-
 /**
  * A trainer for `source` on the GPU: weights to fine-tune, or a model (spec or JSON
  * description) to start from seeded random weights.
@@ -137,34 +121,11 @@ function checkPositive(name: string, value: number, integer: boolean): void {
  * console.log((await trainer.evaluate()).accuracy);
  */
 export async function createTrainer(source: ModelWeights | ModelSpec | ArchitectureJson, options: GpuTrainerOptions): Promise<GpuTrainer> {
-  const seed = options.seed ?? 1;
-  if (!Number.isInteger(seed) || seed < 0) throw new InputError(`seed must be a non-negative integer, found ${seed}`);
-  const described = isWeights(source) ? source.spec : isSpec(source) ? source : buildArchitecture(source);
-  // Checked before random weights fold a batch norm into its layer, where no planner sees it.
-  refuseBatchNorm(described, 'the GPU trainer');
-  const initial = isWeights(source) ? source : randomWeights(described, seed, options.preprocessing ? { preprocessing: options.preprocessing } : {});
-  const spec = initial.spec;
-  const preprocessing = options.preprocessing ?? initial.preprocessing;
-  const batch = options.batch ?? 32;
-  checkPositive('batch', batch, true);
-  const lr = options.lr ?? 0.001;
-  checkPositive('lr', lr, false);
-  const momentum = options.momentum ?? 0;
-  const weightDecay = options.weightDecay ?? 0;
-  if (!(momentum >= 0 && momentum < 1)) throw new InputError(`momentum must be in [0, 1), found ${momentum}`);
-  if (!(weightDecay >= 0 && Number.isFinite(weightDecay))) throw new InputError(`weightDecay must be a non-negative number, found ${weightDecay}`);
-  const kind = options.optimizer ?? 'adam';
-  if (kind !== 'sgd' && kind !== 'adam') throw new InputError(`optimizer must be 'sgd' or 'adam', found '${String(kind)}'`);
-  if (kind === 'adam' && momentum !== 0) throw new InputError('momentum is an SGD option; Adam has β1 instead');
+  const settings = trainerSettings(source, options, 'the GPU trainer');
+  const { seed, initial, spec, preprocessing, batch, lr, momentum, weightDecay, stepsPerEpoch, learningRate } = settings;
+  const kind = settings.optimizer;
   const adamBetas = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
   const optimizer: OptimizerOptions = kind === 'adam' ? { kind, ...adamBetas, weightDecay } : { kind, momentum, weightDecay };
-  const stepsPerEpoch = Math.ceil(options.train.count / batch);
-  const scheduleOption = options.schedule ?? { epochs: 1 };
-  if (scheduleOption !== 'constant') checkPositive('schedule.epochs', scheduleOption.epochs, true);
-  const learningRate =
-    scheduleOption === 'constant'
-      ? () => lr
-      : cosineSchedule(lr, lr * (scheduleOption.finalLrRatio ?? 0.01), scheduleOption.epochs * stepsPerEpoch);
 
   const augment = options.augment ?? null;
   const plan: TrainingPlan = await buildTrainingPlan(options.device, spec, initial.tensors, options.train, options.test ?? null, {
@@ -292,17 +253,12 @@ export async function createTrainer(source: ModelWeights | ModelSpec | Architect
     },
     async exportWeights(extraMetadata = {}) {
       const trained = await weights();
-      const described =
-        kind === 'adam'
-          ? `Adam (β1 0.9, β2 0.999, ε 1e-8, weight decay ${weightDecay})`
-          : `SGD (momentum ${momentum}, weight decay ${weightDecay})`;
-      const schedule = scheduleOption === 'constant' ? 'constant' : `cosine over ${scheduleOption.epochs} epochs to ×${scheduleOption.finalLrRatio ?? 0.01}`;
       const { ['lenet5.init']: _init, ...inherited } = initial.metadata;
       return saveWeights(
-        { ...trained, metadata: isWeights(source) ? inherited : initial.metadata },
+        { ...trained, metadata: settings.fineTuning ? inherited : initial.metadata },
         {
           'lenet5.train.device': 'gpu',
-          'lenet5.train.optimizer': `${described}, batch ${batch}, lr ${lr} ${schedule}`,
+          'lenet5.train.optimizer': settings.optimizerRecord,
           'lenet5.train.steps': String(steps),
           'lenet5.train.seed': String(seed),
           'lenet5.train.shuffle': shuffle ? 'seeded shuffle per epoch' : 'none (training file order)',
@@ -311,7 +267,7 @@ export async function createTrainer(source: ModelWeights | ModelSpec | Architect
             : 'none',
           'lenet5.train.images': String(options.train.count),
           'lenet5.train.loss': `${lossName(spec.output)} (mean over the batch)`,
-          'lenet5.train.init': isWeights(source) ? `fine-tuned from ${initial.metadata['lenet5.train.command'] ?? 'a weights file'}` : (initial.metadata['lenet5.init'] ?? 'randomWeights'),
+          'lenet5.train.init': settings.fineTuning ? `fine-tuned from ${initial.metadata['lenet5.train.command'] ?? 'a weights file'}` : (initial.metadata['lenet5.init'] ?? 'randomWeights'),
           ...extraMetadata,
         },
       );
