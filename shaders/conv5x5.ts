@@ -60,26 +60,26 @@ export function conv5x5OutSize(inSize: number, padding: number): number {
 }
 
 /**
- * The block sizes for a layer on a target: up to 4 maps (the largest count in 2–4 that wastes at
- * most a tenth on the last block) × one row × up to 4 columns, 16 sums, on both kinds of device. On a
- * GPU they stay in registers. On a CPU implementation larger blocks save more loads (5 maps × 8
- * columns ran the seed's layered plan 1.3–2× faster at batch 256) but their unrolled bodies
- * compile for longer, and this plan is every engine's first answer: the seed's layered plan
- * took 7.6–8.5 s to build with them against 2.4–3.2 s with these (Node, SwiftShader, load 2.4).
- * The targets differ in workgroup size: 16 invocations on a CPU, where a workgroup runs on
- * one core and small ones spread a small batch over both, 64 on a GPU.
+ * The block sizes for a layer on a target. GPU: up to 4 maps (the largest count in 2–4 that
+ * wastes at most a tenth on the last block) × one row × up to 4 columns, 16 sums in registers,
+ * 64 invocations a workgroup. CPU implementations: one output per invocation. There the 16-sum
+ * blocks ran the layered plan 6–7× faster (seed 141 → 851–871 images/s at batch 256, Node,
+ * SwiftShader) but made its build 5–7× longer (0.15 → 0.7–1.0 s), and this plan is every
+ * engine's first answer: in the demo, with a saliency plan and the fused kernel compiling
+ * beside it, a model switch then took over 30 s on the 2-core machine (docs/performance.md).
  *
  * @example
- * conv5x5Blocking({ outChannels: 50, inSize: 12, padding: 0 }, 'cpu'); // { maps: 4, rows: 1, columns: 4, workgroupSize: 16 }
+ * conv5x5Blocking({ outChannels: 50, inSize: 12, padding: 0 }, 'gpu'); // { maps: 4, rows: 1, columns: 4, workgroupSize: 64 }
  */
 export function conv5x5Blocking(
   layer: Pick<Conv5x5Options, 'outChannels' | 'inSize' | 'padding'>,
   target: KernelTarget,
 ): Conv5x5Blocking {
+  if (target === 'cpu') return { maps: 1, rows: 1, columns: 1, workgroupSize: 64 };
   const outSize = conv5x5OutSize(layer.inSize, layer.padding);
   const maps = fewestWasted(layer.outChannels, [4, 3, 2]);
   const chunks = Math.ceil(outSize / 4);
-  return { maps, rows: 1, columns: Math.ceil(outSize / chunks), workgroupSize: target === 'cpu' ? 16 : 64 };
+  return { maps, rows: 1, columns: Math.ceil(outSize / chunks), workgroupSize: 64 };
 }
 
 /**

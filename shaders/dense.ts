@@ -37,16 +37,16 @@ export interface DenseBlocking {
 const kStep = 4;
 
 /**
- * Block sizes on a target: 4 images × up to 4 outputs on both (see conv5x5Blocking: on a CPU
- * compile time, the plan being the first answer, keeps the block small); 16 invocations a
- * workgroup on a CPU, 64 on a GPU.
+ * Block sizes on a target: 4 images × up to 4 outputs on a GPU; one output per invocation on a
+ * CPU implementation (see conv5x5Blocking: compile time, the plan being the first answer).
  *
  * @example
- * denseBlocking(10, 'cpu'); // { images: 4, outputs: 4, workgroupSize: 16 }
+ * denseBlocking(10, 'gpu'); // { images: 4, outputs: 4, workgroupSize: 64 }
  */
 export function denseBlocking(outFeatures: number, target: KernelTarget): DenseBlocking {
+  if (target === 'cpu') return { images: 1, outputs: 1, workgroupSize: 64 };
   const outputs = Math.ceil(outFeatures / Math.ceil(outFeatures / 4));
-  return { images: 4, outputs, workgroupSize: target === 'cpu' ? 16 : 64 };
+  return { images: 4, outputs, workgroupSize: 64 };
 }
 
 /** A dense layer's kernel: its WGSL and the workgroup grid for `count` rows. */
