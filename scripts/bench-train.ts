@@ -6,12 +6,12 @@
  * on all alike); medians, ratios to ours on the GPU, and each trainer's mean loss over its
  * timed steps (equal losses: the same computation; a wrong trainer shows).
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { kTrainEngines, kTrainModels, type TrainEngine, type TrainModel, type TrainOutcome, type TrainRequest } from '../pages/bench/train-solo.js';
 import { percentile } from '../pages/bench/measure.js';
+import { runJsonChild } from './json-child.js';
 import { parseCommandLine, positiveInteger, UsageError } from './cli.js';
 
 export const kTrainBenchUsage = `npm run bench -- --train [OPTIONS]   (each trainer alone: a fresh headless Chromium or Node process)
@@ -158,24 +158,7 @@ function trainProcess(request: TrainRequest, args: TrainBenchArgs): Promise<Trai
     '--train-lr', String(request.lr),
     ...(args.adapter ? ['--adapter', args.adapter] : []),
   ];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), kTrainSoloTimeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as TrainOutcome);
-      } catch {
-        const why = err.trim().split('\n').slice(-3).join(' / ');
-        resolve({ engine: request.engine, model: request.model, batch: request.batch, host: 'node', error: `the process exited with ${code}: ${why || 'no output'}` });
-      }
-    });
-  });
+  return runJsonChild<TrainOutcome>(argv, kTrainSoloTimeoutMs, (why) => ({ engine: request.engine, model: request.model, batch: request.batch, host: 'node', error: why }));
 }
 
 function format(value: number | undefined, digits = 1): string {

@@ -22,7 +22,6 @@
  * sources through Vite's dev server instead). The server, browsers and child processes are
  * closed on every exit path, errors included.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,6 +32,7 @@ import type { SoloEngine, SoloHost, SoloOutcome } from '../pages/bench/solo.js';
 import { familyTitle, soloMarkdown, soloRows, type SoloRow, type SoloTables } from '../pages/bench/solo-summary.js';
 import { engineLabel, kSideBySideBatches, runComparisons, sideBySide } from '../pages/bench/summary.js';
 import { kPeers, type BenchResult, type ColdStartRun, type EngineResult, type PeerId } from '../pages/bench/types.js';
+import { runJsonChild } from './json-child.js';
 
 const kUsage = `npm run bench [-- OPTIONS]
 
@@ -370,24 +370,7 @@ function nodeSoloProcess(job: SoloJob, batches: readonly number[], args: Args): 
     ...(args.quick ? ['--quick'] : []),
     ...(args.adapter ? ['--adapter', args.adapter] : []),
   ];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), kSoloTimeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as SoloOutcome);
-      } catch {
-        const why = err.trim().split('\n').filter((l) => !/XDG_RUNTIME_DIR/.test(l)).slice(-3).join(' / ');
-        resolve({ engine: job.engine, model: job.model, host: 'node', error: `the process exited with ${code}: ${why || 'no output'}` });
-      }
-    });
-  });
+  return runJsonChild<SoloOutcome>(argv, kSoloTimeoutMs, (why) => ({ engine: job.engine, model: job.model, host: 'node', error: why }));
 }
 
 /** The child's side: the run, its outcome as one JSON line on stdout. */
