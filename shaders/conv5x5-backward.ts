@@ -3,22 +3,29 @@
  * output) [N, outChannels, outSize, outSize] and the layer's kept input [N, inChannels,
  * inSize, inSize]. CPU reference: `convBackward` (src/train/layers.ts).
  *
- * Three kernels:
- * - input gradient, one invocation per input element (n, c, iy, ix):
- *     Σ over the maps o that read c, and over ky, kx with y = iy + padding − ky and
- *     x = ix + padding − kx inside the output, of weight[kernel(o, c), ky, kx] · preGrad[n, o, y, x];
- * - weight gradient, one workgroup per weight (kernel k, ky, kx): the sum over n, y, x of
- *     preGrad[n, o(k), y, x] · input[n, c(k), y + ky − padding, x + kx − padding];
- * - bias gradient, one workgroup per map o: the sum of preGrad[n, o, ·, ·].
- * The two gradient sums are workgroup reductions (elementwise.ts): deterministic, no atomics.
+ * - Input gradient: a forward convolution. inputGrad[n, c] = Σ over the maps o that read c of
+ *   preGrad[n, o] correlated with kernel (o, c) turned by 180°, preGrad padded by 4 − padding:
+ *   so `conv5x5FlipWeights` lays the kernels out turned and transposed (input map major) and
+ *   the forward generator runs with `conv5x5InputGradientConv`'s options, with its blocks of
+ *   outputs sharing loads (several maps and columns per invocation) and its zero-padding reads.
+ * - Weight gradient, in two deterministic passes: `conv5x5BackwardWeightPartial`, one
+ *   invocation per (image n, kernel k, kernel row ky), sums image n's five taps (ky, 0 … 4)
+ *   over the output rows with the row written out (each preGrad and input value of the row
+ *   loaded once for five multiply-adds), into partial[n, k, 25]; then `batchSum` adds the
+ *   images' partials in image order.
+ * - Bias gradient: `conv5x5BackwardBiasPartial` sums each (n, o) map, then `batchSum`.
+ * No atomics, no workgroup trees: the same inputs give the same bits on every run, and the
+ * work per invocation is a few hundred multiply-adds, which suits SwiftShader's lanes
+ * (docs/performance.md) as well as a GPU's thousands of threads (N · kernels · 5 of them).
  *
- * Connection tables go in as WGSL constants, both ways: each kernel's (output, input) pair for
- * the weight gradient, and each input map's (output, kernel) pairs for the input gradient. A
- * dense conv computes both from the indices instead: a constant array indexed at run time is
- * copied per invocation by some compilers, which made Caffe's 1,000-kernel conv 10× slower.
+ * Connection tables go in as WGSL constants: each kernel's (output, input) pair, read once per
+ * invocation. A dense conv computes them from the indices instead: a constant array indexed at
+ * run time is copied per invocation by some compilers, which made Caffe's 1,000-kernel conv 10×
+ * slower.
  */
 import { connectionOffsets, denseTable } from '../src/model/spec.js';
-import { elementwiseDispatch, elementwiseKernel, reductionDispatch, reductionKernel, type TrainKernel } from './elementwise.js';
+import type { Conv5x5Options, KernelTarget } from './conv5x5.js';
+import { elementwiseDispatch, elementwiseKernel, type TrainKernel } from './elementwise.js';
 
 export interface Conv5x5BackwardOptions {
   readonly inChannels: number;
@@ -33,107 +40,119 @@ function u32Array(values: readonly number[]): string {
   return `array<u32, ${Math.max(1, values.length)}>(${(values.length ? values : [0]).map((v) => `${v}u`).join(', ')})`;
 }
 
-/** The geometry constants every conv backward kernel shares. */
-function geometry(options: Conv5x5BackwardOptions): { outSize: number; kernels: number; constants: string } {
+/** The geometry every conv backward kernel shares. */
+function geometry(options: Conv5x5BackwardOptions): { outSize: number; table: ReadonlyArray<ReadonlyArray<number>>; kernels: number } {
   const { inChannels, outChannels, inSize, padding } = options;
   const outSize = inSize + 2 * padding - 4;
   if (outSize < 1) throw new RangeError(`conv5x5 backward: input ${inSize}×${inSize} with padding ${padding} gives no output`);
+  if (padding > 4) throw new RangeError(`conv5x5 backward: padding ${padding} is more than a 5×5 kernel's 4`);
   const table = options.connectionTable ?? denseTable(inChannels, outChannels);
-  const kernels = table.reduce((s, t) => s + t.length, 0);
-  const constants = `
+  return { outSize, table, kernels: table.reduce((s, t) => s + t.length, 0) };
+}
+
+/** For each input map, the ascending output maps that read it (the table turned around). */
+function readersOf(options: Conv5x5BackwardOptions, table: ReadonlyArray<ReadonlyArray<number>>): number[][] {
+  const readers: number[][] = Array.from({ length: options.inChannels }, () => []);
+  table.forEach((inputs, o) => inputs.forEach((c) => readers[c]!.push(o)));
+  return readers;
+}
+
+/**
+ * The forward conv (shaders/conv5x5.ts) that computes the input gradient: it reads preGrad
+ * [N, outChannels, outSize²] padded by 4 − padding, the kernels from `conv5x5FlipWeights`
+ * (binding 2) and a zero bias of inChannels values (binding 3), and writes [N, inChannels, inSize²].
+ *
+ * @example
+ * const { code, workgroups } = conv5x5(conv5x5InputGradientConv({ inChannels: 6, outChannels: 16, inSize: 14, padding: 0 }, 'gpu'));
+ */
+export function conv5x5InputGradientConv(options: Conv5x5BackwardOptions, target: KernelTarget): Conv5x5Options {
+  const { outSize, table } = geometry(options);
+  return {
+    inChannels: options.outChannels,
+    outChannels: options.inChannels,
+    inSize: outSize,
+    padding: 4 - options.padding,
+    ...(options.connectionTable ? { connectionTable: readersOf(options, table) } : {}),
+    activation: 'none',
+    target,
+  };
+}
+
+/**
+ * The kernels turned by 180° and laid out for `conv5x5InputGradientConv`: kernel (c, o) of
+ * the turned conv, input map c major and its readers o ascending, is kernel (o, c) of the
+ * layer read backwards. Bindings: 0 step uniform, 1 weight, 2 turned weights (same length).
+ *
+ * @example
+ * const kernel = conv5x5FlipWeights({ inChannels: 6, outChannels: 16, inSize: 14, padding: 0 });
+ */
+export function conv5x5FlipWeights(options: Conv5x5BackwardOptions): TrainKernel {
+  const { table, kernels } = geometry(options);
+  const offsets = connectionOffsets(table);
+  const source = readersOf(options, table).flatMap((readers, c) => readers.map((o) => offsets[o]! + table[o]!.indexOf(c)));
+  const code = elementwiseKernel({
+    count: `${kernels * 25}u`,
+    declarations: `
+const kInChannels = ${options.inChannels}u;
+const kOutChannels = ${options.outChannels}u;
+${
+  options.connectionTable
+    ? `const kSource = ${u32Array(source)};
+fn sourceKernel(k: u32) -> u32 { return kSource[k]; }`
+    : `// Turned kernel k = c · outChannels + o is the layer's kernel o · inChannels + c.
+fn sourceKernel(k: u32) -> u32 { return (k % kOutChannels) * kInChannels + k / kOutChannels; }`
+}
+
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read_write> turned: array<f32>;`,
+    body: `
+  _ = step.count; // binding 0 in the layout, as in every training kernel
+  turned[i] = weight[sourceKernel(i / 25u) * 25u + 24u - i % 25u];`,
+  });
+  return { kernel: 'conv5x5-flip-weights', options, code, workgroups: () => elementwiseDispatch(kernels * 25) };
+}
+
+/**
+ * Image n's share of the weight gradient: partial[n, k, ky · 5 + kx] = Σ over y, x of
+ * preGrad[n, o(k), y, x] · input[n, c(k), y + ky − padding, x + kx − padding], one invocation
+ * per (n, k, ky). Bindings: 0 step uniform, 1 input, 2 preGrad, 3 partial [N, kernels · 25].
+ *
+ * @example
+ * const kernel = conv5x5BackwardWeightPartial({ inChannels: 1, outChannels: 6, inSize: 28, padding: 2 });
+ */
+export function conv5x5BackwardWeightPartial(options: Conv5x5BackwardOptions): TrainKernel {
+  const { inChannels, outChannels, inSize, padding } = options;
+  const { outSize, table, kernels } = geometry(options);
+  // One output row against one input row, written out: every value loaded once, the five
+  // taps' sums in registers. Input columns outside the map are padding (zero): left out.
+  const loads: string[] = [];
+  for (let x = 0; x < outSize; x++) loads.push(`    let g${x} = preGrad[g + ${x}u];`);
+  const used = new Set<number>();
+  const sums: string[] = [];
+  for (let kx = 0; kx < 5; kx++) {
+    let sum = `acc[${kx}]`;
+    for (let x = 0; x < outSize; x++) {
+      const j = x + kx - padding;
+      if (j < 0 || j >= inSize) continue;
+      used.add(j);
+      sum = `fma(g${x}, x${j}, ${sum})`;
+    }
+    sums.push(`    acc[${kx}] = ${sum};`);
+  }
+  for (const j of [...used].sort((a, b) => a - b)) loads.push(`    let x${j} = input[r + ${j}u];`);
+  const code = elementwiseKernel({
+    count: `step.count * ${kernels * 5}u`,
+    declarations: `
 const kInChannels = ${inChannels}u;
 const kOutChannels = ${outChannels}u;
 const kInSize = ${inSize}i;
 const kOutSize = ${outSize}i;
 const kPadding = ${padding}i;
-const kKernels = ${kernels}u;`;
-  return { outSize, kernels, constants };
-}
-
-/**
- * Input gradient. Bindings: 0 step uniform, 1 weight, 2 preGrad, 3 inputGrad.
- *
- * @example
- * const kernel = conv5x5BackwardInput({ inChannels: 6, outChannels: 16, inSize: 14, padding: 0 });
- */
-export function conv5x5BackwardInput(options: Conv5x5BackwardOptions): TrainKernel {
-  const { inChannels, outChannels, inSize } = options;
-  const { constants } = geometry(options);
-  const table = options.connectionTable ?? denseTable(inChannels, outChannels);
-  const offsets = connectionOffsets(table);
-  // For each input map, the (output map, kernel index) pairs that read it.
-  const readers: Array<Array<[number, number]>> = Array.from({ length: inChannels }, () => []);
-  table.forEach((inputs, o) => inputs.forEach((c, j) => readers[c]!.push([o, offsets[o]! + j])));
-  const start = [0];
-  for (const list of readers) start.push(start[start.length - 1]! + list.length);
-  const perImage = inChannels * inSize * inSize;
-  const code = elementwiseKernel({
-    count: `step.count * ${perImage}u`,
-    declarations: `${constants}
+const kKernels = ${kernels}u;
 ${
   options.connectionTable
-    ? `const kReaderStart = ${u32Array(start)};
-const kReaderOutput = ${u32Array(readers.flat().map(([o]) => o))};
-const kReaderKernel = ${u32Array(readers.flat().map(([, k]) => k))};
-fn readerStart(c: u32) -> u32 { return kReaderStart[c]; }
-fn readerOutput(r: u32) -> u32 { return kReaderOutput[r]; }
-fn readerKernel(r: u32) -> u32 { return kReaderKernel[r]; }`
-    : `// Every output map reads every input: reader r of map c is output r − c · outChannels.
-fn readerStart(c: u32) -> u32 { return c * kOutChannels; }
-fn readerOutput(r: u32) -> u32 { return r % kOutChannels; }
-fn readerKernel(r: u32) -> u32 { return (r % kOutChannels) * kInChannels + r / kOutChannels; }`
-}
-
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> preGrad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> inputGrad: array<f32>;`,
-    body: `
-  let plane = u32(kInSize * kInSize);
-  let n = i / (kInChannels * plane);
-  let c = (i / plane) % kInChannels;
-  let iy = i32((i / u32(kInSize)) % u32(kInSize));
-  let ix = i32(i % u32(kInSize));
-  // The taps whose output position lies inside the map: y = iy + padding − ky ∈ [0, outSize).
-  let kyFirst = max(0i, iy + kPadding - kOutSize + 1i);
-  let kyEnd = min(5i, iy + kPadding + 1i);
-  let kxFirst = max(0i, ix + kPadding - kOutSize + 1i);
-  let kxEnd = min(5i, ix + kPadding + 1i);
-  var sum = 0.0;
-  for (var r = readerStart(c); r < readerStart(c + 1u); r++) {
-    let outBase = i32((n * kOutChannels + readerOutput(r)) * u32(kOutSize * kOutSize)) + (iy + kPadding) * kOutSize + ix + kPadding;
-    let kernelBase = i32(readerKernel(r) * 25u);
-    for (var ky = kyFirst; ky < kyEnd; ky++) {
-      for (var kx = kxFirst; kx < kxEnd; kx++) {
-        sum += weight[kernelBase + ky * 5i + kx] * preGrad[outBase - ky * kOutSize - kx];
-      }
-    }
-  }
-  inputGrad[i] = sum;`,
-  });
-  return { kernel: 'conv5x5-backward-input', options, code, workgroups: (count) => elementwiseDispatch(count * perImage) };
-}
-
-/**
- * Weight gradient (of the batch's summed loss). Bindings: 0 step uniform, 1 input,
- * 2 preGrad, 3 weightGrad.
- *
- * @example
- * const kernel = conv5x5BackwardWeight({ inChannels: 1, outChannels: 6, inSize: 28, padding: 2 });
- */
-export function conv5x5BackwardWeight(options: Conv5x5BackwardOptions): TrainKernel {
-  const { inChannels, outChannels } = options;
-  const { outSize, kernels, constants } = geometry(options);
-  const table = options.connectionTable ?? denseTable(inChannels, outChannels);
-  const kernelOutput = table.flatMap((inputs, o) => inputs.map(() => o));
-  const kernelInput = table.flat();
-  const code = reductionKernel({
-    outputs: kernels * 25,
-    terms: `step.count * ${outSize}u`,
-    declarations: `${constants}
-${
-  options.connectionTable
-    ? `const kKernelOutput = ${u32Array(kernelOutput)};
-const kKernelInput = ${u32Array(kernelInput)};
+    ? `const kKernelOutput = ${u32Array(table.flatMap((inputs, o) => inputs.map(() => o)))};
+const kKernelInput = ${u32Array(table.flat())};
 fn kernelOutput(k: u32) -> u32 { return kKernelOutput[k]; }
 fn kernelInput(k: u32) -> u32 { return kKernelInput[k]; }`
     : `fn kernelOutput(k: u32) -> u32 { return k / kInChannels; }
@@ -142,62 +161,75 @@ fn kernelInput(k: u32) -> u32 { return k % kInChannels; }`
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> preGrad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> weightGrad: array<f32>;
-
-// Term t is one output row (n, y): the sum over x of preGrad · input along that row.
-fn term(w: u32, t: u32) -> f32 {
-  let kernel = w / 25u;
-  let ky = i32((w / 5u) % 5u);
-  let kx = i32(w % 5u);
-  let n = t / u32(kOutSize);
-  let y = i32(t % u32(kOutSize));
-  let iy = y + ky - kPadding;
-  if (iy < 0i || iy >= kInSize) { return 0.0; }
-  // The x whose input column x + kx − padding lies inside the map.
-  let xFirst = max(0i, kPadding - kx);
-  let xEnd = min(kOutSize, kInSize + kPadding - kx);
-  let outRow = i32((n * kOutChannels + kernelOutput(kernel)) * u32(kOutSize * kOutSize)) + y * kOutSize;
-  let inRow = i32(((n * kInChannels + kernelInput(kernel)) * u32(kInSize) + u32(iy)) * u32(kInSize)) + kx - kPadding;
-  var sum = 0.0;
-  for (var x = xFirst; x < xEnd; x++) {
-    sum += preGrad[outRow + x] * input[inRow + x];
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;`,
+    body: `
+  let n = i / ${kernels * 5}u;
+  let k = (i / 5u) % kKernels;
+  let ky = i32(i % 5u);
+  let gBase = (n * kOutChannels + kernelOutput(k)) * ${outSize * outSize}u;
+  let inBase = (n * kInChannels + kernelInput(k)) * ${inSize * inSize}u;
+  var acc: array<f32, 5>;
+  for (var y = 0i; y < kOutSize; y++) {
+    let iy = y + ky - kPadding;
+    if (iy < 0i || iy >= kInSize) { continue; }
+    let g = gBase + u32(y * kOutSize);
+    let r = inBase + u32(iy * kInSize);
+${loads.join('\n')}
+${sums.join('\n')}
   }
-  return sum;
-}`,
-    store: 'weightGrad[o] = total;',
+  let at = (n * kKernels + k) * 25u + u32(ky) * 5u;
+  for (var kx = 0u; kx < 5u; kx++) {
+    partial[at + kx] = acc[kx];
+  }`,
   });
-  return { kernel: 'conv5x5-backward-weight', options, code, workgroups: () => reductionDispatch(kernels * 25) };
+  return { kernel: 'conv5x5-backward-weight-partial', options, code, workgroups: (count) => elementwiseDispatch(count * kernels * 5) };
 }
 
 /**
- * Bias gradient. Bindings: 0 step uniform, 1 preGrad, 2 biasGrad.
+ * Image n's share of the bias gradient: partial[n, o] = Σ preGrad[n, o, ·, ·], one invocation
+ * per (n, o). Bindings: 0 step uniform, 1 preGrad, 2 partial [N, outChannels].
  *
  * @example
- * const kernel = conv5x5BackwardBias({ inChannels: 1, outChannels: 6, inSize: 28, padding: 2 });
+ * const kernel = conv5x5BackwardBiasPartial({ inChannels: 1, outChannels: 6, inSize: 28, padding: 2 });
  */
-export function conv5x5BackwardBias(options: Conv5x5BackwardOptions): TrainKernel {
-  const { outChannels } = options;
-  const { outSize, constants } = geometry(options);
-  const code = reductionKernel({
-    outputs: outChannels,
-    terms: `step.count * ${outSize}u`,
-    declarations: `${constants}
-
+export function conv5x5BackwardBiasPartial(options: Conv5x5BackwardOptions): TrainKernel {
+  const { outSize } = geometry(options);
+  const plane = outSize * outSize;
+  const code = elementwiseKernel({
+    count: `step.count * ${options.outChannels}u`,
+    declarations: `
 @group(0) @binding(1) var<storage, read> preGrad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> biasGrad: array<f32>;
-
-// Term t is one output row (n, y).
-fn term(o: u32, t: u32) -> f32 {
-  let n = t / u32(kOutSize);
-  let y = t % u32(kOutSize);
-  let row = ((n * kOutChannels + o) * u32(kOutSize) + y) * u32(kOutSize);
+@group(0) @binding(2) var<storage, read_write> partial: array<f32>;`,
+    body: `
+  let base = i * ${plane}u;
   var sum = 0.0;
-  for (var x = 0u; x < u32(kOutSize); x++) {
-    sum += preGrad[row + x];
+  for (var p = 0u; p < ${plane}u; p++) {
+    sum += preGrad[base + p];
   }
-  return sum;
-}`,
-    store: 'biasGrad[o] = total;',
+  partial[i] = sum;`,
   });
-  return { kernel: 'conv5x5-backward-bias', options, code, workgroups: () => reductionDispatch(outChannels) };
+  return { kernel: 'conv5x5-backward-bias-partial', options, code, workgroups: (count) => elementwiseDispatch(count * options.outChannels) };
+}
+
+/**
+ * The batch's sum of per-image partials, images in order: total[j] = Σ_n partial[n, j].
+ * Bindings: 0 step uniform (its count is N), 1 partial [N, values], 2 total [values].
+ *
+ * @example
+ * const kernel = batchSum({ values: 150 });
+ */
+export function batchSum(options: { readonly values: number }): TrainKernel {
+  const code = elementwiseKernel({
+    count: `${options.values}u`,
+    declarations: `
+@group(0) @binding(1) var<storage, read> partial: array<f32>;
+@group(0) @binding(2) var<storage, read_write> total: array<f32>;`,
+    body: `
+  var sum = 0.0;
+  for (var n = 0u; n < step.count; n++) {
+    sum += partial[n * ${options.values}u + i];
+  }
+  total[i] = sum;`,
+  });
+  return { kernel: 'batch-sum', options, code, workgroups: () => elementwiseDispatch(options.values) };
 }

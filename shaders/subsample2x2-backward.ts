@@ -4,12 +4,11 @@
  * inSize, inSize]. CPU references: `subsampleBackward` and `maxPoolBackward`
  * (src/train/layers.ts).
  *
- * - input gradient, one invocation per input element (n, c, iy, ix) of window (y, x) =
- *   (iy / 2, ix / 2): average 0.25 · preGrad; trainable coefficient[c] · preGrad; max
- *   preGrad where this element is the window's first maximum (row-major, as PyTorch's
- *   max_pool2d keeps it) and 0 elsewhere. The argmax is re-read from the kept input, so the
- *   forward kernel need not store it. A trailing odd row or column (dropped by the forward
- *   pass) gets 0.
+ * - input gradient, one invocation per window (n, c, y, x), writing its four inputs: average
+ *   0.25 · preGrad; trainable coefficient[c] · preGrad; max preGrad where the element is the
+ *   window's first maximum (row-major, as PyTorch's max_pool2d keeps it) and 0 elsewhere. The
+ *   argmax is re-read from the kept input, so the forward kernel need not store it. A trailing
+ *   odd row or column (dropped by the forward pass) gets 0.
  * - trainable mode's coefficient and bias gradients, one workgroup per map c: sums over n, y, x
  *   of preGrad · (window sum) and of preGrad (deterministic reductions, elementwise.ts).
  */
@@ -31,54 +30,82 @@ const kOutSize = ${Math.floor(options.inSize / 2)}u;`;
 }
 
 /**
- * Input gradient. Bindings: 0 step uniform, 1 preGrad, 2 inputGrad, then for max 3 input,
- * for trainable 3 coefficient.
+ * Input gradient, one invocation per window (n, c, y, x): it loads the window's gradient once
+ * and writes the window's four input gradients (and, for an odd input, the zeros of the
+ * trailing row and column the window borders). Bindings: 0 step uniform, 1 preGrad,
+ * 2 inputGrad, then for max 3 input, for trainable 3 coefficient.
  *
  * @example
  * const kernel = subsample2x2BackwardInput({ channels: 6, inSize: 28, mode: 'max' });
  */
 export function subsample2x2BackwardInput(options: Subsample2x2BackwardOptions): TrainKernel {
   const { channels, inSize, mode } = options;
-  const perImage = channels * inSize * inSize;
+  const outSize = Math.floor(inSize / 2);
+  const windows = channels * outSize * outSize;
   const extra =
     mode === 'max'
       ? '@group(0) @binding(3) var<storage, read> input: array<f32>;'
       : mode === 'trainable'
         ? '@group(0) @binding(3) var<storage, read> coefficient: array<f32>;'
         : '';
-  const scale = mode === 'trainable' ? 'd * coefficient[c]' : 'd * 0.25';
+  // Max: the first maximum in row-major order takes the gradient (PyTorch's max_pool2d), the
+  // comparisons straight-line (a loop over a private array of indices was a gather per step).
+  const values =
+    mode === 'max'
+      ? `  let a = input[top];
+  let b = input[top + 1u];
+  let e = input[top + kInSize];
+  let f = input[top + kInSize + 1u];
+  // The first maximum: a wins its ties, then b (only when a lost), then e, else f.
+  let pickA = a >= b && a >= e && a >= f;
+  let pickB = !pickA && b >= e && b >= f;
+  let pickE = !pickA && !pickB && e >= f;
+  let pickF = !pickA && !pickB && !pickE;
+  let va = select(0.0, d, pickA);
+  let vb = select(0.0, d, pickB);
+  let ve = select(0.0, d, pickE);
+  let vf = select(0.0, d, pickF);`
+      : `  let v = ${mode === 'trainable' ? 'd * coefficient[c]' : 'd * 0.25'};
+  let va = v;
+  let vb = v;
+  let ve = v;
+  let vf = v;`;
+  const odd = inSize % 2 === 1;
   const code = elementwiseKernel({
-    count: `step.count * ${perImage}u`,
+    count: `step.count * ${windows}u`,
     declarations: `${constants(options)}
 
 @group(0) @binding(1) var<storage, read> preGrad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> inputGrad: array<f32>;
 ${extra}`,
     body: `
-  let plane = i / (kInSize * kInSize);
+  let plane = i / (kOutSize * kOutSize);
   let c = plane % kChannels;
-  let iy = (i / kInSize) % kInSize;
-  let ix = i % kInSize;
-  let y = iy / 2u;
-  let x = ix / 2u;
-  if (y >= kOutSize || x >= kOutSize) {
-    inputGrad[i] = 0.0;
-    return;
-  }
-  let d = preGrad[(plane * kOutSize + y) * kOutSize + x];
+  let y = (i / kOutSize) % kOutSize;
+  let x = i % kOutSize;
+  let d = preGrad[i];
+  let top = (plane * kInSize + 2u * y) * kInSize + 2u * x;
+${values}
+  inputGrad[top] = va;
+  inputGrad[top + 1u] = vb;
+  inputGrad[top + kInSize] = ve;
+  inputGrad[top + kInSize + 1u] = vf;
 ${
-  mode === 'max'
-    ? `  let top = (plane * kInSize + 2u * y) * kInSize + 2u * x;
-  let window = array<u32, 4>(top, top + 1u, top + kInSize, top + kInSize + 1u);
-  var argmax = 0u;
-  for (var k = 1u; k < 4u; k++) {
-    if (input[window[k]] > input[window[argmax]]) { argmax = k; }
+  odd
+    ? `  // The trailing row and column the forward pass dropped take no gradient.
+  if (x == kOutSize - 1u) {
+    inputGrad[top + 2u] = 0.0;
+    inputGrad[top + kInSize + 2u] = 0.0;
   }
-  inputGrad[i] = select(0.0, d, window[argmax] == i);`
-    : `  inputGrad[i] = ${scale};`
+  if (y == kOutSize - 1u) {
+    inputGrad[top + 2u * kInSize] = 0.0;
+    inputGrad[top + 2u * kInSize + 1u] = 0.0;
+    if (x == kOutSize - 1u) { inputGrad[top + 2u * kInSize + 2u] = 0.0; }
+  }`
+    : ''
 }`,
   });
-  return { kernel: 'subsample2x2-backward-input', options, code, workgroups: (count) => elementwiseDispatch(count * perImage) };
+  return { kernel: 'subsample2x2-backward-input', options, code, workgroups: (count) => elementwiseDispatch(count * windows) };
 }
 
 /**

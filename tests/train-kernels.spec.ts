@@ -33,7 +33,8 @@ import {
 } from '../src/train/layers.js';
 import { sgdStep } from '../src/train/sgd.js';
 import { activationBackward } from '../shaders/activation-backward.js';
-import { conv5x5BackwardBias, conv5x5BackwardInput, conv5x5BackwardWeight } from '../shaders/conv5x5-backward.js';
+import { conv5x5 } from '../shaders/conv5x5.js';
+import { batchSum, conv5x5BackwardBiasPartial, conv5x5BackwardWeightPartial, conv5x5FlipWeights, conv5x5InputGradientConv } from '../shaders/conv5x5-backward.js';
 import { crossEntropy } from '../shaders/cross-entropy.js';
 import { denseBackwardBias, denseBackwardInput, denseBackwardWeight } from '../shaders/dense-backward.js';
 import { adam, sgd } from '../shaders/optimizers.js';
@@ -126,10 +127,20 @@ for (const c of convCases) {
     }
     const options = { inChannels: c.inChannels, outChannels: c.outChannels, inSize: c.inSize, padding: c.padding, ...(c.table ? { connectionTable: table } : {}) };
     const step = [batchStep(c.n)];
-    const [gotInput] = await runTrainKernel(device, conv5x5BackwardInput(options), [weight, preGrad, new Float32Array(input.length)], step, [3]);
-    const [gotWeight] = await runTrainKernel(device, conv5x5BackwardWeight(options), [input, preGrad, new Float32Array(weightGrad.length)], step, [3]);
-    const [gotBias] = await runTrainKernel(device, conv5x5BackwardBias(options), [preGrad, new Float32Array(c.outChannels)], step, [2]);
-    expectClose('input gradient', gotInput!, inputGrad, [c.inChannels, c.inSize, c.inSize]);
+    // Input gradient: the kernels turned, then the forward conv over preGrad, in both block shapes.
+    const [turned] = await runTrainKernel(device, conv5x5FlipWeights(options), [weight, new Float32Array(weight.length)], step, [2]);
+    for (const target of ['cpu', 'gpu'] as const) {
+      const convOptions = conv5x5InputGradientConv(options, target);
+      const { code, workgroups } = conv5x5(convOptions);
+      const turnedConv = { kernel: 'conv5x5', options: convOptions, code, workgroups };
+      const [gotInput] = await runTrainKernel(device, turnedConv, [preGrad, turned!, new Float32Array(c.inChannels), new Float32Array(input.length)], step, [4]);
+      expectClose(`input gradient (${target} blocks)`, gotInput!, inputGrad, [c.inChannels, c.inSize, c.inSize]);
+    }
+    // Weight and bias gradients: per-image partials, then their sum over the batch in order.
+    const [weightPartial] = await runTrainKernel(device, conv5x5BackwardWeightPartial(options), [input, preGrad, new Float32Array(c.n * kernels * 25)], step, [3]);
+    const [gotWeight] = await runTrainKernel(device, batchSum({ values: kernels * 25 }), [weightPartial!, new Float32Array(kernels * 25)], step, [2]);
+    const [biasPartial] = await runTrainKernel(device, conv5x5BackwardBiasPartial(options), [preGrad, new Float32Array(c.n * c.outChannels)], step, [2]);
+    const [gotBias] = await runTrainKernel(device, batchSum({ values: c.outChannels }), [biasPartial!, new Float32Array(c.outChannels)], step, [2]);
     expectClose('weight gradient', gotWeight!, weightGrad, [kernels * 25]);
     expectClose('bias gradient', gotBias!, biasGrad, [c.outChannels]);
   });

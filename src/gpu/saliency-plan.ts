@@ -112,6 +112,7 @@ export async function createSaliency(weights: ModelWeights, options: SaliencyOpt
   }
   const layers = scoreLayers(spec);
   const maxBatch = options.maxBatch ?? 8;
+  const target = kernelTargetOf(device);
   checkMaxBatch(device, maxBatch, Math.max(...layers.map((l) => Math.max(layerInputSize(l), layerOutputSize(l)))) * 4);
   const input = modelInput(spec, preprocessing);
   const negate = layers[layers.length - 1]!.kind === 'rbf';
@@ -139,11 +140,11 @@ export async function createSaliency(weights: ModelWeights, options: SaliencyOpt
     });
     const { kept } = made;
     const tensor = (name: string): GPUBufferBinding => ({ buffer: made.tensors.get(name)! });
-    const pending: PendingStep[] = kept.map(({ layer, output }, l) => forwardStep(layer, l === 0 ? made.inputBuffer : kept[l - 1]!.output, output, tensor, kernelTargetOf(device)));
+    const pending: PendingStep[] = kept.map(({ layer, output }, l) => forwardStep(layer, l === 0 ? made.inputBuffer : kept[l - 1]!.output, output, tensor, target));
     for (let l = kept.length - 1; l >= 0; l--) {
       const { layer, output, outputGrad, preGrad } = kept[l]!;
       const layerInput = l === 0 ? made.inputBuffer : kept[l - 1]!.output;
-      pending.push(...backwardSteps(layer, layerInput, output, outputGrad, preGrad, l > 0 ? kept[l - 1]!.outputGrad : made.inputGrad, tensor, null));
+      pending.push(...backwardSteps(layer, layerInput, output, outputGrad, preGrad, l > 0 ? kept[l - 1]!.outputGrad : made.inputGrad, { tensor, grad: null, target, maxBatch, scratch: (label, count) => floats(label, count) }));
     }
     const steps = await Promise.all(pending.map((step) => makeStep(device, step, made.uniform)));
     const scoresBuffer = kept[kept.length - 1]!.output;

@@ -15,6 +15,7 @@
  * order, learning rate, Adam's bias corrections) into the step uniform every kernel reads at
  * binding 0. Nothing is read back unless asked.
  */
+import type { KernelTarget } from '../../shaders/conv5x5.js';
 import { crossEntropy, lossTotals } from '../../shaders/cross-entropy.js';
 import { kStepUniformBytes, writeStep, type StepValues } from '../../shaders/elementwise.js';
 import { gatherBatch } from '../../shaders/gather-batch.js';
@@ -23,7 +24,6 @@ import { DataFileError, InputError, ModelMismatchError } from '../errors.js';
 import { kClasses, kImageSize, layerActivation, layerInputSize, layerOutputSize, type ModelSpec, type Preprocessing } from '../model/spec.js';
 import { kAffineValues } from '../train/augment.js';
 import { refuseBatchNorm } from '../train/batch-norm.js';
-import { kernelTargetOf } from './device.js';
 import { cachedPipeline } from './pipeline-cache.js';
 import { checkMaxBatch, destroyOnError, PlanBuffers, scoped } from './plan-resources.js';
 import { backwardSteps, forwardStep, type PendingStep, type ReadyStep } from './training-steps.js';
@@ -50,6 +50,12 @@ export interface TrainingPlanOptions {
   readonly inputGradient?: boolean;
   /** Warp each training image by its affine distortion (`setAffine`) as it is drawn. */
   readonly augment?: boolean;
+  /**
+   * What the conv and dense kernels size their blocks for; default 'gpu' on every device. A
+   * training plan runs thousands of steps, so the blocked kernels' longer build on a CPU
+   * implementation (about a second on SwiftShader) pays for itself in the first few steps.
+   */
+  readonly kernelTarget?: KernelTarget;
 }
 
 /** Where one trainable tensor lives in the flat parameter and gradient vectors (floats). */
@@ -96,6 +102,12 @@ export interface TrainingPlan {
   readGradients(): Promise<Map<string, Float32Array>>;
   /** The last step's gradient at the input, [N, inputSize²] (when built with inputGradient). */
   readInputGradient(count: number): Promise<Float32Array>;
+  /**
+   * Times each dispatch of one optimizer step alone (`record`'s batch; one dispatch per
+   * submission, waited for, `rounds` times): what `npm run probe:train` prints. The
+   * parameters change as the optimizer dispatch runs; profile a plan you will not train on.
+   */
+  profileStep(record: StepValues, rounds: number): Promise<Array<{ label: string; ms: number[] }>>;
   destroy(): void;
 }
 
@@ -168,6 +180,7 @@ export async function buildTrainingPlan(
   checkTrainable(spec);
   const { maxBatch, preprocessing } = options;
   const maxStepsPerSubmit = options.maxStepsPerSubmit ?? 64;
+  const target = options.kernelTarget ?? 'gpu';
   if (!Number.isInteger(maxStepsPerSubmit) || maxStepsPerSubmit < 1) throw new InputError(`maxStepsPerSubmit must be a positive integer, found ${maxStepsPerSubmit}`);
   const side = kImageSize + 2 * preprocessing.pad;
   if (side !== spec.inputSize) {
@@ -259,7 +272,7 @@ export async function buildTrainingPlan(
       kernel: gatherBatch({ ...preprocessing, augment: affine !== null }),
       bindings: [set.images, set.labels, set.order, input, labels, ...(affine ? [affine] : [])].map(whole),
     });
-    const forward: PendingStep[] = layers.map(({ layer, output }, l) => forwardStep(layer, l === 0 ? input : layers[l - 1]!.output, output, tensor, kernelTargetOf(device)));
+    const forward: PendingStep[] = layers.map(({ layer, output }, l) => forwardStep(layer, l === 0 ? input : layers[l - 1]!.output, output, tensor, target));
     const negate = spec.output === 'distances';
     const loss: PendingStep = {
       label: 'loss.cross-entropy',
@@ -272,7 +285,7 @@ export async function buildTrainingPlan(
       const { layer, output, outputGrad, preGrad } = layers[l]!;
       const layerInput = l === 0 ? input : layers[l - 1]!.output;
       const inputGradTarget = l > 0 ? layers[l - 1]!.outputGrad : made.inputGrad;
-      backward.push(...backwardSteps(layer, layerInput, output, outputGrad, preGrad, inputGradTarget, tensor, (name) => slot(grads, name)));
+      backward.push(...backwardSteps(layer, layerInput, output, outputGrad, preGrad, inputGradTarget, { tensor, grad: (name) => slot(grads, name), target, maxBatch, scratch: (label, count) => floats(label, count) }));
     }
     const optimizerStep: PendingStep =
       options.optimizer.kind === 'adam'
@@ -380,6 +393,19 @@ export async function buildTrainingPlan(
       async readInputGradient(count) {
         if (!made.inputGrad) throw new InputError('this training plan was built without inputGradient');
         return read(made.inputGrad, 0, count * spec.inputSize * spec.inputSize * 4);
+      },
+      async profileStep(record, rounds) {
+        submit([record], trainSteps);
+        const times = trainSteps.map((step) => ({ label: step.label, ms: [] as number[] }));
+        for (let round = 0; round < rounds; round++) {
+          for (const [k, step] of trainSteps.entries()) {
+            const start = performance.now();
+            submit([record], [step]);
+            await device.queue.onSubmittedWorkDone();
+            times[k]!.ms.push(performance.now() - start);
+          }
+        }
+        return times;
       },
       destroy: () => buffers.destroy(),
     };

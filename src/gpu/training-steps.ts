@@ -7,7 +7,7 @@
 import { activationBackward } from '../../shaders/activation-backward.js';
 import { dispatchSize } from '../../shaders/common.js';
 import { conv5x5, type KernelTarget } from '../../shaders/conv5x5.js';
-import { conv5x5BackwardBias, conv5x5BackwardInput, conv5x5BackwardWeight } from '../../shaders/conv5x5-backward.js';
+import { batchSum, conv5x5BackwardBiasPartial, conv5x5BackwardWeightPartial, conv5x5FlipWeights, conv5x5InputGradientConv } from '../../shaders/conv5x5-backward.js';
 import { dense } from '../../shaders/dense.js';
 import { denseBackwardBias, denseBackwardInput, denseBackwardWeight } from '../../shaders/dense-backward.js';
 import type { TrainKernel } from '../../shaders/elementwise.js';
@@ -70,11 +70,24 @@ export function forwardStep(
   }
 }
 
+/** What a layer's backward dispatches read and write besides its own buffers. */
+export interface BackwardContext {
+  /** A tensor's binding (the trainable ones in the plan's parameter vector). */
+  readonly tensor: (name: string) => GPUBufferBinding;
+  /** A trainable tensor's gradient binding; null: a saliency pass wants only the input's. */
+  readonly grad: ((name: string) => GPUBufferBinding) | null;
+  /** What the forward-shaped kernels (the conv input gradient) size their blocks for. */
+  readonly target: KernelTarget;
+  /** Images the plan's buffers hold. */
+  readonly maxBatch: number;
+  /** A buffer of `floats` values the plan owns, for a step's intermediate values (zero at first). */
+  readonly scratch: (label: string, floats: number) => GPUBuffer;
+}
+
 /**
  * One layer's backward dispatches: the activation's (outputGrad → preGrad), the parameter
- * gradients (none when `grad` is null: a saliency pass wants only the input's), then the
- * gradient at the layer's input (into the previous layer's outputGrad, or the input gradient
- * buffer, or nowhere for the first layer).
+ * gradients (none when `context.grad` is null), then the gradient at the layer's input (into
+ * the previous layer's outputGrad, or the input gradient buffer, or nowhere for the first layer).
  */
 export function backwardSteps(
   layer: LayerSpec,
@@ -83,9 +96,9 @@ export function backwardSteps(
   outputGrad: GPUBuffer,
   preGrad: GPUBuffer,
   inputGrad: GPUBuffer | null,
-  tensor: (name: string) => GPUBufferBinding,
-  grad: ((name: string) => GPUBufferBinding) | null,
+  context: BackwardContext,
 ): PendingStep[] {
+  const { tensor, grad } = context;
   const b = (buffer: GPUBuffer): GPUBufferBinding => ({ buffer });
   const steps: PendingStep[] = [];
   const activation = layerActivation(layer);
@@ -95,11 +108,23 @@ export function backwardSteps(
   switch (layer.kind) {
     case 'conv5x5': {
       const options = { inChannels: layer.inChannels, outChannels: layer.outChannels, inSize: layer.inSize, padding: layer.padding, ...(layer.connectionTable ? { connectionTable: layer.connectionTable } : {}) };
+      const kernels = (layer.connectionTable ?? []).reduce((s, t) => s + t.length, 0) || layer.inChannels * layer.outChannels;
       if (grad) {
-        steps.push({ label: `${layer.name}.conv5x5.backward.weight`, kernel: conv5x5BackwardWeight(options), bindings: [b(input), b(preGrad), grad(layer.weight)] });
-        steps.push({ label: `${layer.name}.conv5x5.backward.bias`, kernel: conv5x5BackwardBias(options), bindings: [b(preGrad), grad(layer.bias)] });
+        const weightPartial = context.scratch(`${layer.name}.weight.gradient.partial`, context.maxBatch * kernels * 25);
+        const biasPartial = context.scratch(`${layer.name}.bias.gradient.partial`, context.maxBatch * layer.outChannels);
+        steps.push({ label: `${layer.name}.conv5x5.backward.weight.partial`, kernel: conv5x5BackwardWeightPartial(options), bindings: [b(input), b(preGrad), b(weightPartial)] });
+        steps.push({ label: `${layer.name}.conv5x5.backward.weight.sum`, kernel: batchSum({ values: kernels * 25 }), bindings: [b(weightPartial), grad(layer.weight)] });
+        steps.push({ label: `${layer.name}.conv5x5.backward.bias.partial`, kernel: conv5x5BackwardBiasPartial(options), bindings: [b(preGrad), b(biasPartial)] });
+        steps.push({ label: `${layer.name}.conv5x5.backward.bias.sum`, kernel: batchSum({ values: layer.outChannels }), bindings: [b(biasPartial), grad(layer.bias)] });
       }
-      if (inputGrad) steps.push({ label: `${layer.name}.conv5x5.backward.input`, kernel: conv5x5BackwardInput(options), bindings: [tensor(layer.weight), b(preGrad), b(inputGrad)] });
+      if (inputGrad) {
+        const turned = context.scratch(`${layer.name}.weight.turned`, kernels * 25);
+        const zeroBias = context.scratch(`${layer.name}.input.gradient.bias`, layer.inChannels);
+        steps.push({ label: `${layer.name}.conv5x5.backward.turn`, kernel: conv5x5FlipWeights(options), bindings: [tensor(layer.weight), b(turned)] });
+        const convOptions = conv5x5InputGradientConv(options, context.target);
+        const { code, workgroups } = conv5x5(convOptions);
+        steps.push({ label: `${layer.name}.conv5x5.backward.input`, kernel: { kernel: 'conv5x5', options: convOptions, code, workgroups }, bindings: [b(preGrad), b(turned), b(zeroBias), b(inputGrad)] });
+      }
       return steps;
     }
     case 'subsample2x2': {
