@@ -27,6 +27,7 @@ import { isPresetName, kPresetNames, presetModel } from '../src/model/presets.js
 import { randomWeights } from '../src/model/random.js';
 import { layerActivation, layerInputSize, layerOutputSize, layerTensorNames, type LayerSpec } from '../src/model/spec.js';
 import { kernelTargetOf } from '../src/gpu/device.js';
+import type { KernelTarget } from '../shaders/conv5x5.js';
 import { nodeGpuDevice } from '../src/node/dawn.js';
 import { parseCommandLine, positiveInteger, runMain, UsageError } from './cli.js';
 
@@ -40,6 +41,7 @@ usage: npm run probe:layered [-- --model NAME] [--batch N] [--rounds N] [--basel
   --batch N        images per run (default 1024)
   --rounds N       rounds (default 7)
   --baseline REF   the git revision whose shaders are the baseline (default main)
+  --target T       cpu or gpu: the block sizes to build (default: this device's, kernelTargetOf)
   -h, --help       this text`;
 
 const kRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
       batch: { type: 'string', default: '1024' },
       rounds: { type: 'string', default: '7' },
       baseline: { type: 'string', default: 'main' },
+      target: { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -105,6 +108,7 @@ async function main(): Promise<void> {
   const spec = presetModel(values.model)!;
   const batch = positiveInteger('batch', values.batch);
   const rounds = positiveInteger('rounds', values.rounds);
+  if (values.target !== '' && values.target !== 'cpu' && values.target !== 'gpu') throw new UsageError(`--target must be cpu or gpu, found '${values.target}'`);
   const weights = randomWeights(spec, 1);
   const { modules, cleanup } = await baselineShaders(values.baseline);
   const { device, adapterName } = await nodeGpuDevice('probe.layered');
@@ -134,7 +138,7 @@ async function main(): Promise<void> {
     for (const layer of spec.layers) {
       for (const name of layerTensorNames(layer)) if (!tensors.has(name)) throw new Error(`no tensor ${name}`);
       const output = buffer(`${layer.name}.output`, batch * layerOutputSize(layer), GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
-      const step = layerStep(layer, layerActivation(layer), current, output, (name) => tensors.get(name)!, kernelTargetOf(device));
+      const step = layerStep(layer, layerActivation(layer), current, output, (name) => tensors.get(name)!, values.target === '' ? kernelTargetOf(device) : (values.target as KernelTarget));
       const generator = kGenerator[step.source.kernel];
       const old = generator && modules.get(generator.file);
       if (!generator || !old) throw new Error(`no baseline generator for kernel ${step.source.kernel}`);
