@@ -98,6 +98,11 @@ test('a short run: charts, filters, maps and confusion matrix change; Pause, Res
   expect(afterTwo.reduce((s, v) => s + Number(v), 0)).toBe(200);
   expect(afterTwo, 'the confusion matrix after epoch 2').not.toEqual(afterOne);
   await expect(page.locator('#steps')).toHaveText('32 of 32');
+  // The status says what the run did and how long it took (pauses excluded), with the accuracy shown.
+  const accuracyShown = (await page.locator('#test-accuracy').textContent())!;
+  await expect(page.locator('#status')).toContainText(
+    new RegExp(`^Done: 32 steps \\(2 epochs, 512 images\\) in (\\d+\\.\\d s|\\d+ min \\d\\d s), [\\d,]+ images/s; test accuracy ${accuracyShown.replace('.', '\\.')} on 200 images\\.`),
+  );
   expect(await pixelsOf(page, '#filters'), 'conv1 filters').not.toBe(filtersAtStart);
   expect(await pixelsOf(page, '#maps'), 'feature maps').not.toBe(mapsAtStart);
   expect(await pixelsOf(page, '.curves'), 'the charts').not.toBe(chartsAtStart);
@@ -194,7 +199,7 @@ test('without WebGPU: the CPU trainer, labelled, fine-tunes a shipped file', asy
   await fill(page, { batch: '256', epochs: '1', trainImages: '256', testImages: '200', lr: '0.0001' });
   await page.getByRole('button', { name: 'Train' }).click();
   await expect(page.locator('body')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
-  await expect(page.locator('#status')).toContainText('Done: 1 step.');
+  await expect(page.locator('#status')).toContainText(/^Done: 1 step \(1 epoch, 256 images\) in (\d+\.\d s|\d+ min \d\d s), [\d,]+ images\/s; test accuracy [\d.]+% on 200 images\./);
   // Fine-tuned from the shipped 99.4% model by one small step: still reads nearly every digit
   // (random weights would read about 10%).
   const accuracy = Number((await page.locator('#test-accuracy').textContent())!.replace('%', ''));

@@ -8,20 +8,13 @@ import { kPresetNames, presetModel } from '../../src/index.js';
 import { TrainingCharts } from './charts.js';
 import { storeTrainedModel } from './hand-off.js';
 import { kTrainablePresets, type ModelChoice, type PageMessage, type RunSettings, type RunState, type WorkerMessage } from './protocol.js';
+import { finishedText, formatSeconds, type FinishedRun } from './run-summary.js';
 import { drawConfusion, drawDigit, drawFilters, drawMaps, drawWorst } from './views.js';
 
 function byId<T extends HTMLElement>(id: string): T {
   const element = document.getElementById(id);
   if (!element) throw new Error(`training page: element #${id} is missing`);
   return element as T;
-}
-
-/** 75 → '1 min 15 s'. */
-function formatSeconds(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
-  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
 /** Where to train: WebGPU when this browser gives an adapter, else the CPU trainer and why. */
@@ -48,6 +41,9 @@ class TrainingPage {
   private totalSteps = 0;
   /** What the run is, in words (shown while it trains). */
   private runText = '';
+  /** The last epoch's test accuracy, and the run's figures once it reaches its last step. */
+  private lastTest: FinishedRun['test'];
+  private finished: FinishedRun | undefined;
   private readonly buttons = {
     train: byId<HTMLButtonElement>('train'),
     pause: byId<HTMLButtonElement>('pause'),
@@ -148,12 +144,14 @@ class TrainingPage {
     if (typeof settings === 'string') return this.showError(settings);
     this.hideError();
     this.clearViews();
+    this.lastTest = this.finished = undefined;
     this.send({ kind: 'start', settings, siteRoot: new URL('./', document.baseURI).href });
   }
 
   private reset(): void {
     this.send({ kind: 'reset' });
     this.runText = '';
+    this.lastTest = this.finished = undefined;
     this.clearViews();
     byId('status').textContent = 'Reset: choose a network and press Train.';
   }
@@ -214,6 +212,7 @@ class TrainingPage {
         return;
       case 'epoch': {
         const accuracy = `${(100 * message.accuracy).toFixed(2)}%`;
+        this.lastTest = { accuracy: message.accuracy, images: message.testImages };
         byId('test-accuracy').textContent = accuracy;
         this.charts.addTest(message.steps, message.loss, message.accuracy);
         const table = byId<HTMLTableElement>('confusion');
@@ -224,6 +223,9 @@ class TrainingPage {
         drawWorst(byId('worst'), message.worst);
         return;
       }
+      case 'finished':
+        this.finished = { steps: message.steps, epochs: message.epochs, images: message.images, seconds: message.seconds, ...(this.lastTest ? { test: this.lastTest } : {}) };
+        return;
       case 'weights':
         return void this.useWeights(message.bytes, message.fileName, message.summary);
       case 'error':
@@ -272,7 +274,10 @@ class TrainingPage {
     if (state === 'loading') status.textContent = 'Loading MNIST and building the trainer…';
     if (state === 'pausing') status.textContent = 'Pausing after the steps in flight…';
     if (state === 'paused') status.textContent = `Paused at step ${byId('steps').textContent}. Resume continues the same run.`;
-    if (state === 'done') status.textContent = `Done: ${this.totalSteps} step${this.totalSteps === 1 ? '' : 's'}. Download the weights, or open them in the demo.`;
+    if (state === 'done') {
+      const done = this.finished ? finishedText(this.finished) : `Done: ${this.totalSteps} step${this.totalSteps === 1 ? '' : 's'}.`;
+      status.textContent = `${done} Download the weights, or open them in the demo.`;
+    }
   }
 
   private showError(message: string): void {

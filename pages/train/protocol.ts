@@ -104,5 +104,15 @@ export type WorkerMessage =
       /** Time to read the weights and score the test images. */
       readonly seconds: number;
     }
+  | {
+      /** The run reached its last step (sent just before the 'done' state). */
+      readonly kind: 'finished';
+      readonly steps: number;
+      readonly epochs: number;
+      /** Training images stepped through: epochs × the epoch's images. */
+      readonly images: number;
+      /** Time the run took: its steps, views and test scoring, pauses excluded (not MNIST's loading or the trainer's build). */
+      readonly seconds: number;
+    }
   | { readonly kind: 'weights'; readonly bytes: Uint8Array; readonly fileName: string; readonly summary: string }
   | { readonly kind: 'error'; readonly message: string };

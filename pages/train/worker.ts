@@ -29,6 +29,8 @@ interface Session {
   readonly backend: 'webgpu' | 'cpu';
   readonly trainer: Trainer;
   readonly test: LabelledImages;
+  /** Training images in an epoch. */
+  readonly trainCount: number;
   readonly device: GPUDevice | null;
   readonly totalSteps: number;
   paused: boolean;
@@ -38,6 +40,8 @@ interface Session {
   /** Seconds per step, smoothed, for the time left. */
   secondsPerStep: number;
   lastView: number;
+  /** Time spent running so far (steps, views, test scoring), pauses excluded. */
+  runningMs: number;
 }
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(message, transfer);
@@ -139,6 +143,7 @@ async function startSession(settings: RunSettings, siteRoot: string, ticket: num
     backend,
     trainer,
     test,
+    trainCount: train.count,
     device,
     totalSteps: settings.epochs * trainer.stepsPerEpoch,
     paused: false,
@@ -147,6 +152,7 @@ async function startSession(settings: RunSettings, siteRoot: string, ticket: num
     chunk: 1,
     secondsPerStep: NaN,
     lastView: 0,
+    runningMs: 0,
   };
   post({
     kind: 'ready',
@@ -210,6 +216,7 @@ async function run(s: Session): Promise<void> {
   if (s.running) return;
   s.running = true;
   setState('training');
+  const resumed = performance.now();
   try {
     while (!s.paused && !s.destroyed && s.trainer.steps < s.totalSteps) {
       const steps = s.trainer.steps;
@@ -242,9 +249,15 @@ async function run(s: Session): Promise<void> {
     }
   } finally {
     s.running = false;
+    s.runningMs += performance.now() - resumed;
   }
   if (s.destroyed) return;
-  setState(s.trainer.steps >= s.totalSteps ? 'done' : 'paused');
+  const done = s.trainer.steps >= s.totalSteps;
+  if (done) {
+    const epochs = s.settings.epochs;
+    post({ kind: 'finished', steps: s.trainer.steps, epochs, images: epochs * s.trainCount, seconds: s.runningMs / 1000 });
+  }
+  setState(done ? 'done' : 'paused');
 }
 
 function reset(): void {
