@@ -7,7 +7,6 @@
  * timed steps (equal losses: the same computation; a wrong trainer shows).
  */
 import { writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { kTrainEngines, kTrainModels, type TrainEngine, type TrainModel, type TrainOutcome, type TrainRequest } from '../pages/bench/train-solo.js';
 import { percentile } from '../pages/bench/measure.js';
@@ -115,12 +114,10 @@ interface PageRunner {
 }
 
 async function pageRunner(): Promise<PageRunner> {
-  const [{ chromium }, vite, { findChromium, kChromiumArgs }] = await Promise.all([import('playwright'), import('vite'), import('./chromium.js')]);
+  const [{ chromium }, { findChromium, kChromiumArgs }, { serveSite }] = await Promise.all([import('playwright'), import('./chromium.js'), import('./site.js')]);
   // vite.config.ts pre-bundles tfjs-core with its gradients and backends (one copy of tfjs-core).
-  const server = await vite.createServer({ logLevel: 'warn', server: { host: '127.0.0.1', port: 0, hmr: false, watch: null } });
-  await server.listen();
-  const { port } = server.httpServer!.address() as AddressInfo;
-  const origin = `http://127.0.0.1:${port}`;
+  const site = await serveSite({ dev: true });
+  const origin = site.origin;
   let open: import('playwright').Browser | undefined;
   return {
     async run(request) {
@@ -140,7 +137,7 @@ async function pageRunner(): Promise<PageRunner> {
     },
     async close() {
       await open?.close().catch(() => undefined);
-      await server.close();
+      await site.close();
     },
   };
 }

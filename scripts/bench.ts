@@ -22,10 +22,7 @@
  * sources through Vite's dev server instead). The server, browsers and child processes are
  * closed on every exit path, errors included.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { kFairEngines, kFamily, kFamilyIds, type FamilyId } from '../pages/bench/family.js';
 import { percentile } from '../pages/bench/measure.js';
 import type { SoloEngine, SoloHost, SoloOutcome } from '../pages/bench/solo.js';
@@ -207,10 +204,9 @@ function soloTables(outcomes: readonly SoloOutcome[], rounds: number, batches: r
 // In the browser
 
 async function browserBench(args: Args): Promise<BenchResult> {
-  const [{ chromium }, vite, { findChromium, kChromiumArgs }] = await Promise.all([import('playwright'), import('vite'), import('./chromium.js')]);
+  const [{ chromium }, { findChromium, kChromiumArgs }, { serveSite }] = await Promise.all([import('playwright'), import('./chromium.js'), import('./site.js')]);
   type Browser = import('playwright').Browser;
-  let server: { close(): Promise<void>; httpServer: import('node:http').Server | import('node:http2').Http2SecureServer | null } | undefined;
-  const site = args.dev ? undefined : mkdtempSync(join(tmpdir(), 'lenet5-bench-site-'));
+  let site: import('./site.js').ServedSite | undefined;
   const browsers = new Set<Browser>();
   const launch = async () => {
     // Full-resolution timestamps (Chromium quantises them otherwise). Each launch is a new
@@ -225,22 +221,12 @@ async function browserBench(args: Args): Promise<BenchResult> {
   };
   const close = async () => {
     for (const b of [...browsers]) await closeBrowser(b);
-    await server?.close().catch(() => undefined);
-    if (site) rmSync(site, { recursive: true, force: true });
+    await site?.close().catch(() => undefined);
   };
   process.once('SIGINT', () => void close().then(() => process.exit(130)));
   try {
-    if (site) {
-      process.stderr.write(`building the site into ${site}\n`);
-      await vite.build({ logLevel: 'warn', build: { outDir: site, emptyOutDir: true } });
-      server = await vite.preview({ logLevel: 'warn', build: { outDir: site }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
-    } else {
-      const dev = await vite.createServer({ logLevel: 'warn', server: { host: '127.0.0.1', port: 0, hmr: false, watch: null } });
-      server = dev;
-      await dev.listen();
-    }
-    const { port } = server.httpServer!.address() as AddressInfo;
-    const origin = `http://127.0.0.1:${port}`;
+    site = await serveSite({ dev: args.dev, log: (line) => process.stderr.write(`${line}\n`) });
+    const origin = site.origin;
 
     let solo: SoloTables | undefined;
     if (args.solo) {
@@ -268,7 +254,7 @@ async function browserBench(args: Args): Promise<BenchResult> {
         for (const engine of new Set(jobs.map((j) => j.engine))) await soloPage({ engine, model: 'seed', fullSpeed: false }, [1]);
       }
       const outcomes = await soloRounds(jobs, rounds, (job) => soloPage(job, batches));
-      solo = soloTables(outcomes, rounds, batches, `fresh headless Chromium per run (new profile), ${site ? 'built site (vite build, served by vite preview)' : "sources through Vite's dev server (transforms warmed first)"}; page load → first logits`);
+      solo = soloTables(outcomes, rounds, batches, `fresh headless Chromium per run (new profile), ${args.dev ? "sources through Vite's dev server (transforms warmed first)" : 'built site (vite build, served by vite preview)'}; page load → first logits`);
     }
 
     const browser = await launch();
