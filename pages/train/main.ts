@@ -32,6 +32,13 @@ async function chooseBackend(): Promise<{ backend: 'webgpu' | 'cpu'; reason?: st
 /** What to do with the next weights the worker sends. */
 type WeightsUse = 'download' | 'demo';
 
+/**
+ * The page's learning rates by optimizer: Adam's as the command line's default (one epoch of
+ * the tutorial net at batch 32 reaches 98% with it), SGD's for the page's momentum of 0.9
+ * (0.01 with momentum 0.9 steps like 0.1 without it, the command line's SGD default).
+ */
+const kPageLearningRate = { adam: 0.003, sgd: 0.01 } as const;
+
 class TrainingPage {
   private readonly worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'lenet5-trainer' });
   private readonly charts = new TrainingCharts(byId('loss-chart'), byId('accuracy-chart'));
@@ -65,7 +72,12 @@ class TrainingPage {
     }
     const optimizer = byId<HTMLSelectElement>('optimizer');
     optimizer.addEventListener('change', () => {
-      byId<HTMLInputElement>('momentum').disabled = optimizer.value !== 'sgd';
+      const sgd = optimizer.value === 'sgd';
+      byId<HTMLInputElement>('momentum').disabled = !sgd;
+      // A learning rate left at one optimizer's default follows the switch to the other's.
+      const lr = byId<HTMLInputElement>('lr');
+      const [from, to] = sgd ? [kPageLearningRate.adam, kPageLearningRate.sgd] : [kPageLearningRate.sgd, kPageLearningRate.adam];
+      if (Number(lr.value) === from) lr.value = String(to);
     });
     byId<HTMLInputElement>('weights-file').addEventListener('change', (e) => void this.fileChosen(e.target as HTMLInputElement));
     this.worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => this.received(e.data));
