@@ -3,8 +3,8 @@
  * headless Chromium (WebGPU; SwiftShader where there is no GPU), and what the page says at
  * the end. The site is built and served as a static host would (scripts/site.ts; --dev serves
  * the sources), train.html opens in a fresh browser profile, the form is left at the page's
- * defaults except for the options given (by default: the PyTorch tutorial net, Adam at the
- * page's learning rate, batch 64, one epoch of all 60,000 training images, scored on all
+ * defaults except for the options given (by default: the PyTorch tutorial net with the page's
+ * optimizer, learning rate and batch, one epoch of all 60,000 training images, scored on all
  * 10,000 test images), Train is pressed, and the script waits for the page's own end: the
  * 'done' state, or an error the page shows. Printed: the page's status line (steps, the time
  * the run took, images/s, test accuracy), its test accuracy, images/s and trainer (adapter),
@@ -23,13 +23,13 @@ import { parseCommandLine, positiveInteger, runMain, UsageError } from './cli.js
 const kUsage = `npm run measure:train-page [-- OPTIONS]   (the training page in headless Chromium, to its end)
 
   --model NAME         the page's network (default pytorch-tutorial)
-  --optimizer NAME     adam or sgd (default: the page's, Adam)
-  --lr X               learning rate (default: the page's, 0.001)
-  --batch N            batch size, one of the page's choices (default: the page's, 64)
+  --optimizer NAME     adam or sgd (default: the page's)
+  --lr X               learning rate (default: the page's for the optimizer)
+  --batch N            batch size, one of the page's choices (default: the page's)
   --epochs N           epochs (default: the page's, 1)
   --train-images N     training images, one of the page's choices (default: the page's, all 60,000)
   --test-images N      test images, one of the page's choices (default: the page's, all 10,000)
-  --seed N             the page's seed (default: the page's, 1)
+  --seed N             the page's seed (default: the page's)
   --distort            distort the training digits (default: the page's, off)
   --min-accuracy PCT   exit 1 when the test accuracy the page shows is below PCT (e.g. 98)
   --timeout-min N      give up after N minutes (default 60)
