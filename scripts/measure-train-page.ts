@@ -182,14 +182,15 @@ async function main(): Promise<void> {
   const loadAtStart = machineLoad();
   console.log(`machine: ${machine}; load (1/5/15 min) ${loadAtStart} at the start`);
 
-  const site = await serveSite({ dev: args.dev, log });
+  let site: import('./site.js').ServedSite | undefined;
   let browser: import('playwright').Browser | undefined;
   const close = async () => {
     await browser?.close().catch(() => undefined);
-    await site.close();
+    await site?.close();
   };
   process.once('SIGINT', () => void close().then(() => process.exit(130)));
   try {
+    site = await serveSite({ dev: args.dev, log });
     // A fresh temporary profile: MNIST is fetched as on a first visit.
     browser = await chromium.launch({ executablePath: findChromium(), args: kChromiumArgs });
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

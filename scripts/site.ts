@@ -35,6 +35,8 @@ export async function serveSite(options: { readonly dev: boolean; readonly log?:
   }
   const site = mkdtempSync(join(tmpdir(), 'lenet5-site-'));
   const remove = () => rmSync(site, { recursive: true, force: true });
+  // Also when the process exits before close() (a script's Ctrl-C handler during the build).
+  process.once('exit', remove);
   try {
     options.log?.(`building the site into ${site}`);
     await vite.build({ logLevel: 'warn', build: { outDir: site, emptyOutDir: true } });
@@ -46,10 +48,12 @@ export async function serveSite(options: { readonly dev: boolean; readonly log?:
       async close() {
         await server.close().catch(() => undefined);
         remove();
+        process.off('exit', remove);
       },
     };
   } catch (e) {
     remove();
+    process.off('exit', remove);
     throw e;
   }
 }
