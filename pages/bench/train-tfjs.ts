@@ -171,16 +171,24 @@ export async function tfjsTrain(modules: TfjsModules, backend: TfTrainBackend, w
   const warm = batchTensors(tf, weights.spec, weights.preprocessing, data, 0, warmup * batch);
   const timed = batchTensors(tf, weights.spec, weights.preprocessing, data, warmup * batch, steps * batch);
   const fit = { batchSize: batch, epochs: 1, shuffle: false, verbose: 0 as const };
+  const threads = backend === 'wasm' && modules.wasmThreads ? `, ${modules.wasmThreads()} thread(s)${modules.threadsWhy ? `: ${modules.threadsWhy}` : ''}` : '';
+  const peer = `tfjs ${tf.version_core} ${backend}${threads}`;
   try {
-    if (warmup > 0) await model.fit(warm.x, warm.y, fit);
-    const started = now();
-    const history = await model.fit(timed.x, timed.y, fit);
-    const seconds = (now() - started) / 1000;
+    let history: Tfl.History;
+    let seconds: number;
+    try {
+      if (warmup > 0) await model.fit(warm.x, warm.y, fit);
+      const started = now();
+      history = await model.fit(timed.x, timed.y, fit);
+      seconds = (now() - started) / 1000;
+    } catch (e) {
+      // Say which tfjs failed (e.g. WASM: its threads), as the detail of a figure would.
+      throw new Error(`${(e as Error).message} (${peer})`);
+    }
     const loss = history.history['loss']?.[0];
     if (typeof loss !== 'number') throw new Error(`tfjs's fit reported no loss (history: ${JSON.stringify(history.history)})`);
-    const threads = backend === 'wasm' && modules.wasmThreads ? `, ${modules.wasmThreads()} thread(s)${modules.threadsWhy ? ` (${modules.threadsWhy})` : ''}` : '';
     return {
-      detail: `tfjs ${tf.version_core} ${backend}${threads}, tf.layers Sequential + model.fit, tf.train.sgd, tf.losses.softmaxCrossEntropy on logits`,
+      detail: `${peer}, tf.layers Sequential + model.fit, tf.train.sgd, tf.losses.softmaxCrossEntropy on logits`,
       imagesPerSecond: (steps * batch) / seconds,
       loss,
     };
