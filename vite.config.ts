@@ -27,10 +27,10 @@ export default defineConfig({
   // Scan the test harness too, so its dependencies are pre-bundled when the server starts: a
   // dependency found later makes Vite reload the page in the middle of a test.
   // The training bench page (pages/bench/train-page-parts.ts) imports tfjs-core's gradients
-  // beside tfjs-core: pre-bundled together they share one tfjs-core (two copies fail on its
+  // and tfjs-layers beside tfjs-core: pre-bundled together they share one tfjs-core (two copies fail on its
   // flag registry), and never found mid-run.
   optimizeDeps: {
     entries: ['index.html', 'bench.html', 'train.html', 'pages/train/worker.ts', 'e2e/harness.html'],
-    include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'],
+    include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'],
   },
 });

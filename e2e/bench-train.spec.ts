@@ -1,6 +1,7 @@
 /**
  * The training bench page (bench.html?train=…, pages/bench/train-page.ts) in headless
- * Chromium: ours on the GPU and tfjs on WebGPU and CPU train the tutorial net from the same
+ * Chromium: ours on the GPU and tfjs on WebGPU and CPU (a tf.layers model and model.fit,
+ * pages/bench/train-tfjs.ts) train the tutorial net from the same
  * initial weights on the same batch and report the same loss (float32 sums in other orders:
  * within 1e-5 relative; a different network, loss or update moves its third digit); tfjs's
  * WASM backend says why it cannot train.
@@ -31,6 +32,7 @@ test('training page: ours on the GPU, tfjs WebGPU and tfjs CPU give the same los
   for (const engine of ['tfjs-webgpu', 'tfjs-cpu']) {
     const other = await trainPage(page, engine);
     expect(other.error, engine).toBeUndefined();
+    expect(other.detail, engine).toContain('tf.layers Sequential + model.fit');
     expect(Math.abs(other.loss! - ours.loss!), `${engine} loss ${other.loss} vs ours ${ours.loss}`).toBeLessThanOrEqual(1e-5 * ours.loss!);
   }
   const wasm = await trainPage(page, 'tfjs-wasm');

@@ -123,6 +123,7 @@ export function conv5x5(options: Conv5x5Options): Conv5x5Kernel {
   const columnBlocks = Math.ceil(outSize / S);
   const perImage = blocksPerImage(options, blocking);
 
+  const kernelCount = connectionTable ? connectionTable.reduce((sum, inputs) => sum + inputs.length, 0) : inChannels * outChannels;
   const kernelOf: number[] = [];
   if (connectionTable) {
     let k = 0;
@@ -216,8 +217,8 @@ const kKernel = array<i32, ${kernelOf.length}>(${kernelOf.map((v) => `${v}i`).jo
 #endif
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32, ${kernelCount * 25}>;
+@group(0) @binding(3) var<storage, read> bias: array<f32, ${outChannels}>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
 @compute @workgroup_size(kWorkgroupSize)

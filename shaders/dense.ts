@@ -115,8 +115,8 @@ const kOutFeatures = ${outFeatures}u;
 const kOutputBlocks = ${outputBlocks}u;
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32, ${inFeatures * outFeatures}>;
+@group(0) @binding(3) var<storage, read> bias: array<f32, ${outFeatures}>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
 @compute @workgroup_size(kWorkgroupSize)

@@ -6,6 +6,7 @@
  */
 import type * as Tf from '@tensorflow/tfjs-core';
 import { kGreyInput, pixelsToInput, type PeerModel, type SeedTensors } from './peers.js';
+import { convHwio, denseInOut, nhwcRow } from './tfjs-layout.js';
 
 export type TfBackend = 'webgpu' | 'wasm';
 type TfModule = typeof Tf;
@@ -87,31 +88,5 @@ export async function tfjsSeedModel(tf: TfModule, tensor: SeedTensors, backend: 
     dispose() {
       for (const t of Object.values(p)) t.dispose();
     },
-  };
-}
-
-/** PyTorch's conv weight [out, in, 5, 5] as tfjs's filter [5, 5, in, out]. */
-function convHwio(w: Float32Array, out: number, inp: number): Float32Array {
-  const hwio = new Float32Array(w.length);
-  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) for (let k = 0; k < 25; k++) hwio[(k * inp + i) * out + o] = w[(o * inp + i) * 25 + k]!;
-  return hwio;
-}
-
-/**
- * PyTorch's dense weight [out, in] as tfjs's [in, out], row `r` of the result taken from
- * input column `column(r)` (the flatten order the layer before gives).
- */
-function denseInOut(w: Float32Array, out: number, inp: number, column: (row: number) => number): Float32Array {
-  const t = new Float32Array(w.length);
-  for (let r = 0; r < inp; r++) for (let o = 0; o < out; o++) t[r * out + o] = w[o * inp + column(r)]!;
-  return t;
-}
-
-/** NHWC flatten index (y·side + x)·channels + c → PyTorch's channel-major c·side² + y·side + x. */
-function nhwcRow(channels: number, side: number): (row: number) => number {
-  return (row) => {
-    const c = row % channels;
-    const yx = Math.floor(row / channels);
-    return c * side * side + yx;
   };
 }

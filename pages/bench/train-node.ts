@@ -52,12 +52,16 @@ export function nodeTrainHost(adapter?: string): TrainHost {
     },
     async tfjs(backend) {
       if (backend === 'webgpu') throw new Error("tfjs's WebGPU backend has no Node build (browser only)");
-      const [tf] = await Promise.all([
-        import('@tensorflow/tfjs-core'),
+      // tfjs-core first, then what registers into it (the layers read its flags as they load).
+      const tf = await import('@tensorflow/tfjs-core');
+      const [tfl, , wasm] = await Promise.all([
+        import('@tensorflow/tfjs-layers'),
         registerTfjsGradients(),
-        backend === 'cpu' ? import('@tensorflow/tfjs-backend-cpu') : import('@tensorflow/tfjs-backend-wasm'),
+        backend === 'cpu' ? import('@tensorflow/tfjs-backend-cpu').then(() => undefined) : import('@tensorflow/tfjs-backend-wasm'),
       ]);
-      return tf;
+      if (!wasm) return { tf, tfl };
+      // tfjs's own default: WASM_HAS_MULTITHREAD_SUPPORT is false in Node (tfjs issue 3830).
+      return { tf, tfl, wasmThreads: () => wasm.getThreadsCount(), threadsWhy: "tfjs's WASM backend runs no threads in Node" };
     },
   };
 }

@@ -1,8 +1,8 @@
 /**
  * What the training solo page (train-page.ts) loads besides ours: MNIST's training files served
- * with the site (mnist/, pages/demo/serve-mnist.ts: dev server and build), the seeded initial weights, and tfjs with one backend and its gradients.
+ * with the site (mnist/, pages/demo/serve-mnist.ts: dev server and build), the seeded initial weights, and tfjs (core with one backend and its gradients, and layers).
  */
-import type * as Tf from '@tensorflow/tfjs-core';
+import type { TfjsModules } from './train-tfjs.js';
 import { kTrainInitSeed, type TfTrainBackend, type TrainHost, type TrainModel } from './train-solo.js';
 
 const kMnist = './mnist/';
@@ -34,19 +34,23 @@ export const trainPageHostParts: Pick<TrainHost, 'initial' | 'mnist' | 'tfjs'> =
     if (parsed.count < count) throw new Error(`${count} training images asked for, MNIST has ${parsed.count}`);
     return { images: parsed.pixels.subarray(0, count * 784), labels: all.subarray(0, count), count };
   },
-  async tfjs(backend: TfTrainBackend): Promise<typeof Tf> {
+  async tfjs(backend: TfTrainBackend): Promise<TfjsModules> {
     // In this order: tfjs-core's entry registers its flags, which the other modules read as
     // they load (imported side by side, the gradients could load first and fail on 'DEBUG').
     const tf = await import('@tensorflow/tfjs-core');
     await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+    const tfl = await import('@tensorflow/tfjs-layers');
     if (backend === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
     else if (backend === 'wasm') {
-      await import('@tensorflow/tfjs-backend-wasm');
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
       (await import('./tfjs-wasm.js')).useSiteWasmFiles();
+      // tfjs picks its threaded build where SharedArrayBuffer can be posted: a cross-origin isolated page.
+      const threadsWhy = globalThis.crossOriginIsolated ? 'cross-origin isolated page' : 'the page is not cross-origin isolated: no threaded build';
+      return { tf, tfl, wasmThreads: () => wasm.getThreadsCount(), threadsWhy };
     } else {
       const webgpu = await import('@tensorflow/tfjs-backend-webgpu');
       if (!webgpu.WebGPUBackend) throw new Error('@tensorflow/tfjs-backend-webgpu has no WebGPUBackend');
     }
-    return tf;
+    return { tf, tfl };
   },
 };

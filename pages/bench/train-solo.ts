@@ -9,18 +9,18 @@
  * loss: equal losses say the trainers computed the same thing, a wrong trainer shows.
  *
  * Trainers: ours on the GPU (createTrainer), our CPU trainer (Node only: worker threads), and
- * TensorFlow.js (tfjs-core's autodiff and `tf.train.sgd`, unfused ops: tfjs's fused ops have
- * no gradient for sigmoid) on its CPU, WASM and WebGPU backends. A trainer that cannot train
- * the network there reports why (e.g. the kernel tfjs lacks) instead of a figure.
+ * TensorFlow.js as its MNIST example trains (train-tfjs.ts: a tf.layers model and model.fit)
+ * on its CPU, WASM and WebGPU backends. A trainer that cannot train the network there reports
+ * why (e.g. the kernel tfjs lacks) instead of a figure.
  */
-import type * as Tf from '@tensorflow/tfjs-core';
-import type { createTrainer, LabelledImages, LayerSpec, ModelWeights } from '../../src/index.js';
+import type { createTrainer, LabelledImages, ModelWeights } from '../../src/index.js';
+import { tfjsTrain, type TfjsModules, type TfTrainBackend } from './train-tfjs.js';
 
 export const kTrainEngines = ['ours-gpu', 'ours-cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu'] as const;
 export type TrainEngine = (typeof kTrainEngines)[number];
 export const kTrainModels = ['seed', 'pytorch-tutorial'] as const;
 export type TrainModel = (typeof kTrainModels)[number];
-export type TfTrainBackend = 'cpu' | 'wasm' | 'webgpu';
+export type { TfTrainBackend } from './train-tfjs.js';
 
 /** Seed of the initial weights every trainer starts from (randomWeights, in every host). */
 export const kTrainInitSeed = 1;
@@ -68,8 +68,8 @@ export interface TrainHost {
   gpu(): Promise<{ createTrainer: typeof createTrainer; device: GPUDevice; adapterName: string }>;
   /** Our CPU trainer, where there is one (Node). */
   cpu?(): Promise<{ train: CpuTrain; workers: number }>;
-  /** tfjs-core with `backend` registered. */
-  tfjs(backend: TfTrainBackend): Promise<typeof Tf>;
+  /** tfjs-core with `backend` and the gradients registered, and tfjs-layers over it. */
+  tfjs(backend: TfTrainBackend): Promise<TfjsModules>;
 }
 
 /**
@@ -137,111 +137,7 @@ async function runTrainer(request: TrainRequest, host: TrainHost, weights: Model
     case 'tfjs-wasm':
     case 'tfjs-webgpu': {
       const backend = request.engine.slice('tfjs-'.length) as TfTrainBackend;
-      const tf = await host.tfjs(backend);
-      return tfjsTrain(tf, backend, weights, data, request, host);
+      return tfjsTrain(await host.tfjs(backend), backend, weights, data, request, () => host.now());
     }
-  }
-}
-
-/** PyTorch's [out, in, 5, 5] conv weight as tfjs's filter [5, 5, in, out]; [out, in] dense as [in, out]. */
-function tfLayout(tf: typeof Tf, shape: readonly number[], data: Float32Array): Tf.Tensor {
-  const t = tf.tensor(data, [...shape]);
-  return tf.tidy(() => (shape.length === 4 ? tf.transpose(t, [2, 3, 1, 0]) : shape.length === 2 ? tf.transpose(t) : t.clone()));
-}
-
-async function tfjsTrain(tf: typeof Tf, backend: TfTrainBackend, weights: ModelWeights, data: LabelledImages, request: TrainRequest, host: TrainHost): Promise<Timed> {
-  if (backend === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend '${backend}' failed to initialise`);
-  await tf.ready();
-  const { spec, preprocessing } = weights;
-  const variables = new Map<string, Tf.Variable>();
-  for (const t of spec.tensors) {
-    const value = tfLayout(tf, t.shape, weights.tensors.get(t.name)!);
-    variables.set(t.name, tf.variable(value, true, t.name.replace(/[^\w]/g, '_')));
-    value.dispose();
-  }
-  const v = (name: string) => variables.get(name)!;
-  const activate = (x: Tf.Tensor, activation: string): Tf.Tensor => {
-    switch (activation) {
-      case 'none':
-        return x;
-      case 'relu':
-        return tf.relu(x);
-      case 'sigmoid':
-        return tf.sigmoid(x);
-      case 'tanh':
-        return tf.tanh(x);
-      case 'scaled-tanh':
-        return tf.mul(1.7159, tf.tanh(tf.mul(2 / 3, x)));
-      default:
-        throw new Error(`the tfjs trainer here has no activation '${activation}'`);
-    }
-  };
-  const layer = (x: Tf.Tensor, l: LayerSpec): Tf.Tensor => {
-    switch (l.kind) {
-      case 'conv5x5': {
-        if (l.connectionTable) throw new Error(`the tfjs trainer here has no connection tables (${l.name})`);
-        const p = l.padding;
-        const y = tf.conv2d(x as Tf.Tensor4D, v(l.weight) as Tf.Tensor4D, 1, p === 0 ? 'valid' : [[0, 0], [p, p], [p, p], [0, 0]]);
-        return activate(tf.add(y, v(l.bias)), l.activation);
-      }
-      case 'subsample2x2': {
-        if (l.trainable) throw new Error(`the tfjs trainer here has no trainable subsampling (${l.name})`);
-        const y = l.mode === 'max' ? tf.maxPool(x as Tf.Tensor4D, 2, 2, 'valid') : tf.avgPool(x as Tf.Tensor4D, 2, 2, 'valid');
-        return activate(y, l.activation);
-      }
-      case 'dense': {
-        // Channel-major flatten, as PyTorch's (and ours): NHWC → NCHW first.
-        const flat = x.rank === 4 ? tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0]!, -1]) : x;
-        return activate(tf.add(tf.matMul(flat as Tf.Tensor2D, v(l.weight) as Tf.Tensor2D), v(l.bias)), l.activation);
-      }
-      default:
-        throw new Error(`the tfjs trainer here has no layer kind '${l.kind}'`);
-    }
-  };
-  const side = spec.inputSize;
-  const { batch } = request;
-  const input = new Float32Array(batch * side * side);
-  /** Batch k's images as the model's input (NHWC, one channel), converted as an application would. */
-  const batchTensors = (k: number) => {
-    const { pad, background, ink } = preprocessing;
-    input.fill(background);
-    for (let n = 0; n < batch; n++) {
-      for (let y = 0; y < 28; y++) {
-        for (let x = 0; x < 28; x++) {
-          input[(n * side + y + pad) * side + x + pad] = background + ((ink - background) * data.images[((k * batch + n) * 28 + y) * 28 + x]!) / 255;
-        }
-      }
-    }
-    const labels = tf.tensor1d(Int32Array.from(data.labels.subarray(k * batch, (k + 1) * batch)), 'int32');
-    const onehot = tf.oneHot(labels, 10);
-    labels.dispose();
-    return { x: tf.tensor4d(input, [batch, side, side, 1]), onehot };
-  };
-  const optimizer = tf.train.sgd(request.lr);
-  const step = (k: number): Tf.Scalar => {
-    const { x, onehot } = batchTensors(k);
-    try {
-      return optimizer.minimize(() => tf.losses.softmaxCrossEntropy(onehot, spec.layers.reduce(layer, x as Tf.Tensor)) as Tf.Scalar, true)!;
-    } finally {
-      x.dispose();
-      onehot.dispose();
-    }
-  };
-  try {
-    for (let k = 0; k < request.warmup; k++) await step(k).data();
-    const started = host.now();
-    const losses: Tf.Scalar[] = [];
-    for (let k = request.warmup; k < request.warmup + request.steps; k++) losses.push(step(k));
-    // The last step's loss read back: every step before it has run.
-    const values = await Promise.all(losses.map((l) => l.data()));
-    const seconds = (host.now() - started) / 1000;
-    losses.forEach((l) => l.dispose());
-    const loss = values.reduce((sum, d) => sum + d[0]!, 0) / values.length;
-    const threads = backend === 'wasm' ? ', 1 thread' : '';
-    return { detail: `tfjs ${tf.version_core} ${backend}${threads}, autodiff + tf.train.sgd`, imagesPerSecond: (request.steps * batch) / seconds, loss };
-  } finally {
-    optimizer.dispose();
-    for (const variable of variables.values()) variable.dispose();
   }
 }
