@@ -89,6 +89,17 @@ function fact(page: Page, key: string): Locator {
   return page.locator(`#model-facts dd[data-fact="${key}"]`);
 }
 
+/**
+ * The engine settles on the whole-network kernel, and the page says so. Caffe's takes 30–70 s
+ * to compile on SwiftShader, in the browser's GPU process, which the next test's page shares:
+ * a test that loads it waits for it, so the next page does not start behind that compile.
+ */
+async function expectWholeNetworkKernel(page: Page): Promise<void> {
+  const kernels = page.locator('#kernels');
+  await expect(kernels).toHaveAttribute('data-settled', 'true', { timeout: 180_000 });
+  await expect(kernels).toHaveText('whole network, one kernel');
+}
+
 /** The panel of the model's `index`-th layer. */
 function blockOf(page: Page, index: number): Locator {
   return page.locator('#layers > .layer').nth(index);
@@ -223,6 +234,7 @@ test('20 and 50 maps lay out in rows that fit the card (Caffe’s LeNet), droppe
   // The dense layer of 500 units is one strip; the page does not scroll sideways.
   await expect(page.locator('#layers > .layer[data-layer="ip1"] canvas.units')).toHaveCount(1);
   expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  await expectWholeNetworkKernel(page);
 });
 
 test('a state_dict that fits two presets: the page says which it assumed, and the picker runs it as the other', async ({ page }) => {
@@ -374,6 +386,7 @@ test('bad files: the loader’s plain error, and the previous model keeps predic
   expect(await page.title()).not.toBe('1');
   await draw(page, kSeven);
   await expect(page.getByRole('status')).toHaveText('7');
+  await expectWholeNetworkKernel(page);
 });
 
 /**

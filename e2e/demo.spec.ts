@@ -91,6 +91,9 @@ test('the network’s view and its feature maps are drawn for the current input'
   expect(inked.size).toBe(32);
   expect(inked.dark).toBeGreaterThan(30);
   expect(inked.dark).toBeLessThan(400);
+  // Which kernels answer: the layered plan first, then the whole-network kernel once compiled.
+  await expect(page.locator('#kernels')).toHaveAttribute('data-settled', 'true', { timeout: 120_000 });
+  await expect(page.locator('#kernels')).toHaveText('whole network, one kernel');
 });
 
 test('a corrupt weights file shows the loader’s error, and the previous model keeps working', async ({ page }) => {
@@ -189,6 +192,7 @@ test('without WebGPU the page says so and still predicts on the CPU reference en
   await openDemo(page);
   expect(await page.evaluate(() => 'gpu' in navigator)).toBe(false);
   await expect(page.locator('#backend')).toHaveText('CPU reference engine');
+  await expect(page.locator('#kernels')).toHaveText('CPU reference');
   await expect(page.locator('#no-webgpu')).toContainText('WebGPU is not available');
   await drawAndExpect(page, '1');
   await drawAndExpect(page, '7');

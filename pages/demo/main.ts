@@ -283,6 +283,33 @@ class DemoPage {
     }
   }
 
+  /**
+   * Which kernels answer for `engine`: the layered plan at once, then (the default plan 'auto')
+   * the whole-network kernel once it has compiled in the background, or the layered plan with
+   * the reason the fused one declined. `data-settled` turns 'true' when the engine has settled.
+   */
+  private showKernels(engine: InferenceEngine): void {
+    const kernels = byId('kernels');
+    kernels.dataset['settled'] = 'false';
+    kernels.title = '';
+    if (engine.backend !== 'webgpu') {
+      kernels.textContent = 'CPU reference';
+      kernels.dataset['settled'] = 'true';
+      return;
+    }
+    const describe = (plan: InferenceEngine['plan']) => (plan === 'fused' ? 'whole network, one kernel' : 'layer by layer');
+    kernels.textContent = engine.plan === 'layered' && !engine.planFallbackReason ? 'layer by layer (the whole-network kernel is compiling)' : describe(engine.plan);
+    void engine.fastest().then(
+      (plan) => {
+        if (this.models.current !== engine) return;
+        kernels.textContent = describe(plan);
+        kernels.title = engine.planFallbackReason ?? '';
+        kernels.dataset['settled'] = 'true';
+      },
+      () => undefined,
+    );
+  }
+
   /** Says where the visitor's file came from when the training page handed it over. */
   private showSource(): void {
     const source = byId('model-source');
@@ -293,6 +320,7 @@ class DemoPage {
   /** Shows a model's description, scores layout and layers, then classifies the current input with it. */
   private useModel(engine: InferenceEngine, options: { keepLessons?: boolean } = {}): void {
     this.showSource();
+    this.showKernels(engine);
     const pictures = readsPictures(engine);
     byId('pad-input').hidden = pictures;
     this.pictures.visible = pictures;
