@@ -97,7 +97,7 @@ function fact(page: Page, key: string): Locator {
 async function expectWholeNetworkKernel(page: Page): Promise<void> {
   const kernels = page.locator('#kernels');
   await expect(kernels).toHaveAttribute('data-settled', 'true', { timeout: 180_000 });
-  await expect(kernels).toHaveText('whole network, one kernel');
+  await expect(kernels).toHaveText('whole network');
 }
 
 /** The panel of the model's `index`-th layer. */

@@ -297,13 +297,15 @@ class DemoPage {
       kernels.dataset['settled'] = 'true';
       return;
     }
-    const describe = (plan: InferenceEngine['plan']) => (plan === 'fused' ? 'whole network, one kernel' : 'layer by layer');
-    kernels.textContent = engine.plan === 'layered' && !engine.planFallbackReason ? 'layer by layer (the whole-network kernel is compiling)' : describe(engine.plan);
+    const describe = (plan: InferenceEngine['plan']) => (plan === 'fused' ? 'whole network' : 'layer by layer');
+    const compiling = engine.plan === 'layered' && !engine.planFallbackReason;
+    kernels.textContent = describe(engine.plan);
+    kernels.title = compiling ? 'One kernel per layer answers now; the whole-network kernel is compiling and takes over when ready.' : '';
     void engine.fastest().then(
       (plan) => {
         if (this.models.current !== engine) return;
         kernels.textContent = describe(plan);
-        kernels.title = engine.planFallbackReason ?? '';
+        kernels.title = plan === 'fused' ? 'One compute kernel runs the whole network.' : (engine.planFallbackReason ?? 'One kernel per layer.');
         kernels.dataset['settled'] = 'true';
       },
       () => undefined,
