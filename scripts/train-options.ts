@@ -13,20 +13,13 @@ import { classicModel, kPresetNames } from '../src/model/presets.js';
 import type { ModelSpec } from '../src/model/spec.js';
 import { kDefaultAugment, type AugmentOptions } from '../src/train/augment.js';
 import { checkSameModel } from '../src/train/gpu-trainer.js';
+import { kDefaultLearningRate } from '../src/train/trainer-settings.js';
 import { parseCommandLine, positiveInteger, UsageError } from './cli.js';
 
 /** Which trainer a command line runs. */
 export type TrainerKind = 'cpu' | 'gpu';
 
 /** Everything both trainers take, checked. */
-/**
- * The learning rate at the start of the cosine schedule when --lr is not given. The schedule
- * decays to lr × 0.01 by the run's end, so the start sits above the optimizers' constant-rate
- * habits: one epoch of the PyTorch tutorial net from PyTorch's default initialisation, batch 32,
- * reached 98.4–98.6% with Adam 0.003 and 98.0% with plain SGD 0.1 in PyTorch itself, against
- * 97.6–97.8% with Adam 0.001 (docs/training.md). The shipped recipes pass their own --lr.
- */
-export const kDefaultLearningRate = { adam: 0.003, sgd: 0.1 } as const;
 
 export interface TrainCommand {
   readonly trainer: TrainerKind;

@@ -12,7 +12,7 @@
  *   invocation per (image n, kernel k, kernel row ky), sums image n's five taps (ky, 0 … 4)
  *   over the output rows with the row written out (each preGrad and input value of the row
  *   loaded once for five multiply-adds), into partial[n, k, 25]; then `batchSum` adds the
- *   images' partials in image order.
+ *   images' partials in image order (elementwise.ts).
  * - Bias gradient: `conv5x5BackwardBiasPartial` sums each (n, o) map, then `batchSum`.
  * No atomics, no workgroup trees: the same inputs give the same bits on every run, and the
  * work per invocation is a few hundred multiply-adds, which suits SwiftShader's lanes
@@ -23,7 +23,7 @@
  * run time is copied per invocation by some compilers, which made Caffe's 1,000-kernel conv 10×
  * slower.
  */
-import { connectionOffsets, denseTable } from '../src/model/spec.js';
+import { connectionOffsets, convKernelCount, denseTable } from '../src/model/spec.js';
 import type { Conv5x5Options, KernelTarget } from './conv5x5.js';
 import { elementwiseDispatch, elementwiseKernel, type TrainKernel } from './elementwise.js';
 
@@ -47,7 +47,7 @@ function geometry(options: Conv5x5BackwardOptions): { outSize: number; table: Re
   if (outSize < 1) throw new RangeError(`conv5x5 backward: input ${inSize}×${inSize} with padding ${padding} gives no output`);
   if (padding > 4) throw new RangeError(`conv5x5 backward: padding ${padding} is more than a 5×5 kernel's 4`);
   const table = options.connectionTable ?? denseTable(inChannels, outChannels);
-  return { outSize, table, kernels: table.reduce((s, t) => s + t.length, 0) };
+  return { outSize, table, kernels: convKernelCount(inChannels, outChannels, options.connectionTable) };
 }
 
 /** For each input map, the ascending output maps that read it (the table turned around). */
@@ -209,27 +209,4 @@ export function conv5x5BackwardBiasPartial(options: Conv5x5BackwardOptions): Tra
   partial[i] = sum;`,
   });
   return { kernel: 'conv5x5-backward-bias-partial', options, code, workgroups: (count) => elementwiseDispatch(count * options.outChannels) };
-}
-
-/**
- * The batch's sum of per-image partials, images in order: total[j] = Σ_n partial[n, j].
- * Bindings: 0 step uniform (its count is N), 1 partial [N, values], 2 total [values].
- *
- * @example
- * const kernel = batchSum({ values: 150 });
- */
-export function batchSum(options: { readonly values: number }): TrainKernel {
-  const code = elementwiseKernel({
-    count: `${options.values}u`,
-    declarations: `
-@group(0) @binding(1) var<storage, read> partial: array<f32>;
-@group(0) @binding(2) var<storage, read_write> total: array<f32>;`,
-    body: `
-  var sum = 0.0;
-  for (var n = 0u; n < step.count; n++) {
-    sum += partial[n * ${options.values}u + i];
-  }
-  total[i] = sum;`,
-  });
-  return { kernel: 'batch-sum', options, code, workgroups: () => elementwiseDispatch(options.values) };
 }

@@ -28,7 +28,7 @@
  * a WGSL constant: kKernel[o · C + c] is the kernel of (o, c), or −1 where c does not feed o.
  */
 import { wgsl } from './wgsl.js';
-import type { Activation } from '../src/model/spec.js';
+import { convKernelCount, type Activation } from '../src/model/spec.js';
 import { activationWgsl, batchAndIndexWgsl, dispatchSize } from './common.js';
 
 /** Which kind of device the blocks are sized for (src/gpu/device.ts `kernelTargetOf`). */
@@ -123,7 +123,7 @@ export function conv5x5(options: Conv5x5Options): Conv5x5Kernel {
   const columnBlocks = Math.ceil(outSize / S);
   const perImage = blocksPerImage(options, blocking);
 
-  const kernelCount = connectionTable ? connectionTable.reduce((sum, inputs) => sum + inputs.length, 0) : inChannels * outChannels;
+  const kernelCount = convKernelCount(inChannels, outChannels, connectionTable);
   const kernelOf: number[] = [];
   if (connectionTable) {
     let k = 0;

@@ -188,3 +188,26 @@ fn main(
 export function reductionDispatch(outputs: number): [number, number, number] {
   return dispatchSize(outputs * kTrainWorkgroupSize, kTrainWorkgroupSize);
 }
+
+/**
+ * The batch's sum of per-image partials, images in order: total[j] = Σ_n partial[n, j].
+ * Bindings: 0 step uniform (its count is N), 1 partial [N, values], 2 total [values].
+ *
+ * @example
+ * const kernel = batchSum({ values: 150 });
+ */
+export function batchSum(options: { readonly values: number }): TrainKernel {
+  const code = elementwiseKernel({
+    count: `${options.values}u`,
+    declarations: `
+@group(0) @binding(1) var<storage, read> partial: array<f32>;
+@group(0) @binding(2) var<storage, read_write> total: array<f32>;`,
+    body: `
+  var sum = 0.0;
+  for (var n = 0u; n < step.count; n++) {
+    sum += partial[n * ${options.values}u + i];
+  }
+  total[i] = sum;`,
+  });
+  return { kernel: 'batch-sum', options, code, workgroups: () => elementwiseDispatch(options.values) };
+}

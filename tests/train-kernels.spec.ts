@@ -34,7 +34,8 @@ import {
 import { sgdStep } from '../src/train/sgd.js';
 import { activationBackward } from '../shaders/activation-backward.js';
 import { conv5x5 } from '../shaders/conv5x5.js';
-import { batchSum, conv5x5BackwardBiasPartial, conv5x5BackwardWeightPartial, conv5x5FlipWeights, conv5x5InputGradientConv } from '../shaders/conv5x5-backward.js';
+import { batchSum } from '../shaders/elementwise.js';
+import { conv5x5BackwardBiasPartial, conv5x5BackwardWeightPartial, conv5x5FlipWeights, conv5x5InputGradientConv } from '../shaders/conv5x5-backward.js';
 import { crossEntropy } from '../shaders/cross-entropy.js';
 import { denseBackwardBias, denseBackwardInput, denseBackwardWeight } from '../shaders/dense-backward.js';
 import { adam, sgd } from '../shaders/optimizers.js';

@@ -5,6 +5,7 @@
  * testing alone lives in evaluation.ts, mnist-cache.ts, hand-off.ts and views.ts.
  */
 import { kPresetNames, presetModel } from '../../src/index.js';
+import { kDefaultLearningRate } from '../../src/train/trainer-settings.js';
 import { TrainingCharts } from './charts.js';
 import { storeTrainedModel } from './hand-off.js';
 import { kTrainablePresets, type ModelChoice, type PageMessage, type RunSettings, type RunState, type WorkerMessage } from './protocol.js';
@@ -33,11 +34,11 @@ async function chooseBackend(): Promise<{ backend: 'webgpu' | 'cpu'; reason?: st
 type WeightsUse = 'download' | 'demo';
 
 /**
- * The page's learning rates by optimizer: Adam's as the command line's default (one epoch of
- * the tutorial net at batch 32 reaches 98% with it), SGD's for the page's momentum of 0.9
- * (0.01 with momentum 0.9 steps like 0.1 without it, the command line's SGD default).
+ * The page's learning rates by optimizer: Adam's is the trainers' default (one epoch of the
+ * tutorial net at batch 32 reaches 98% with it), SGD's suits the page's momentum of 0.9
+ * (0.01 with momentum 0.9 steps like 0.1, the trainers' SGD default, without it).
  */
-const kPageLearningRate = { adam: 0.003, sgd: 0.01 } as const;
+const kPageLearningRate = { adam: kDefaultLearningRate.adam, sgd: kDefaultLearningRate.sgd / 10 } as const;
 
 class TrainingPage {
   private readonly worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'lenet5-trainer' });

@@ -7,16 +7,16 @@
 import { activationBackward } from '../../shaders/activation-backward.js';
 import { dispatchSize } from '../../shaders/common.js';
 import { conv5x5, type KernelTarget } from '../../shaders/conv5x5.js';
-import { batchSum, conv5x5BackwardBiasPartial, conv5x5BackwardWeightPartial, conv5x5FlipWeights, conv5x5InputGradientConv } from '../../shaders/conv5x5-backward.js';
+import { conv5x5BackwardBiasPartial, conv5x5BackwardWeightPartial, conv5x5FlipWeights, conv5x5InputGradientConv } from '../../shaders/conv5x5-backward.js';
 import { dense } from '../../shaders/dense.js';
 import { denseBackwardBias, denseBackwardInput, denseBackwardWeight } from '../../shaders/dense-backward.js';
-import type { TrainKernel } from '../../shaders/elementwise.js';
+import { batchSum, type TrainKernel } from '../../shaders/elementwise.js';
 import { kRbfWorkgroupSize, rbf } from '../../shaders/rbf.js';
 import { rbfBackward } from '../../shaders/rbf-backward.js';
 import { kSubsample2x2WorkgroupSize, subsample2x2 } from '../../shaders/subsample2x2.js';
 import { subsample2x2BackwardInput, subsample2x2BackwardParameter } from '../../shaders/subsample2x2-backward.js';
 import { ModelMismatchError } from '../errors.js';
-import { layerActivation, layerOutputSize, type LayerSpec } from '../model/spec.js';
+import { convKernelCount, layerActivation, layerOutputSize, type LayerSpec } from '../model/spec.js';
 
 /** A dispatch before its pipeline and bind group exist. */
 export interface PendingStep {
@@ -108,7 +108,7 @@ export function backwardSteps(
   switch (layer.kind) {
     case 'conv5x5': {
       const options = { inChannels: layer.inChannels, outChannels: layer.outChannels, inSize: layer.inSize, padding: layer.padding, ...(layer.connectionTable ? { connectionTable: layer.connectionTable } : {}) };
-      const kernels = (layer.connectionTable ?? []).reduce((s, t) => s + t.length, 0) || layer.inChannels * layer.outChannels;
+      const kernels = convKernelCount(layer.inChannels, layer.outChannels, layer.connectionTable);
       if (grad) {
         const weightPartial = context.scratch(`${layer.name}.weight.gradient.partial`, context.maxBatch * kernels * 25);
         const biasPartial = context.scratch(`${layer.name}.bias.gradient.partial`, context.maxBatch * layer.outChannels);

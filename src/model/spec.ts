@@ -279,14 +279,22 @@ export function parameterCount(spec: ModelSpec, trainableOnly = true): number {
     .reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
 }
 
+/**
+ * The 5×5 kernels of a conv: one per (output, input) pair its connection table lists, or
+ * inChannels × outChannels without a table (the layout of its weight tensor, [kernels, 5, 5]).
+ *
+ * @example
+ * convKernelCount(6, 16); // 96
+ */
+export function convKernelCount(inChannels: number, outChannels: number, connectionTable?: ReadonlyArray<ReadonlyArray<number>>): number {
+  return connectionTable ? connectionTable.reduce((sum, inputs) => sum + inputs.length, 0) : inChannels * outChannels;
+}
+
 /** Multiply-adds per image, per layer (the figures in LENET5.md). */
 export function multiplyAdds(layer: LayerSpec): number {
   switch (layer.kind) {
     case 'conv5x5': {
-      const kernels = layer.connectionTable
-        ? layer.connectionTable.reduce((s, t) => s + t.length, 0)
-        : layer.inChannels * layer.outChannels;
-      return kernels * 25 * layer.outSize * layer.outSize;
+      return convKernelCount(layer.inChannels, layer.outChannels, layer.connectionTable) * 25 * layer.outSize * layer.outSize;
     }
     case 'subsample2x2':
     case 'scale-shift':
