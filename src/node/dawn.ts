@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebGPUUnavailableError } from '../errors.js';
 import { describeAdapter, recommendedFeatures, recommendedLimits } from '../gpu/device.js';
+import { paceDawnEventPump } from './event-pump.js';
 
 /** Debian Chromium's SwiftShader Vulkan driver: WebGPU on the CPU where there is no GPU. */
 export const kSwiftShaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -158,6 +159,7 @@ function newInstance(webgpu: DawnModule): GPU {
 function loadDawn(): Promise<DawnModule> {
   dawn ??= import('webgpu').then(
     (module: DawnModule) => {
+      paceDawnEventPump();
       // The engine reads GPUBufferUsage & co. as globals, as in a browser.
       for (const [name, value] of Object.entries(module.globals)) {
         if (!(name in globalThis)) Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
