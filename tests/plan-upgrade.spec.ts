@@ -140,3 +140,20 @@ test('begin() is idempotent and a large call shares the first build with the bac
   expect(forLargeCall?.kind).toBe('step 0');
   expect(log.filter((l) => l.startsWith('build 0'))).toHaveLength(1);
 });
+
+test("the build starts after the first run's caller has its answer (it starts in a task of its own)", async () => {
+  const { host, log } = recordingHost();
+  const upgrade = new PlanUpgrade(steps, host);
+  // As the engine's infer: the run, then begin(), then the answer returned to the caller.
+  const infer = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    upgrade.begin();
+    return 'scores';
+  };
+  const answer = await infer();
+  log.push(`caller has ${answer}`);
+  await upgrade.settled;
+  // Building the fused kernel's module is synchronous (~0.9 s for Caffe's LeNet in Node): begun
+  // from a microtask, it ran before the caller's continuation.
+  expect(log.slice(0, 2)).toEqual(['caller has scores', 'build 0 smallBatchKernel=false']);
+});
