@@ -20,7 +20,6 @@ import { parseCommandLine, positiveInteger, UsageError } from './cli.js';
 export type TrainerKind = 'cpu' | 'gpu';
 
 /** Everything both trainers take, checked. */
-
 export interface TrainCommand {
   readonly trainer: TrainerKind;
   readonly help: boolean;

@@ -17,8 +17,8 @@ where a tensor's gradients are near Adam's epsilon (1e-8), lr·g/(|g| + eps) tur
 any float32 sum into a large share of the step, and these two columns show whether a difference
 is ours or float32's.
 """
-import copy
 import argparse
+import copy
 import sys
 from pathlib import Path
 

@@ -6,8 +6,8 @@
  * schedules itself again at once (AsyncRunner::ScheduleProcessEvents): a busy loop that keeps the
  * main thread at 100% for as long as the GPU works. On a real GPU that costs a CPU core; on
  * SwiftShader, whose threads run the shaders on the same cores, it takes their time: seed
- * model, fused plan, batch 1024, on the 2-core VM: 3,296–3,655 images/s with the busy pump,
- * 5,127–5,391 with the pump delayed (docs/performance.md, "Node: Dawn's event pump").
+ * model, fused plan, batch 1024, on the 2-core VM: 3,146–4,419 images/s with the busy pump,
+ * 4,612–5,975 paced (docs/performance.md, "Node: Dawn's event pump").
  *
  * The pump is the only caller that hands the global `setImmediate` a native function (an
  * anonymous `[native code]` callback made by the bindings); JavaScript callbacks are passed

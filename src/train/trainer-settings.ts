@@ -13,20 +13,20 @@ import { cosineSchedule } from './adam.js';
 import { refuseBatchNorm } from './batch-norm.js';
 import type { GpuTrainerOptions } from './gpu-trainer.js';
 
-/** The options both trainers share (the GPU trainer adds its device and steps per submission). */
 /**
  * The learning rate at the start of the cosine schedule when --lr is not given. The schedule
  * decays to lr × 0.01 by the run's end, so the start sits above the optimizers' constant-rate
  * habits: one epoch of the PyTorch tutorial net from PyTorch's default initialisation, batch 32,
  * reached 98.4–98.6% with Adam 0.003 and 98.0% with plain SGD 0.1 in PyTorch itself, against
- * 97.6–97.8% with Adam 0.001 (docs/training.md). The
- * shipped recipes pass their own --lr; the training page starts from Adam's.
+ * 97.6–97.8% with Adam 0.001 (docs/training.md). The shipped recipes pass their own --lr; the
+ * training page starts from Adam's.
  *
  * @example
  * kDefaultLearningRate.adam; // 0.003
  */
 export const kDefaultLearningRate = { adam: 0.003, sgd: 0.1 } as const;
 
+/** The options both trainers share (the GPU trainer adds its device and steps per submission). */
 export type SharedTrainerOptions = Omit<GpuTrainerOptions, 'device' | 'stepsPerSubmit'>;
 
 /** The options, checked and with their defaults. */
