@@ -3,7 +3,8 @@
  * fused plan in the background and moves to it between calls, never in the middle of one;
  * results agree with the CPU reference (|got − ref| ≤ 1e-5 + 1e-4·|ref|) before, across and
  * after the switch. A call of kAwaitFastPlanImages or more made before the switch waits for the
- * fused plan and runs on it. A model the fused plan declines stays on the layered plan and says why;
+ * fused plan and runs on it. A model the fused plan declines stays on the layered plan and says why
+ * (on a CPU adapter it moves to the layered plan's blocked kernels, built in the background);
  * an engine destroyed while the fused plan compiles lets it go quietly.
  */
 import { expect, test } from '@playwright/test';
@@ -113,11 +114,12 @@ test('a large call made before the fused plan is ready waits for it and runs on 
   expect(errors).toEqual([]);
 });
 
-test("a model the fused plan declines (one conv stage) stays on the layered plan under 'auto', and says why", async ({ browser }) => {
+test("a model the fused plan declines (one conv stage) stays on the layered plan under 'auto', says why, and moves to its blocked kernels", async ({ browser }) => {
   // Every preset runs fused now (Caffe's LeNet included); a model of another shape does not.
   const page = await openHarness(browser);
   const run = await page.evaluate(async () => {
-    const { createEngine, WebGpuEngine, buildArchitecture, randomWeights } = window.lenet5;
+    const { createEngine, WebGpuEngine, buildArchitecture, randomWeights, referenceOutput, preprocess } = window.lenet5;
+    const { randomPixels, Prng } = window.harness;
     const spec = buildArchitecture({
       inputSize: 28,
       layers: [
@@ -126,16 +128,39 @@ test("a model the fused plan declines (one conv stage) stays on the layered plan
         { type: 'dense', outFeatures: 10 },
       ],
     });
-    const engine = await createEngine(randomWeights(spec, 5), { backend: 'webgpu' });
+    const weights = randomWeights(spec, 5);
+    const pixels = randomPixels(new Prng(9), 13, false);
+    const reference = referenceOutput(weights, preprocess(pixels, 13, weights.preprocessing), 13);
+    const worstRatio = (got: Float32Array) =>
+      got.reduce((w, g, i) => Math.max(w, Math.abs(g - reference[i]!) / (1e-5 + 1e-4 * Math.abs(reference[i]!))), 0);
+    const adapter = await navigator.gpu.requestAdapter();
+    const engine = await createEngine(weights, { backend: 'webgpu' });
     if (!(engine instanceof WebGpuEngine)) throw new Error('expected the WebGPU engine');
+    const detailAtStart = engine.planDetail;
+    const first = await engine.infer(pixels, 13);
     const settled = await engine.fastest();
+    const after = await engine.infer(pixels, 13);
     engine.destroy();
-    return { settled, plan: engine.plan, reason: engine.planFallbackReason };
+    return {
+      cpuAdapter: /swiftshader/i.test(`${adapter?.info.vendor} ${adapter?.info.architecture}`),
+      detailAtStart,
+      settled,
+      plan: engine.plan,
+      detail: engine.planDetail,
+      reason: engine.planFallbackReason,
+      firstWorst: worstRatio(first.scores),
+      afterWorst: worstRatio(after.scores),
+    };
   });
   await page.close();
   expect(run.settled).toBe('layered');
   expect(run.plan).toBe('layered');
   expect(run.reason).toMatch(/^fused plan: the fused kernel runs conv → pool → conv → pool/);
+  // On a CPU adapter the first answer comes from one output per invocation (quick to build), then the blocked kernels take over; a GPU has them from the start.
+  expect(run.detailAtStart).toBe(run.cpuAdapter ? 'layered' : 'layered-blocked');
+  expect(run.detail).toBe('layered-blocked');
+  expect(run.firstWorst, 'first answer against the float64 reference, in units of the allowance').toBeLessThanOrEqual(1);
+  expect(run.afterWorst, 'blocked kernels against the float64 reference, in units of the allowance').toBeLessThanOrEqual(1);
 });
 
 test('an engine destroyed while its fused plan compiles lets it go: a pending fastest() settles, later calls (fastest() too) reject, nothing is reported', async ({ browser }) => {

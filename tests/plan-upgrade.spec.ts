@@ -4,17 +4,20 @@
  * creation once the calls queued by then are done), that steps are built and swapped in one
  * after the other, later ones once the engine is idle or a call they speed up arrives, that a
  * failed build or a refused swap ends it, and that a large call and the background share one
- * first build. The GPU side is covered by e2e/auto-plan.spec.ts.
+ * first build; and which steps `upgradeSteps` gives for a CPU adapter and a GPU. The GPU side
+ * is covered by e2e/auto-plan.spec.ts.
  */
 import { expect, test } from '@playwright/test';
 import type { Plan } from '../src/gpu/plan.js';
 import { kUpgradeIdleStartMs, PlanUpgrade, type UpgradeHost } from '../src/gpu/plan-upgrade.js';
-import type { UpgradeStep } from '../src/gpu/plans.js';
+import { fusedConvKernels, kSplitMaxBatch } from '../src/gpu/fused-plan.js';
+import { kInterimLayeredMinKernels, upgradeSteps, type UpgradeStep } from '../src/gpu/plans.js';
+import { presetModel } from '../src/model/presets.js';
 
 /** As `upgradeSteps` gives them on a CPU adapter: the packed kernel alone, then the small-batch kernel for calls of ≤ 2 images. */
 const steps: UpgradeStep[] = [
-  { options: { maxBatch: 1024, fuseActivations: true, smallBatchKernel: false } },
-  { options: { maxBatch: 1024, fuseActivations: true }, speedsUp: (count) => count <= 2 },
+  { kind: 'fused', label: 'fused plan', options: { maxBatch: 1024, fuseActivations: true, smallBatchKernel: false } },
+  { kind: 'fused', label: "fused plan's small-batch kernel", options: { maxBatch: 1024, fuseActivations: true }, speedsUp: (count) => count <= 2 },
 ];
 
 /** A stand-in plan: only its identity matters to the upgrade. */
@@ -30,13 +33,13 @@ function recordingHost(o: { fail?: number[]; refuse?: boolean; queued?: Promise<
   const log: string[] = [];
   let built = 0;
   const host: UpgradeHost = {
-    build: async (options) => {
+    build: async ({ options }) => {
       const step = built++;
       log.push(`build ${step} smallBatchKernel=${options.smallBatchKernel ?? true}`);
       await new Promise((resolve) => setTimeout(resolve, 5));
       return o.fail?.includes(step) ? undefined : fakePlan(`step ${step}`);
     },
-    swapIn: async (plan) => {
+    swapIn: async (_step, plan) => {
       log.push(`swap ${plan.kind}`);
       return !o.refuse;
     },
@@ -156,4 +159,56 @@ test("the build starts after the first run's caller has its answer (it starts in
   // Building the fused kernel's module is synchronous (~0.9 s for Caffe's LeNet in Node): begun
   // from a microtask, it ran before the caller's continuation.
   expect(log.slice(0, 2)).toEqual(['caller has scores', 'build 0 smallBatchKernel=false']);
+});
+
+test('firstSwappedIn: false until the upgrade has swapped its first step in; swapIn is told which step it swaps', async () => {
+  const swaps: string[] = [];
+  let seenBeforeSwap: boolean | undefined;
+  const upgrade: PlanUpgrade = new PlanUpgrade(steps, {
+    build: async ({ label }) => fakePlan(label),
+    swapIn: async (step, plan) => {
+      seenBeforeSwap ??= upgrade.firstSwappedIn;
+      swaps.push(`${step.label} → ${plan.kind}`);
+      return true;
+    },
+    afterQueuedCalls: (task) => task(),
+    idle: async () => undefined,
+  });
+  expect(upgrade.firstSwappedIn).toBe(false);
+  expect(upgrade.firstStep).toBe(steps[0]);
+  upgrade.begin();
+  await upgrade.settled;
+  expect(seenBeforeSwap).toBe(false);
+  expect(upgrade.firstSwappedIn).toBe(true);
+  expect(swaps).toEqual(['fused plan → fused plan', "fused plan's small-batch kernel → fused plan's small-batch kernel"]);
+});
+
+/** A device as upgradeSteps sees it: only its adapter's description matters. */
+function deviceOf(vendor: string, architecture: string): GPUDevice {
+  return { adapterInfo: { vendor, architecture, description: '' } } as unknown as GPUDevice;
+}
+
+test('upgradeSteps: on a CPU adapter the blocked layered plan for a model the fused plan declines, and before the fused plan of a wide model', () => {
+  const cpu = deviceOf('google', 'swiftshader');
+  const gpu = deviceOf('nvidia', 'hopper');
+  const options = { maxBatch: 1024, fuseActivations: true };
+  const seed = presetModel('seed')!;
+  const caffe = presetModel('caffe-lenet')!;
+  const describe = (list: UpgradeStep[]) => list.map((s) => `${s.kind}:${s.options.kernelTarget ?? '-'}:${s.options.smallBatchKernel ?? '-'}`);
+
+  expect(fusedConvKernels(seed)).toBeLessThan(kInterimLayeredMinKernels);
+  expect(fusedConvKernels(caffe)).toBe(1020);
+  expect(describe(upgradeSteps('fused', seed, cpu, options)), 'seed: compiles in seconds, no interim').toEqual(['fused:-:false', 'fused:-:-']);
+  expect(describe(upgradeSteps('fused', caffe, cpu, options)), "Caffe: the blocked layered plan runs while the fused one compiles").toEqual([
+    'layered:gpu:-',
+    'fused:-:false',
+    'fused:-:-',
+  ]);
+  expect(describe(upgradeSteps('layered', seed, cpu, options)), 'declined by the fused plan').toEqual(['layered:gpu:-']);
+  expect(upgradeSteps('fused', caffe, cpu, options).map((s) => s.label)).toEqual(['layered plan with blocked kernels', 'fused plan', "fused plan's small-batch kernel"]);
+  // On a GPU the layered plan already has its blocks.
+  expect(describe(upgradeSteps('fused', caffe, gpu, options))).toEqual(['fused:-:-']);
+  expect(upgradeSteps('layered', seed, gpu, options)).toEqual([]);
+  const speedsUp = upgradeSteps('fused', seed, cpu, options)[1]!.speedsUp!;
+  expect([speedsUp(1), speedsUp(kSplitMaxBatch), speedsUp(kSplitMaxBatch + 1)]).toEqual([true, true, false]);
 });

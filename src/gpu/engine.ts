@@ -3,9 +3,9 @@
  * are serialised through a promise queue, so overlapping `infer` calls never share the
  * preallocated input array or the GPU buffers mid-flight. Batches larger than maxBatch are
  * split into maxBatch-sized runs. Under the default plan 'auto' the engine answers with the
- * layered plan and moves to the fused one built in the background (plan-upgrade.ts), between
- * calls. When the device is lost, calls reject with DeviceLostError until `recover()` rebuilds
- * the plan on a new device.
+ * layered plan and moves to the fastest one for the model (`upgradeSteps`) built in the
+ * background (plan-upgrade.ts), between calls. When the device is lost, calls reject with
+ * DeviceLostError until `recover()` rebuilds the plan on a new device.
  */
 import type { Backend, InferenceEngine, InferenceResult, LayerActivation } from '../engine-api.js';
 import { DeviceLostError, EngineDestroyedError, GpuError, InputError, Lenet5Error } from '../errors.js';
@@ -19,7 +19,7 @@ import type { Plan } from './plan.js';
 import { destroyAfterCompiles } from './pipeline-cache.js';
 import { PlanRunner } from './plan-runner.js';
 import { PlanUpgrade } from './plan-upgrade.js';
-import { planBuilder, planDeclines, upgradeSteps, type PlanChoice, type PlanKind, type PlanOptions } from './plans.js';
+import { planBuilder, planDeclines, upgradeSteps, type PlanChoice, type PlanKind, type PlanOptions, type UpgradeStep } from './plans.js';
 
 /**
  * How long a failed run waits for the device's `lost` promise: a destroyed device fails the
@@ -28,11 +28,12 @@ import { planBuilder, planDeclines, upgradeSteps, type PlanChoice, type PlanKind
 const kLossSettleMs = 250;
 
 /**
- * 'auto': a call of at least this many images that arrives before the fast plan has taken
- * over waits for its first step instead of running on the layered plan. On SwiftShader the
- * layered plan does ~170–290 images/s and the fused plan's first step compiles in ~3.5 s, so
- * from about this size waiting is as quick on average and never much slower; on a GPU both
- * are short.
+ * 'auto': a call of at least this many images that arrives before the upgrade's first step
+ * has taken over waits for that step instead of running on the plan the engine answered with.
+ * On SwiftShader that plan does ~75–220 images/s and the first step (the fused plan's packed
+ * kernel; the blocked layered plan for a wide model or one the fused plan declines) compiles
+ * in ~1–5 s, so from about this size waiting is as quick on average and never much slower; on
+ * a GPU both are short.
  */
 export const kAwaitFastPlanImages = 512;
 
@@ -55,9 +56,11 @@ export interface WebGpuEngineOptions {
    * Which planner lays the model out. 'auto' (default): answer at once with the layered plan
    * and move to the fused plan, compiled in the background once the first run is done,
    * between calls once it is ready (where the fused plan covers the model; on CPU adapters
-   * first with its large-batch kernel, then with its small-batch kernel too). 'layered' or
-   * 'fused': that plan only (a model the fused plan declines runs layered,
-   * `planFallbackReason` says why).
+   * first with its large-batch kernel, then with its small-batch kernel too, and for a wide
+   * model the layered plan with blocked kernels before them); where the fused plan declines
+   * the model, on CPU adapters, to the layered plan with blocked kernels. 'layered' or 'fused':
+   * that plan only, as the device's defaults build it (a model the fused plan declines runs
+   * layered, `planFallbackReason` says why).
    */
   readonly plan?: PlanChoice;
   /** Layered plan: activations fused into each kernel (default) or as standalone kernels. */
@@ -78,8 +81,10 @@ export class WebGpuEngine implements InferenceEngine {
   readonly model: ModelInfo;
   /** Why the fused plan is not used (it declined this model, or failed to build), if so. */
   planFallbackReason: string | undefined;
-  /** 'auto': the move to the fast plan (`upgradeTo`), built in the background. */
+  /** 'auto': the move to the fastest plan (`upgradeSteps`), built in the background. */
   private readonly upgrade: PlanUpgrade | undefined;
+  /** What the running plan was built with: `recover()` builds the same on a new device. */
+  private planOptions: PlanOptions;
   private readonly settled: Promise<PlanKind>;
   private readonly input: Float32Array;
   private context: GpuContext;
@@ -103,10 +108,10 @@ export class WebGpuEngine implements InferenceEngine {
     readonly weights: ModelWeights,
     plan: Plan,
     private kind: PlanKind,
-    private readonly fuseActivations: boolean,
+    planOptions: PlanOptions,
     planFallbackReason: string | undefined,
-    /** 'auto': the plan to move to once built in the background. */
-    private readonly upgradeTo: PlanKind | undefined,
+    /** 'auto': the builds that bring the engine to its fastest plan, in order (none: it stays). */
+    steps: readonly UpgradeStep[],
     /** Why `recover()` cannot rebuild the plan from `weights`, where it cannot (overPlan). */
     private readonly unrecoverable?: string,
   ) {
@@ -117,11 +122,11 @@ export class WebGpuEngine implements InferenceEngine {
     this.context = context;
     this.activePlan = plan;
     this.runner = this.attach(context, plan);
-    if (upgradeTo) {
-      const steps = upgradeSteps(upgradeTo, context.device, { maxBatch: plan.maxBatch, fuseActivations });
+    this.planOptions = planOptions;
+    if (steps.length > 0) {
       this.upgrade = new PlanUpgrade(steps, {
-        build: (options) => this.buildStep(upgradeTo, context, options),
-        swapIn: (next) => this.serialise(async () => this.adopt(upgradeTo, next, context)),
+        build: (step) => this.buildStep(step, context),
+        swapIn: (step, next) => this.serialise(async () => this.adopt(step, next, context)),
         afterQueuedCalls: (task) => void this.serialise(async () => task()),
         idle: () => this.idle(),
       });
@@ -140,10 +145,11 @@ export class WebGpuEngine implements InferenceEngine {
       const declined = planDeclines('fused', weights.spec, context.device);
       const fast: PlanKind = declined ? 'layered' : 'fused';
       const first: PlanKind = asked === 'auto' ? 'layered' : asked === 'fused' ? fast : asked;
-      const upgradeTo = asked === 'auto' && fast !== first ? fast : undefined;
-      const plan = await planBuilder(first)(context.device, weights, { maxBatch: options.maxBatch ?? kDefaultMaxBatch, fuseActivations });
+      const planOptions: PlanOptions = { maxBatch: options.maxBatch ?? kDefaultMaxBatch, fuseActivations };
+      const steps = asked === 'auto' ? upgradeSteps(fast, weights.spec, context.device, planOptions) : [];
+      const plan = await planBuilder(first)(context.device, weights, planOptions);
       const reason = asked === 'layered' ? undefined : declined;
-      return new WebGpuEngine(context, weights, plan, first, fuseActivations, reason, upgradeTo);
+      return new WebGpuEngine(context, weights, plan, first, planOptions, reason, steps);
     } catch (e) {
       if (context.ownsDevice) context.device.destroy();
       throw e;
@@ -162,7 +168,8 @@ export class WebGpuEngine implements InferenceEngine {
    */
   static async overPlan(device: GPUDevice, weights: ModelWeights, plan: Plan, why: string): Promise<WebGpuEngine> {
     const context = await acquireDevice(device);
-    return new WebGpuEngine(context, weights, plan, 'layered', true, `the fused plan is built from weights on the CPU; ${why}`, undefined, why);
+    const planOptions: PlanOptions = { maxBatch: plan.maxBatch, fuseActivations: true };
+    return new WebGpuEngine(context, weights, plan, 'layered', planOptions, `the fused plan is built from weights on the CPU; ${why}`, [], why);
   }
 
   get adapterName(): string {
@@ -189,26 +196,39 @@ export class WebGpuEngine implements InferenceEngine {
     return this.settled;
   }
 
+  /**
+   * The running plan's kernels: 'layered' (one output per invocation, CPU adapters' first
+   * answer), 'layered-blocked', 'fused-invocation' (CPU adapters' lane kernels) or
+   * 'fused-workgroup' (GPUs).
+   *
+   * @example
+   * await engine.fastest();
+   * engine.planDetail; // 'layered-blocked' for a model the fused plan declines, on SwiftShader
+   */
+  get planDetail(): string {
+    return this.activePlan.kind;
+  }
+
   /** The largest batch one GPU run takes. */
   get maxBatch(): number {
     return this.activePlan.maxBatch;
   }
 
   infer(images: Pixels | ImageDataLike, imageCount?: number, options?: InferOptions): Promise<InferenceResult> {
-    const { upgrade, upgradeTo } = this;
+    const { upgrade } = this;
     const asked = imageCount ?? 1;
     upgrade?.called(asked);
-    const waitFor = upgrade?.pending && upgradeTo && this.kind !== upgradeTo && asked >= kAwaitFastPlanImages ? upgrade : undefined;
+    const waitFor = upgrade?.pending && !upgrade.firstSwappedIn && asked >= kAwaitFastPlanImages ? upgrade : undefined;
     waitFor?.begin();
     return this.enqueue('infer', async () => {
       const shape = this.model.input;
       const { pixels, count } = planarImages(images, imageCount, shape, options);
       const perImage = shape.channels * shape.size * shape.size;
-      if (waitFor && upgradeTo) {
-        // A large call waits for the fast plan's first step (kAwaitFastPlanImages) and, unless
+      if (waitFor?.firstStep) {
+        // A large call waits for the upgrade's first step (kAwaitFastPlanImages) and, unless
         // the background upgrade got there first, takes it over itself.
         const plan = await waitFor.firstPlan;
-        if (plan && this.kind !== upgradeTo) this.adopt(upgradeTo, plan, this.context);
+        if (plan && !waitFor.firstSwappedIn) this.adopt(waitFor.firstStep, plan, this.context);
         this.checkUsable('infer');
       }
       const { maxBatch, inputValues, outputValues } = this.activePlan;
@@ -260,10 +280,7 @@ export class WebGpuEngine implements InferenceEngine {
       const context = await acquireDevice(device);
       let plan: Plan;
       try {
-        plan = await planBuilder(this.kind)(context.device, this.weights, {
-          maxBatch: this.activePlan.maxBatch,
-          fuseActivations: this.fuseActivations,
-        });
+        plan = await planBuilder(this.kind)(context.device, this.weights, this.planOptions);
       } catch (e) {
         if (context.ownsDevice) context.device.destroy();
         throw e;
@@ -291,14 +308,13 @@ export class WebGpuEngine implements InferenceEngine {
   }
 
   /** One step of an upgrade built on `context`; undefined where it failed (the reason is kept) or the engine moved on. */
-  private async buildStep(kind: PlanKind, context: GpuContext, options: PlanOptions): Promise<Plan | undefined> {
+  private async buildStep(step: UpgradeStep, context: GpuContext): Promise<Plan | undefined> {
     if (this.destroyed || this.lost || this.context !== context) return undefined;
     try {
-      return await planBuilder(kind)(context.device, this.weights, options);
+      return await planBuilder(step.kind)(context.device, this.weights, step.options);
     } catch (e) {
       if (!this.destroyed && !this.lost) {
-        const running = this.kind === kind ? '; it keeps running without its small-batch kernel' : '';
-        this.planFallbackReason = `the ${kind} plan failed to build: ${(e as Error).message}${running}`;
+        this.planFallbackReason = `the ${step.label} failed to build: ${(e as Error).message}; the engine keeps the ${this.kind} plan it runs`;
       }
       return undefined;
     }
@@ -308,7 +324,7 @@ export class WebGpuEngine implements InferenceEngine {
    * Makes `plan` (built on `context`) the one calls run on; called between calls only. False,
    * and the plan destroyed, where the engine was destroyed, lost or moved to another device.
    */
-  private adopt(kind: PlanKind, plan: Plan, context: GpuContext): boolean {
+  private adopt(step: Pick<UpgradeStep, 'kind' | 'options'>, plan: Plan, context: GpuContext): boolean {
     if (this.activePlan === plan) return true;
     if (this.destroyed || this.lost || this.context !== context) {
       plan.destroy();
@@ -318,7 +334,8 @@ export class WebGpuEngine implements InferenceEngine {
     this.activePlan.destroy();
     this.activePlan = plan;
     this.runner = new PlanRunner(context.device, plan);
-    this.kind = kind;
+    this.kind = step.kind;
+    this.planOptions = step.options;
     return true;
   }
 
@@ -354,7 +371,7 @@ export class WebGpuEngine implements InferenceEngine {
     if (this.activePlan.layerBuffers) return Promise.resolve(this.runner);
     this.activationsRunner ??= buildLayeredPlan(this.context.device, this.spec.layers, this.weights.tensors, {
       maxBatch: 1,
-      fuseActivations: this.fuseActivations,
+      fuseActivations: this.planOptions.fuseActivations,
     }).then((plan) => new PlanRunner(this.context.device, plan));
     return this.activationsRunner;
   }

@@ -103,6 +103,17 @@ export function fusedDeclineReason(spec: ModelSpec, device?: GPUDevice): string 
   }
 }
 
+/**
+ * The 5×5 kernels in both conv stages of a model the fused plan runs: what its lane kernels'
+ * compile time grows with (they write every kernel's weights into their code).
+ *
+ * @example
+ * fusedConvKernels(presetModel('caffe-lenet')!); // 1020
+ */
+export function fusedConvKernels(spec: ModelSpec): number {
+  return fusedLayout(spec).convs.reduce((sum, stage) => sum + stage.table.reduce((s, inputs) => s + inputs.length, 0), 0);
+}
+
 /** Throws ModelMismatchError when one image of `layout` needs more workgroup memory than `device` offers (the workgroup kernel's need). */
 function workgroupMemoryFits(device: GPUDevice, layout: FusedLayout, id: string): void {
   const bytes = fusedWorkgroupBytes(layout);

@@ -119,7 +119,8 @@ export async function buildLayeredPlan(
     });
     const steps = await Promise.all(pending.map((step) => makeStep(device, step, batchBuffer)));
     return {
-      kind: 'layered',
+      // Blocked kernels (GPU-sized) or one output per invocation: what `WebGpuEngine.planDetail` reports.
+      kind: target === 'gpu' ? 'layered-blocked' : 'layered',
       maxBatch,
       steps,
       batchBuffer,
