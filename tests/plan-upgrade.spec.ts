@@ -9,13 +9,13 @@
  */
 import { expect, test } from '@playwright/test';
 import type { Plan } from '../src/gpu/plan.js';
-import { kUpgradeIdleStartMs, PlanUpgrade, type UpgradeHost } from '../src/gpu/plan-upgrade.js';
+import { kUpgradeIdleStartMs, PlanUpgrade, type UpgradeHost, type UpgradeSteps } from '../src/gpu/plan-upgrade.js';
 import { fusedConvKernels, kSplitMaxBatch } from '../src/gpu/fused-plan.js';
 import { kInterimLayeredMinKernels, upgradeSteps, type UpgradeStep } from '../src/gpu/plans.js';
 import { presetModel } from '../src/model/presets.js';
 
 /** As `upgradeSteps` gives them on a CPU adapter: the packed kernel alone, then the small-batch kernel for calls of ≤ 2 images. */
-const steps: UpgradeStep[] = [
+const steps: UpgradeSteps = [
   { kind: 'fused', label: 'fused plan', options: { maxBatch: 1024, fuseActivations: true, smallBatchKernel: false } },
   { kind: 'fused', label: "fused plan's small-batch kernel", options: { maxBatch: 1024, fuseActivations: true }, speedsUp: (count) => count <= 2 },
 ];

@@ -123,8 +123,9 @@ export class WebGpuEngine implements InferenceEngine {
     this.activePlan = plan;
     this.runner = this.attach(context, plan);
     this.planOptions = planOptions;
-    if (steps.length > 0) {
-      this.upgrade = new PlanUpgrade(steps, {
+    const [first, ...later] = steps;
+    if (first) {
+      this.upgrade = new PlanUpgrade([first, ...later], {
         build: (step) => this.buildStep(step, context),
         swapIn: (step, next) => this.serialise(async () => this.adopt(step, next, context)),
         afterQueuedCalls: (task) => void this.serialise(async () => task()),
@@ -224,7 +225,7 @@ export class WebGpuEngine implements InferenceEngine {
       const shape = this.model.input;
       const { pixels, count } = planarImages(images, imageCount, shape, options);
       const perImage = shape.channels * shape.size * shape.size;
-      if (waitFor?.firstStep) {
+      if (waitFor) {
         // A large call waits for the upgrade's first step (kAwaitFastPlanImages) and, unless
         // the background upgrade got there first, takes it over itself.
         const plan = await waitFor.firstPlan;

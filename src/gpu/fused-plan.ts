@@ -18,7 +18,7 @@ import { packedLaneKernel, type PackedConv2 } from '../../shaders/fused/lanes-pa
 import { splitLaneKernel } from '../../shaders/fused/lanes-split.js';
 import { workgroupKernel } from '../../shaders/fused/workgroup.js';
 import { ModelMismatchError } from '../errors.js';
-import type { ModelSpec } from '../model/spec.js';
+import { convKernelCount, type ModelSpec } from '../model/spec.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import { adapterInfoOf, isCpuImplementation } from './device.js';
 import { cachedPipeline } from './pipeline-cache.js';
@@ -104,14 +104,15 @@ export function fusedDeclineReason(spec: ModelSpec, device?: GPUDevice): string 
 }
 
 /**
- * The 5×5 kernels in both conv stages of a model the fused plan runs: what its lane kernels'
- * compile time grows with (they write every kernel's weights into their code).
+ * The 5×5 kernels in a model's conv layers (both conv stages of a model the fused plan runs):
+ * what its lane kernels' compile time grows with (they write every kernel's weights into their
+ * code).
  *
  * @example
  * fusedConvKernels(presetModel('caffe-lenet')!); // 1020
  */
 export function fusedConvKernels(spec: ModelSpec): number {
-  return fusedLayout(spec).convs.reduce((sum, stage) => sum + stage.table.reduce((s, inputs) => s + inputs.length, 0), 0);
+  return spec.layers.reduce((sum, l) => (l.kind === 'conv5x5' ? sum + convKernelCount(l.inChannels, l.outChannels, l.connectionTable) : sum), 0);
 }
 
 /** Throws ModelMismatchError when one image of `layout` needs more workgroup memory than `device` offers (the workgroup kernel's need). */

@@ -12,8 +12,9 @@
  *
  * How: in the steps `upgradeSteps` gives (on CPU adapters the fused plan with its packed
  * kernel alone, then with its small-batch kernel too: one compile each; before them, for a
- * wide model, the blocked layered plan), each swapped in by the engine between calls. A large call may wait for the first step and swap it in itself
- * (`firstPlan`); the background swap then finds it done. A later step starts when a call it
+ * wide model, the blocked layered plan), each swapped in by the engine between calls. A large
+ * call may wait for the first step and swap it in itself (`firstPlan`); the background swap
+ * then finds it done. A later step starts when a call it
  * speeds up arrives (`called`: on CPU adapters, a call of at most 2 images, which the
  * small-batch kernel answers in half the time) or once the engine is idle
  * (`UpgradeHost.idle`), whichever comes first: the first step already runs every batch, and a
@@ -32,6 +33,9 @@ export const kUpgradeIdleStartMs = 50;
 function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/** An upgrade's builds, in order: at least one. */
+export type UpgradeSteps = readonly [UpgradeStep, ...UpgradeStep[]];
 
 /** What an upgrade needs from its engine. */
 export interface UpgradeHost {
@@ -63,28 +67,28 @@ export interface UpgradeHost {
 export class PlanUpgrade {
   /** Settles when every step has been swapped in, or one failed, or the engine moved on. */
   readonly settled: Promise<void>;
-  /** The first step, if any. */
-  readonly firstStep: UpgradeStep | undefined;
+  /** The first step: the one a large call waits for. */
+  readonly firstStep: UpgradeStep;
   /** The first step's plan once built; undefined where it failed or the upgrade stopped. */
   readonly firstPlan: Promise<Plan | undefined>;
   private open: () => void = () => undefined;
   private readonly timer: ReturnType<typeof setTimeout>;
   private done = false;
-  private swapped = 0;
+  private firstDone = false;
   /** The later step waiting to start, and what starts it when a call it speeds up arrives. */
   private waiting: { readonly step: UpgradeStep; readonly start: () => void } | undefined;
 
-  constructor(steps: readonly UpgradeStep[], host: UpgradeHost) {
+  constructor(steps: UpgradeSteps, host: UpgradeHost) {
     const gate = new Promise<void>((resolve) => (this.open = resolve));
     this.timer = setTimeout(() => host.afterQueuedCalls(() => this.begin()), kUpgradeIdleStartMs);
-    const [first, ...later] = steps;
+    const first = steps[0];
     this.firstStep = first;
     // The build starts in a task of its own: generating and creating the fused kernel's module
     // is synchronous (Caffe's LeNet: 1.75 MB of WGSL, ~0.9 s in Node, where Dawn parses it on
     // the calling thread), and begun from a microtask it ran before the first call's caller got
     // its answer (Node cold start 1,729 against 845 ms).
-    this.firstPlan = gate.then(nextTask).then(() => (first ? host.build(first) : undefined));
-    this.settled = this.run(host, later).finally(() => (this.done = true));
+    this.firstPlan = gate.then(nextTask).then(() => host.build(first));
+    this.settled = this.run(host, steps).finally(() => (this.done = true));
   }
 
   /** True until the upgrade has settled. */
@@ -94,7 +98,7 @@ export class PlanUpgrade {
 
   /** True once the first step's plan has been swapped in (by the upgrade): a later step's may be in place since. */
   get firstSwappedIn(): boolean {
-    return this.swapped > 0;
+    return this.firstDone;
   }
 
   /** Starts the background build now, if it has not started. Idempotent. */
@@ -108,17 +112,16 @@ export class PlanUpgrade {
     if (this.waiting && (this.waiting.step.speedsUp?.(count) ?? true)) this.waiting.start();
   }
 
-  private async run(host: UpgradeHost, later: readonly UpgradeStep[]): Promise<void> {
+  private async run(host: UpgradeHost, steps: UpgradeSteps): Promise<void> {
     let building = this.firstPlan;
-    let step = this.firstStep;
-    for (const next of [...later, undefined]) {
+    for (const [i, step] of steps.entries()) {
       const plan = await building;
-      if (!step || !plan || !(await host.swapIn(step, plan))) return;
-      this.swapped++;
+      if (!plan || !(await host.swapIn(step, plan))) return;
+      this.firstDone = true;
+      const next = steps[i + 1];
       if (!next) return;
       await Promise.race([host.idle(), new Promise<void>((start) => (this.waiting = { step: next, start }))]);
       this.waiting = undefined;
-      step = next;
       building = host.build(next);
     }
   }
