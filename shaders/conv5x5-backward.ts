@@ -12,7 +12,10 @@
  *   invocation per (image n, kernel k, kernel row ky), sums image n's five taps (ky, 0 … 4)
  *   over the output rows with the row written out (each preGrad and input value of the row
  *   loaded once for five multiply-adds), into partial[n, k, 25]; then `batchSum` adds the
- *   images' partials in image order (elementwise.ts).
+ *   images' partials in image order (elementwise.ts). For CPU implementations
+ *   ('cpu-unrolled'), `conv5x5BackwardWeightRows` takes every kernel of one image over a pair
+ *   of output rows, written out, and `batchSum` adds its partials image by image, row pair by
+ *   row pair.
  * - Bias gradient: `conv5x5BackwardBiasPartial` sums each (n, o) map, then `batchSum`.
  * No atomics, no workgroup trees: the same inputs give the same bits on every run, and the
  * work per invocation is a few hundred multiply-adds, which suits SwiftShader's lanes
@@ -183,6 +186,110 @@ ${sums.join('\n')}
   }`,
   });
   return { kernel: 'conv5x5-backward-weight-partial', options, code, workgroups: (count) => elementwiseDispatch(count * kernels * 5) };
+}
+
+/** Output rows per invocation of `conv5x5BackwardWeightRows`. */
+const kWeightRowsPerGroup = 2;
+
+/**
+ * Row groups per image of `conv5x5BackwardWeightRows` (its partials per image).
+ *
+ * @example
+ * conv5x5WeightRowGroups({ inChannels: 6, outChannels: 16, inSize: 14, padding: 0 }); // 5
+ */
+export function conv5x5WeightRowGroups(options: Conv5x5BackwardOptions): number {
+  return Math.ceil(geometry(options).outSize / kWeightRowsPerGroup);
+}
+
+/**
+ * Multiply-adds `conv5x5BackwardWeightRows` writes out for a layer (kernels × 25 taps × output
+ * columns), for the budget its callers hold it to (`kMaxUnrolledMultiplyAdds`).
+ *
+ * @example
+ * conv5x5WeightRowsSize({ inChannels: 1, outChannels: 6, inSize: 32, padding: 0 }); // 4200
+ */
+export function conv5x5WeightRowsSize(options: Conv5x5BackwardOptions): number {
+  const { outSize, kernels } = geometry(options);
+  return kernels * 25 * outSize;
+}
+
+/**
+ * The weight gradient's partials written out for CPU implementations ('cpu-unrolled'): one
+ * invocation per (image n, group g of 2 output rows) sums every kernel's 25 taps over its rows,
+ * partial[n · G + g, k, ky · 5 + kx] = Σ over its rows y and every x of preGrad[n, o(k), y, x] ·
+ * input[n, c(k), y + ky − padding, x + kx − padding]; `batchSum` with `rowsPerImage: G` then adds
+ * them in order (image, then row group). For each row it loads each output map's preGrad row
+ * and each input map's five input rows once, and every product at an offset known when the
+ * shader compiles: ~25 multiply-adds a load, where the (n, k, ky) kernel makes 2 (on
+ * SwiftShader every load at a computed index is a lane-by-lane gather; docs/performance.md).
+ * Bindings: 0 step uniform, 1 input, 2 preGrad, 3 partial [N · G, kernels · 25].
+ *
+ * @example
+ * const kernel = conv5x5BackwardWeightRows({ inChannels: 6, outChannels: 16, inSize: 14, padding: 0 });
+ */
+export function conv5x5BackwardWeightRows(options: Conv5x5BackwardOptions): TrainKernel {
+  const { inChannels, outChannels, inSize, padding } = options;
+  const { outSize, table, kernels } = geometry(options);
+  const groups = conv5x5WeightRowGroups(options);
+  const offsets = connectionOffsets(table);
+  const body: string[] = [];
+  for (let ky = 0; ky < 5; ky++) {
+    // Rows past the map's edge are padding: read clamped, taken as zero.
+    body.push(`    let inRow${ky} = u32(y + ${ky - padding}i) < u32(kInSize);`);
+    body.push(`    let row${ky} = u32(clamp(y + ${ky - padding}i, 0i, kInSize - 1i) * kInSize);`);
+  }
+  for (let o = 0; o < outChannels; o++) {
+    if (table[o]!.length === 0) continue;
+    body.push(`    let g${o}Base = (n * kOutChannels + ${o}u) * ${outSize * outSize}u + u32(y) * ${outSize}u;`);
+    for (let x = 0; x < outSize; x++) body.push(`    let g${o}_${x} = preGrad[g${o}Base + ${x}u];`);
+  }
+  for (let c = 0; c < inChannels; c++) {
+    const readers = table.flatMap((inputs, o) => (inputs.includes(c) ? [o] : []));
+    if (readers.length === 0) continue;
+    body.push('    {');
+    body.push(`      let base = (n * kInChannels + ${c}u) * ${inSize * inSize}u;`);
+    // Columns a tap reads: x + kx − padding inside the map (the rest is padding: left out).
+    for (let ky = 0; ky < 5; ky++) {
+      for (let j = 0; j < inSize; j++) body.push(`      let x${ky}_${j} = select(0.0, input[base + row${ky} + ${j}u], inRow${ky});`);
+    }
+    for (const o of readers) {
+      const k = offsets[o]! + table[o]!.indexOf(c);
+      for (let ky = 0; ky < 5; ky++) {
+        for (let kx = 0; kx < 5; kx++) {
+          const at = k * 25 + ky * 5 + kx;
+          let sum = `acc[${at}]`;
+          for (let x = 0; x < outSize; x++) {
+            const j = x + kx - padding;
+            if (j >= 0 && j < inSize) sum = `fma(g${o}_${x}, x${ky}_${j}, ${sum})`;
+          }
+          body.push(`      acc[${at}] = ${sum};`);
+        }
+      }
+    }
+    body.push('    }');
+  }
+  const code = elementwiseKernel({
+    count: `step.count * ${groups}u`,
+    declarations: `
+const kInChannels = ${inChannels}u;
+const kOutChannels = ${outChannels}u;
+const kInSize = ${inSize}i;
+
+@group(0) @binding(1) var<storage, read> input: array<f32>;
+@group(0) @binding(2) var<storage, read> preGrad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;`,
+    body: `
+  let n = i / ${groups}u;
+  let first = i32(i % ${groups}u) * ${kWeightRowsPerGroup}i;
+  var acc: array<f32, ${kernels * 25}>;
+  for (var y = first; y < min(first + ${kWeightRowsPerGroup}i, ${outSize}i); y++) {
+${body.join('\n')}
+  }
+  for (var j = 0u; j < ${kernels * 25}u; j++) {
+    partial[i * ${kernels * 25}u + j] = acc[j];
+  }`,
+  });
+  return { kernel: 'conv5x5-backward-weight-rows', options, code, workgroups: (count) => elementwiseDispatch(count * groups) };
 }
 
 /**

@@ -12,6 +12,9 @@
  * taps in the padding reading zero. A block that runs past the last map, row or column
  * computes those values from clamped reads and does not store them.
  *
+ * With the 'cpu-unrolled' target (`KernelTarget`) a block is every output map over a run of
+ * columns and the input-map loop is written out, so each weight is read at a constant index.
+ *
  * Why blocks: a one-invocation-per-output kernel makes two loads per multiply-add. Here a
  * block of M maps × R rows × S columns makes (R + 4)(S + 4) + 25·M loads per input map for
  * 25·M·R·S multiply-adds. On a CPU implementation (SwiftShader) every loop-indexed load is a
@@ -31,8 +34,28 @@ import { wgsl } from './wgsl.js';
 import { convKernelCount, type Activation } from '../src/model/spec.js';
 import { activationWgsl, batchAndIndexWgsl, dispatchSize } from './common.js';
 
-/** Which kind of device the blocks are sized for (src/gpu/device.ts `kernelTargetOf`). */
-export type KernelTarget = 'cpu' | 'gpu';
+/**
+ * Which kind of device the blocks are sized for (src/gpu/device.ts `kernelTargetOf`), and on a
+ * CPU implementation whether build time or run time matters more:
+ * - 'gpu': blocks of a few maps × columns, the weights read through computed indices;
+ * - 'cpu': one output per invocation, the quickest build (the layered plan's first answer);
+ * - 'cpu-unrolled': conv invocations that compute every output map over a run of columns
+ *   with the input-map loop written out, so every weight is read at an index known when the
+ *   shader compiles (SwiftShader: a vector load, against a lane-by-lane gather for a computed
+ *   index; docs/performance.md). The fastest conv kernels on a CPU implementation and the
+ *   slowest to build (seconds to tens of seconds on SwiftShader): for a training run's
+ *   thousands of steps. A layer whose written-out code would pass `kMaxUnrolledMultiplyAdds`
+ *   takes the 'gpu' blocks; dense layers take them always.
+ */
+export type KernelTarget = 'cpu' | 'cpu-unrolled' | 'gpu';
+
+/**
+ * The most multiply-adds a 'cpu-unrolled' conv kernel writes out (kernels × 25 × columns):
+ * SwiftShader's compile time grows with them (the tutorial net's 96 kernels at 7 columns,
+ * 16,800, build in about 10 s on the 2-core machine); Caffe's 1,000-kernel conv2 would be
+ * 200,000 and takes the 'gpu' blocks.
+ */
+export const kMaxUnrolledMultiplyAdds = 25_000;
 
 export interface Conv5x5Options {
   readonly inChannels: number;
@@ -52,6 +75,8 @@ export interface Conv5x5Blocking {
   readonly rows: number;
   readonly columns: number;
   readonly workgroupSize: number;
+  /** The input-map loop written out, every weight at a constant index ('cpu-unrolled'). */
+  readonly unrolled: boolean;
 }
 
 /** Output side for a 5×5 stride-1 kernel. */
@@ -67,19 +92,33 @@ export function conv5x5OutSize(inSize: number, padding: number): number {
  * SwiftShader) but made its build 5–7× longer (0.15 → 0.7–1.0 s), and this plan is every
  * engine's first answer: in the demo, with a saliency plan and the fused kernel compiling
  * beside it, a model switch then took over 30 s on the 2-core machine (docs/performance.md).
+ * 'cpu-unrolled': every output map × one row × up to 8 columns, the input maps written out
+ * (`KernelTarget`), where the layer's code stays within `kMaxUnrolledMultiplyAdds`; else the
+ * GPU blocks.
  *
  * @example
- * conv5x5Blocking({ outChannels: 50, inSize: 12, padding: 0 }, 'gpu'); // { maps: 4, rows: 1, columns: 4, workgroupSize: 64 }
+ * conv5x5Blocking({ inChannels: 20, outChannels: 50, inSize: 12, padding: 0 }, 'gpu'); // { maps: 4, rows: 1, columns: 4, workgroupSize: 64, unrolled: false }
  */
 export function conv5x5Blocking(
-  layer: Pick<Conv5x5Options, 'outChannels' | 'inSize' | 'padding'>,
+  layer: Pick<Conv5x5Options, 'inChannels' | 'outChannels' | 'inSize' | 'padding' | 'connectionTable'>,
   target: KernelTarget,
 ): Conv5x5Blocking {
-  if (target === 'cpu') return { maps: 1, rows: 1, columns: 1, workgroupSize: 64 };
+  if (target === 'cpu') return { maps: 1, rows: 1, columns: 1, workgroupSize: 64, unrolled: false };
   const outSize = conv5x5OutSize(layer.inSize, layer.padding);
+  if (target === 'cpu-unrolled') {
+    // Every map over up to 8 columns: the patch loads (5 × (columns + 4) a map) are shared by
+    // every map, and 8 measured faster than 4 and no slower than 16 (docs/training.md).
+    const columns = evenColumns(outSize, 8);
+    const kernels = convKernelCount(layer.inChannels, layer.outChannels, layer.connectionTable);
+    if (kernels * 25 * columns <= kMaxUnrolledMultiplyAdds) return { maps: layer.outChannels, rows: 1, columns, workgroupSize: 64, unrolled: true };
+  }
   const maps = fewestWasted(layer.outChannels, [4, 3, 2]);
-  const chunks = Math.ceil(outSize / 4);
-  return { maps, rows: 1, columns: Math.ceil(outSize / chunks), workgroupSize: 64 };
+  return { maps, rows: 1, columns: evenColumns(outSize, 4), workgroupSize: 64, unrolled: false };
+}
+
+/** Columns per block: at most `most`, the row split into equal runs (28 at most 8: 7). */
+function evenColumns(outSize: number, most: number): number {
+  return Math.ceil(outSize / Math.ceil(outSize / most));
 }
 
 /**
@@ -98,6 +137,62 @@ function fewestWasted(count: number, candidates: readonly number[]): number {
 function blocksPerImage(options: Conv5x5Options, blocking: Conv5x5Blocking): number {
   const outSize = conv5x5OutSize(options.inSize, options.padding);
   return Math.ceil(options.outChannels / blocking.maps) * Math.ceil(outSize / blocking.rows) * Math.ceil(outSize / blocking.columns);
+}
+
+/**
+ * The 'cpu-unrolled' body: one block per input map c, written out. Which patch rows and
+ * columns lie inside the map is worked out once; each map's patch is loaded once for every
+ * output map, and each kernel that exists is read at constant indices (a kernel the table
+ * leaves out is not in the code at all).
+ */
+function unrolledChannels(
+  options: Conv5x5Options,
+  blocking: Conv5x5Blocking,
+  kernelOf: readonly number[],
+  acc: (m: number, r: number, s: number) => string,
+): string[] {
+  const { inChannels, outChannels, padding, connectionTable } = options;
+  const { rows: R, columns: S } = blocking;
+  const lines: string[] = [];
+  for (let r = 0; r < R + 4; r++) {
+    if (padding === 0) {
+      lines.push(`  let row${r} = u32(y0 + ${r}i) * u32(kInSize) + u32(x0);`);
+    } else {
+      lines.push(`  let inRow${r} = u32(y0 + ${r - padding}i) < u32(kInSize);`);
+      lines.push(`  let row${r} = u32(clamp(y0 + ${r - padding}i, 0i, kInSize - 1i) * kInSize);`);
+    }
+  }
+  for (let s = 0; s < S + 4 && padding > 0; s++) {
+    lines.push(`  let inColumn${s} = u32(x0 + ${s - padding}i) < u32(kInSize);`);
+    lines.push(`  let column${s} = u32(clamp(x0 + ${s - padding}i, 0i, kInSize - 1i));`);
+  }
+  for (let c = 0; c < inChannels; c++) {
+    lines.push('  {');
+    lines.push(`    let base = (n * kInChannels + ${c}u) * u32(kInSize * kInSize);`);
+    for (let r = 0; r < R + 4; r++) {
+      for (let s = 0; s < S + 4; s++) {
+        lines.push(
+          padding === 0
+            ? `    let x${r}_${s} = input[base + row${r} + ${s}u];`
+            : `    let x${r}_${s} = select(0.0, input[base + row${r} + column${s}], inRow${r} && inColumn${s});`,
+        );
+      }
+    }
+    for (let m = 0; m < outChannels; m++) {
+      const k = connectionTable ? kernelOf[m * inChannels + c]! : m * inChannels + c;
+      if (k < 0) continue;
+      for (let t = 0; t < 25; t++) lines.push(`    let w${m}_${t} = weight[${k * 25 + t}u];`);
+      for (let r = 0; r < R; r++) {
+        for (let s = 0; s < S; s++) {
+          let sum = acc(m, r, s);
+          for (let t = 0; t < 25; t++) sum = `fma(w${m}_${t}, x${r + Math.floor(t / 5)}_${s + (t % 5)}, ${sum})`;
+          lines.push(`    ${acc(m, r, s)} = ${sum};`);
+        }
+      }
+    }
+    lines.push('  }');
+  }
+  return lines;
 }
 
 /** A conv layer's kernel: its WGSL and the workgroup grid for `count` images. */
@@ -165,22 +260,26 @@ export function conv5x5(options: Conv5x5Options): Conv5x5Kernel {
       }
     }
   }
-  for (let m = 0; m < M; m++) {
-    // Branch-free: a kernel that does not exist (c does not feed the map, or the map is past
-    // the last) reads weight 0 and multiplies by zeros.
-    products.push(
-      connectionTable
-        ? `    let k${m} = select(-1i, kKernel[min(o0 + ${m}u, kOutChannels - 1u) * kInChannels + c], o0 + ${m}u < kOutChannels);`
-        : `    let k${m} = select(-1i, i32((o0 + ${m}u) * kInChannels + c), o0 + ${m}u < kOutChannels);`,
-    );
-    products.push(`    let w${m} = u32(max(k${m}, 0i)) * 25u;`);
-    products.push(`    let use${m} = k${m} >= 0i;`);
-    for (let t = 0; t < 25; t++) products.push(`    let w${m}_${t} = select(0.0, weight[w${m} + ${t}u], use${m});`);
-    for (let r = 0; r < R; r++) {
-      for (let s = 0; s < S; s++) {
-        let sum = acc(m, r, s);
-        for (let t = 0; t < 25; t++) sum = `fma(w${m}_${t}, x${r + Math.floor(t / 5)}_${s + (t % 5)}, ${sum})`;
-        products.push(`    ${acc(m, r, s)} = ${sum};`);
+  if (blocking.unrolled) {
+    products.push(...unrolledChannels(options, blocking, kernelOf, acc));
+  } else {
+    for (let m = 0; m < M; m++) {
+      // Branch-free: a kernel that does not exist (c does not feed the map, or the map is past
+      // the last) reads weight 0 and multiplies by zeros.
+      products.push(
+        connectionTable
+          ? `    let k${m} = select(-1i, kKernel[min(o0 + ${m}u, kOutChannels - 1u) * kInChannels + c], o0 + ${m}u < kOutChannels);`
+          : `    let k${m} = select(-1i, i32((o0 + ${m}u) * kInChannels + c), o0 + ${m}u < kOutChannels);`,
+      );
+      products.push(`    let w${m} = u32(max(k${m}, 0i)) * 25u;`);
+      products.push(`    let use${m} = k${m} >= 0i;`);
+      for (let t = 0; t < 25; t++) products.push(`    let w${m}_${t} = select(0.0, weight[w${m} + ${t}u], use${m});`);
+      for (let r = 0; r < R; r++) {
+        for (let s = 0; s < S; s++) {
+          let sum = acc(m, r, s);
+          for (let t = 0; t < 25; t++) sum = `fma(w${m}_${t}, x${r + Math.floor(t / 5)}_${s + (t % 5)}, ${sum})`;
+          products.push(`    ${acc(m, r, s)} = ${sum};`);
+        }
       }
     }
   }
@@ -235,11 +334,15 @@ fn main(
   let y0 = i32((block / kColumnBlocks) % kRowBlocks) * ${R}i;
   let x0 = i32(block % kColumnBlocks) * ${S}i;
 ${accumulators.join('\n')}
+#if ${blocking.unrolled}
+${products.join('\n')}
+#else
   for (var c = 0u; c < kInChannels; c++) {
     let base = (n * kInChannels + c) * u32(kInSize * kInSize);
 ${patch.join('\n')}
 ${products.join('\n')}
   }
+#endif
 ${stores.join('\n')}
 }
 `;

@@ -190,13 +190,15 @@ export function reductionDispatch(outputs: number): [number, number, number] {
 }
 
 /**
- * The batch's sum of per-image partials, images in order: total[j] = Σ_n partial[n, j].
- * Bindings: 0 step uniform (its count is N), 1 partial [N, values], 2 total [values].
+ * The batch's sum of partials, in order: total[j] = Σ_r partial[r, j] over the N ·
+ * `rowsPerImage` rows (default 1: one per image; more where a kernel writes several per image).
+ * Bindings: 0 step uniform (its count is N), 1 partial [N · rowsPerImage, values], 2 total [values].
  *
  * @example
  * const kernel = batchSum({ values: 150 });
  */
-export function batchSum(options: { readonly values: number }): TrainKernel {
+export function batchSum(options: { readonly values: number; readonly rowsPerImage?: number }): TrainKernel {
+  const rows = options.rowsPerImage ?? 1;
   const code = elementwiseKernel({
     count: `${options.values}u`,
     declarations: `
@@ -204,8 +206,8 @@ export function batchSum(options: { readonly values: number }): TrainKernel {
 @group(0) @binding(2) var<storage, read_write> total: array<f32>;`,
     body: `
   var sum = 0.0;
-  for (var n = 0u; n < step.count; n++) {
-    sum += partial[n * ${options.values}u + i];
+  for (var r = 0u; r < step.count * ${rows}u; r++) {
+    sum += partial[r * ${options.values}u + i];
   }
   total[i] = sum;`,
   });

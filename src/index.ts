@@ -110,7 +110,8 @@ function describe(value: unknown): string {
 export type { Backend, InferenceEngine, InferenceResult, LayerActivation } from './engine-api.js';
 export * from './errors.js';
 export { kDefaultMaxBatch } from './gpu/engine.js';
-export { recommendedFeatures, recommendedLimits, type RecommendedFeature } from './gpu/device.js';
+export { recommendedFeatures, recommendedLimits, trainingKernelTargetOf, type RecommendedFeature } from './gpu/device.js';
+export type { KernelTarget } from '../shaders/conv5x5.js';
 export type { PlanChoice, PlanKind } from './gpu/plans.js';
 export {
   loadWeights,

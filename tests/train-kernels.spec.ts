@@ -24,6 +24,7 @@ import {
   activateInPlace,
   activationBackward as activationBackwardCpu,
   convBackward,
+  convForward,
   denseBackward,
   maxPoolBackward,
   rbfBackward as rbfBackwardCpu,
@@ -33,9 +34,16 @@ import {
 } from '../src/train/layers.js';
 import { sgdStep } from '../src/train/sgd.js';
 import { activationBackward } from '../shaders/activation-backward.js';
-import { conv5x5 } from '../shaders/conv5x5.js';
+import { conv5x5, conv5x5Blocking, kMaxUnrolledMultiplyAdds } from '../shaders/conv5x5.js';
 import { batchSum } from '../shaders/elementwise.js';
-import { conv5x5BackwardBiasPartial, conv5x5BackwardWeightPartial, conv5x5FlipWeights, conv5x5InputGradientConv } from '../shaders/conv5x5-backward.js';
+import {
+  conv5x5BackwardBiasPartial,
+  conv5x5BackwardWeightPartial,
+  conv5x5BackwardWeightRows,
+  conv5x5FlipWeights,
+  conv5x5InputGradientConv,
+  conv5x5WeightRowGroups,
+} from '../shaders/conv5x5-backward.js';
 import { crossEntropy } from '../shaders/cross-entropy.js';
 import { denseBackwardBias, denseBackwardInput, denseBackwardWeight } from '../shaders/dense-backward.js';
 import { adam, sgd } from '../shaders/optimizers.js';
@@ -86,6 +94,9 @@ test('activation backward equals the CPU reference for every activation', async 
   }
 });
 
+/** LeNet-5's C3 connection table (LENET5.md): 60 kernels. */
+const kSeedTable = [[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [0, 4, 5], [0, 1, 5], [0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [0, 3, 4, 5], [0, 1, 4, 5], [0, 1, 2, 5], [0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5], [0, 1, 2, 3, 4, 5]];
+
 const convCases = [
   { inChannels: 1, outChannels: 6, inSize: 13, padding: 2, n: 3 },
   { inChannels: 6, outChannels: 16, inSize: 9, padding: 0, n: 2, table: true },
@@ -94,9 +105,7 @@ const convCases = [
 
 for (const c of convCases) {
   test(`conv5x5 backward (${c.inChannels}→${c.outChannels}, ${c.inSize}×${c.inSize}, padding ${c.padding}${c.table ? ', C3 table' : ''}, N=${c.n}) equals convBackward`, async () => {
-    const table = c.table
-      ? [[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [0, 4, 5], [0, 1, 5], [0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [0, 3, 4, 5], [0, 1, 4, 5], [0, 1, 2, 5], [0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5], [0, 1, 2, 3, 4, 5]]
-      : denseTable(c.inChannels, c.outChannels);
+    const table = c.table ? kSeedTable : denseTable(c.inChannels, c.outChannels);
     const kernels = table.reduce((s, t) => s + t.length, 0);
     const outSize = c.inSize + 2 * c.padding - 4;
     const ps = c.inSize + 2 * c.padding;
@@ -108,6 +117,8 @@ for (const c of convCases) {
     const weightGrad = new Float32Array(kernels * 25);
     const biasGrad = new Float32Array(c.outChannels);
     const inputGrad = new Float32Array(input.length);
+    const bias = random(6, c.outChannels);
+    const forward = new Float32Array(c.n * c.outChannels * outSize * outSize);
     const padded = new Float32Array(c.inChannels * ps * ps);
     const paddedGrad = new Float32Array(padded.length);
     const plane = c.inChannels * c.inSize * c.inSize;
@@ -119,6 +130,7 @@ for (const c of convCases) {
           for (let x = 0; x < c.inSize; x++) padded[(ch * ps + y + c.padding) * ps + x + c.padding] = input[n * plane + (ch * c.inSize + y) * c.inSize + x]!;
         }
       }
+      convForward(geometry, padded, weight, bias, forward.subarray(n * outPlane, (n + 1) * outPlane));
       convBackward(geometry, padded, weight, preGrad.subarray(n * outPlane, (n + 1) * outPlane), weightGrad, biasGrad, paddedGrad);
       for (let ch = 0; ch < c.inChannels; ch++) {
         for (let y = 0; y < c.inSize; y++) {
@@ -130,12 +142,20 @@ for (const c of convCases) {
     const step = [batchStep(c.n)];
     // Input gradient: the kernels turned, then the forward conv over preGrad, in both block shapes.
     const [turned] = await runTrainKernel(device, conv5x5FlipWeights(options), [weight, new Float32Array(weight.length)], step, [2]);
-    for (const target of ['cpu', 'gpu'] as const) {
+    for (const target of ['cpu', 'cpu-unrolled', 'gpu'] as const) {
       const convOptions = conv5x5InputGradientConv(options, target);
       const { code, workgroups } = conv5x5(convOptions);
       const turnedConv = { kernel: 'conv5x5', options: convOptions, code, workgroups };
       const [gotInput] = await runTrainKernel(device, turnedConv, [preGrad, turned!, new Float32Array(c.inChannels), new Float32Array(input.length)], step, [4]);
       expectClose(`input gradient (${target} blocks)`, gotInput!, inputGrad, [c.inChannels, c.inSize, c.inSize]);
+    }
+    // The forward conv (the training plan's and the layered plan's) in every block shape.
+    for (const target of ['cpu', 'cpu-unrolled', 'gpu'] as const) {
+      const convOptions = { ...options, activation: 'none' as const, target };
+      const { code, workgroups, blocking } = conv5x5(convOptions);
+      expect(blocking.unrolled, `${target}: the input maps written out`).toBe(target === 'cpu-unrolled');
+      const [gotForward] = await runTrainKernel(device, { kernel: 'conv5x5', options: convOptions, code, workgroups }, [input, weight, bias, new Float32Array(forward.length)], step, [4]);
+      expectClose(`forward (${target} blocks)`, gotForward!, forward, [c.outChannels, outSize, outSize]);
     }
     // Weight and bias gradients: per-image partials, then their sum over the batch in order.
     const [weightPartial] = await runTrainKernel(device, conv5x5BackwardWeightPartial(options), [input, preGrad, new Float32Array(c.n * kernels * 25)], step, [3]);
@@ -143,6 +163,11 @@ for (const c of convCases) {
     const [biasPartial] = await runTrainKernel(device, conv5x5BackwardBiasPartial(options), [preGrad, new Float32Array(c.n * c.outChannels)], step, [2]);
     const [gotBias] = await runTrainKernel(device, batchSum({ values: c.outChannels }), [biasPartial!, new Float32Array(c.outChannels)], step, [2]);
     expectClose('weight gradient', gotWeight!, weightGrad, [kernels * 25]);
+    // The same from the written-out kernel's row-group partials ('cpu-unrolled').
+    const groups = conv5x5WeightRowGroups(options);
+    const [rowPartial] = await runTrainKernel(device, conv5x5BackwardWeightRows(options), [input, preGrad, new Float32Array(c.n * groups * kernels * 25)], step, [3]);
+    const [gotWeightRows] = await runTrainKernel(device, batchSum({ values: kernels * 25, rowsPerImage: groups }), [rowPartial!, new Float32Array(kernels * 25)], step, [2]);
+    expectClose('weight gradient (row groups)', gotWeightRows!, weightGrad, [kernels * 25]);
     expectClose('bias gradient', gotBias!, biasGrad, [c.outChannels]);
   });
 }
@@ -319,4 +344,18 @@ test('the batch gather equals preprocess, and with distortions warpImage then pr
     expectClose(`gathered batch${augment ? ' (distorted)' : ''}`, input!, expected, [side, side]);
     expect([...new Uint32Array(labels!.buffer)]).toEqual([...order.subarray(first, first + n)].map((i) => set.labels[i]!));
   }
+});
+
+test("'cpu-unrolled' writes out a conv layer within its budget and gives a wider one the GPU blocks", () => {
+  // The seed's C3 (60 kernels × 25 taps × 5 columns) and the tutorial's conv2 (96 × 25 × 5) are
+  // within kMaxUnrolledMultiplyAdds; Caffe's conv2 (1,000 kernels × 25 × 8) is not.
+  const seedC3 = conv5x5Blocking({ inChannels: 6, outChannels: 16, inSize: 14, padding: 0, connectionTable: kSeedTable }, 'cpu-unrolled');
+  expect(seedC3).toEqual({ maps: 16, rows: 1, columns: 5, workgroupSize: 64, unrolled: true });
+  expect(60 * 25 * seedC3.columns).toBeLessThanOrEqual(kMaxUnrolledMultiplyAdds);
+  const tutorialConv1 = conv5x5Blocking({ inChannels: 1, outChannels: 6, inSize: 32, padding: 0 }, 'cpu-unrolled');
+  expect(tutorialConv1).toEqual({ maps: 6, rows: 1, columns: 7, workgroupSize: 64, unrolled: true });
+  const caffeConv2 = conv5x5Blocking({ inChannels: 20, outChannels: 50, inSize: 12, padding: 0 }, 'cpu-unrolled');
+  expect(1000 * 25 * 8).toBeGreaterThan(kMaxUnrolledMultiplyAdds);
+  expect(caffeConv2).toEqual(conv5x5Blocking({ inChannels: 20, outChannels: 50, inSize: 12, padding: 0 }, 'gpu'));
+  expect(caffeConv2.unrolled).toBe(false);
 });

@@ -15,6 +15,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { compareFloats } from '../e2e/compare.js';
+import type { KernelTarget } from '../shaders/conv5x5.js';
 import { buildTrainingPlan } from '../src/gpu/training-plan.js';
 import { preprocess } from '../src/model/preprocess.js';
 import { presetModel } from '../src/model/presets.js';
@@ -44,8 +45,17 @@ function expectClose(label: string, actual: Float32Array, expected: Float32Array
 }
 
 // Caffe's LeNet (20 s here on SwiftShader) is checked against PyTorch in train-pytorch.spec.ts.
-for (const name of ['seed', 'classic', 'pytorch-tutorial']) {
-  test(`${name}: one GPU step's loss, gradients and SGD update equal the CPU network's`, async () => {
+// The conv kernels written out for CPU implementations ('cpu-unrolled', 10–25 s to build on
+// SwiftShader) for the seed (its connection table) and the tutorial net (every kernel).
+const kPlanCases: ReadonlyArray<{ readonly name: string; readonly kernelTarget?: KernelTarget }> = [
+  { name: 'seed' },
+  { name: 'classic' },
+  { name: 'pytorch-tutorial' },
+  { name: 'seed', kernelTarget: 'cpu-unrolled' },
+  { name: 'pytorch-tutorial', kernelTarget: 'cpu-unrolled' },
+];
+for (const { name, kernelTarget } of kPlanCases) {
+  test(`${name}${kernelTarget ? ` (kernels for '${kernelTarget}')` : ''}: one GPU step's loss, gradients and SGD update equal the CPU network's`, async () => {
     const spec = presetModel(name)!;
     const weights = randomWeights(spec, 3);
     const preprocessing = weights.preprocessing;
@@ -73,6 +83,7 @@ for (const name of ['seed', 'classic', 'pytorch-tutorial']) {
       optimizer: { kind: 'sgd', momentum: 0, weightDecay: 0 },
       preprocessing,
       inputGradient: true,
+      ...(kernelTarget ? { kernelTarget } : {}),
     });
     try {
       const lr = 0.1;

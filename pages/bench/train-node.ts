@@ -29,8 +29,8 @@ export function nodeTrainHost(adapter?: string): TrainHost {
       return set;
     },
     async gpu() {
-      const [{ createTrainer }, { device, adapterName }] = await Promise.all([import('../../src/node.js'), nodeDevice(adapter)]);
-      return { createTrainer, device, adapterName };
+      const [{ createTrainer, trainingKernelTargetOf }, { device, adapterName }] = await Promise.all([import('../../src/node.js'), nodeDevice(adapter)]);
+      return { createTrainer, trainingKernelTargetOf, device, adapterName };
     },
     async cpu() {
       const { train } = await import('../../src/train/trainer.js');

@@ -14,11 +14,11 @@ const host: TrainHost = {
   now: () => performance.now(),
   ...trainPageHostParts,
   async gpu() {
-    const { createTrainer } = await import('../../src/index.js');
+    const { createTrainer, trainingKernelTargetOf } = await import('../../src/index.js');
     const adapter = await navigator.gpu?.requestAdapter();
     if (!adapter) throw new Error('no WebGPU adapter in this page');
     const device = await adapter.requestDevice({ label: 'bench.train.device' });
-    return { createTrainer, device, adapterName: describeAdapterInfo(adapter.info) };
+    return { createTrainer, trainingKernelTargetOf, device, adapterName: describeAdapterInfo(adapter.info) };
   },
 };
 

@@ -13,7 +13,7 @@
  * on its CPU, WASM and WebGPU backends. A trainer that cannot train the network there reports
  * why (e.g. the kernel tfjs lacks) instead of a figure.
  */
-import type { createTrainer, LabelledImages, ModelWeights } from '../../src/index.js';
+import type { createTrainer, LabelledImages, ModelWeights, trainingKernelTargetOf } from '../../src/index.js';
 import { tfjsTrain, type TfjsModules, type TfTrainBackend } from './train-tfjs.js';
 
 export const kTrainEngines = ['ours-gpu', 'ours-cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu'] as const;
@@ -65,7 +65,7 @@ export interface TrainHost {
   /** The first `count` MNIST training images and labels. */
   mnist(count: number): Promise<LabelledImages>;
   /** Ours on the GPU: the library and a device. */
-  gpu(): Promise<{ createTrainer: typeof createTrainer; device: GPUDevice; adapterName: string }>;
+  gpu(): Promise<{ createTrainer: typeof createTrainer; trainingKernelTargetOf: typeof trainingKernelTargetOf; device: GPUDevice; adapterName: string }>;
   /** Our CPU trainer, where there is one (Node). */
   cpu?(): Promise<{ train: CpuTrain; workers: number }>;
   /** tfjs-core with `backend` and the gradients registered, and tfjs-layers over it. */
@@ -100,15 +100,17 @@ async function runTrainer(request: TrainRequest, host: TrainHost, weights: Model
   const timedImages = steps * batch;
   switch (request.engine) {
     case 'ours-gpu': {
-      const { createTrainer, device, adapterName } = await host.gpu();
-      const trainer = await createTrainer(weights, { device, train: data, batch, optimizer: 'sgd', lr, schedule: 'constant', shuffle: false, stepsPerSubmit: Math.max(warmup, steps) });
+      const { createTrainer, trainingKernelTargetOf, device, adapterName } = await host.gpu();
+      // The kernels a run of many steps takes on this device (`npm run train -- --gpu` does).
+      const kernelTarget = trainingKernelTargetOf(device);
+      const trainer = await createTrainer(weights, { device, train: data, batch, optimizer: 'sgd', lr, schedule: 'constant', shuffle: false, stepsPerSubmit: Math.max(warmup, steps), kernelTarget });
       try {
         if (warmup > 0) await trainer.fit({ steps: warmup });
         const started = host.now();
         // One submission of the timed steps, one readback of their loss totals at the end.
         const progress = await trainer.fit({ steps, reportEvery: steps });
         const seconds = (host.now() - started) / 1000;
-        return { detail: `createTrainer on ${adapterName}`, imagesPerSecond: timedImages / seconds, loss: progress!.loss };
+        return { detail: `createTrainer on ${adapterName}, kernels for '${kernelTarget}'`, imagesPerSecond: timedImages / seconds, loss: progress!.loss };
       } finally {
         trainer.destroy();
       }

@@ -63,6 +63,18 @@ export function kernelTargetOf(device: GPUDevice): KernelTarget {
 }
 
 /**
+ * What a training run's conv and dense kernels are built for on this device: 'cpu-unrolled'
+ * on CPU implementations (a run's thousands of steps pay for their longer build; docs/training.md),
+ * 'gpu' otherwise.
+ *
+ * @example
+ * buildTrainingPlan(device, spec, tensors, train, null, { ...options, kernelTarget: trainingKernelTargetOf(device) });
+ */
+export function trainingKernelTargetOf(device: GPUDevice): KernelTarget {
+  return kernelTargetOf(device) === 'cpu' ? 'cpu-unrolled' : 'gpu';
+}
+
+/**
  * A device's adapter info (`GPUDevice.adapterInfo`, with the subgroup sizes where the
  * implementation gives them); undefined where the implementation predates it.
  *

@@ -120,7 +120,7 @@ export async function buildLayeredPlan(
     const steps = await Promise.all(pending.map((step) => makeStep(device, step, batchBuffer)));
     return {
       // Blocked kernels (GPU-sized) or one output per invocation: what `WebGpuEngine.planDetail` reports.
-      kind: target === 'gpu' ? 'layered-blocked' : 'layered',
+      kind: target === 'cpu' ? 'layered' : 'layered-blocked',
       maxBatch,
       steps,
       batchBuffer,

@@ -6,8 +6,16 @@
  */
 import { activationBackward } from '../../shaders/activation-backward.js';
 import { dispatchSize } from '../../shaders/common.js';
-import { conv5x5, type KernelTarget } from '../../shaders/conv5x5.js';
-import { conv5x5BackwardBiasPartial, conv5x5BackwardWeightPartial, conv5x5FlipWeights, conv5x5InputGradientConv } from '../../shaders/conv5x5-backward.js';
+import { conv5x5, kMaxUnrolledMultiplyAdds, type KernelTarget } from '../../shaders/conv5x5.js';
+import {
+  conv5x5BackwardBiasPartial,
+  conv5x5BackwardWeightPartial,
+  conv5x5BackwardWeightRows,
+  conv5x5FlipWeights,
+  conv5x5InputGradientConv,
+  conv5x5WeightRowGroups,
+  conv5x5WeightRowsSize,
+} from '../../shaders/conv5x5-backward.js';
 import { dense } from '../../shaders/dense.js';
 import { denseBackwardBias, denseBackwardInput, denseBackwardWeight } from '../../shaders/dense-backward.js';
 import { batchSum, type TrainKernel } from '../../shaders/elementwise.js';
@@ -110,10 +118,16 @@ export function backwardSteps(
       const options = { inChannels: layer.inChannels, outChannels: layer.outChannels, inSize: layer.inSize, padding: layer.padding, ...(layer.connectionTable ? { connectionTable: layer.connectionTable } : {}) };
       const kernels = convKernelCount(layer.inChannels, layer.outChannels, layer.connectionTable);
       if (grad) {
-        const weightPartial = context.scratch(`${layer.name}.weight.gradient.partial`, context.maxBatch * kernels * 25);
+        // Written out for a CPU implementation where the layer's code stays within the budget.
+        const rows = context.target === 'cpu-unrolled' && conv5x5WeightRowsSize(options) <= kMaxUnrolledMultiplyAdds ? conv5x5WeightRowGroups(options) : 0;
+        const weightPartial = context.scratch(`${layer.name}.weight.gradient.partial`, context.maxBatch * Math.max(rows, 1) * kernels * 25);
         const biasPartial = context.scratch(`${layer.name}.bias.gradient.partial`, context.maxBatch * layer.outChannels);
-        steps.push({ label: `${layer.name}.conv5x5.backward.weight.partial`, kernel: conv5x5BackwardWeightPartial(options), bindings: [b(input), b(preGrad), b(weightPartial)] });
-        steps.push({ label: `${layer.name}.conv5x5.backward.weight.sum`, kernel: batchSum({ values: kernels * 25 }), bindings: [b(weightPartial), grad(layer.weight)] });
+        steps.push({
+          label: `${layer.name}.conv5x5.backward.weight.partial`,
+          kernel: rows > 0 ? conv5x5BackwardWeightRows(options) : conv5x5BackwardWeightPartial(options),
+          bindings: [b(input), b(preGrad), b(weightPartial)],
+        });
+        steps.push({ label: `${layer.name}.conv5x5.backward.weight.sum`, kernel: batchSum({ values: kernels * 25, rowsPerImage: Math.max(rows, 1) }), bindings: [b(weightPartial), grad(layer.weight)] });
         steps.push({ label: `${layer.name}.conv5x5.backward.bias.partial`, kernel: conv5x5BackwardBiasPartial(options), bindings: [b(preGrad), b(biasPartial)] });
         steps.push({ label: `${layer.name}.conv5x5.backward.bias.sum`, kernel: batchSum({ values: layer.outChannels }), bindings: [b(biasPartial), grad(layer.bias)] });
       }

@@ -19,6 +19,7 @@ import type { InferenceEngine } from '../engine-api.js';
 import { kDefaultMaxBatch, WebGpuEngine } from '../gpu/engine.js';
 import { buildSnapshotPlan } from '../gpu/snapshot-plan.js';
 import type { StepValues } from '../../shaders/elementwise.js';
+import type { KernelTarget } from '../../shaders/conv5x5.js';
 
 export interface GpuTrainerOptions {
   readonly device: GPUDevice;
@@ -52,6 +53,14 @@ export interface GpuTrainerOptions {
   readonly preprocessing?: Preprocessing;
   /** Steps encoded per submission (default 64). */
   readonly stepsPerSubmit?: number;
+  /**
+   * What the conv and dense kernels are built for (`KernelTarget`): default 'gpu' on every
+   * device, a build of one to two seconds on SwiftShader. `trainingKernelTargetOf(device)`
+   * gives 'cpu-unrolled' on CPU implementations: about twice the seed's images/s there, for a
+   * build of 10–25 s (docs/training.md), so for runs of many steps; `npm run train -- --gpu`
+   * takes it for runs of 500 steps or more.
+   */
+  readonly kernelTarget?: KernelTarget;
 }
 
 /** What `fit`'s progress callback receives. */
@@ -134,6 +143,7 @@ export async function createTrainer(source: ModelWeights | ModelSpec | Architect
     preprocessing,
     augment: augment !== null,
     ...(options.stepsPerSubmit === undefined ? {} : { maxStepsPerSubmit: options.stepsPerSubmit }),
+    ...(options.kernelTarget === undefined ? {} : { kernelTarget: options.kernelTarget }),
   });
   // The CPU trainer's stream for data order (trainer.ts), so both draw the same batches.
   const random = new Prng(seed * 2654435761 + 1);
