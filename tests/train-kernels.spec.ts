@@ -236,13 +236,16 @@ test('dense backward (37 → 11, N=5) equals denseBackward', async () => {
   for (let i = 0; i < n; i++) {
     denseBackward(inFeatures, outFeatures, input.subarray(i * inFeatures), weight, preGrad.subarray(i * outFeatures), weightGrad, biasGrad, inputGrad.subarray(i * inFeatures, (i + 1) * inFeatures));
   }
-  const options = { inFeatures, outFeatures };
   const step = [batchStep(n)];
-  const [gotInput] = await runTrainKernel(device, denseBackwardInput(options), [weight, preGrad, new Float32Array(input.length)], step, [3]);
-  const [gotWeight] = await runTrainKernel(device, denseBackwardWeight(options), [input, preGrad, new Float32Array(weight.length)], step, [3]);
-  const [gotBias] = await runTrainKernel(device, denseBackwardBias(options), [preGrad, new Float32Array(outFeatures)], step, [2]);
-  expectClose('input gradient', gotInput!, inputGrad, [inFeatures]);
-  expectClose('weight gradient', gotWeight!, weightGrad, [outFeatures, inFeatures]);
+  // 4 × 4 blocks (the default) and 8 × 8 ('cpu-unrolled'): blocks past the batch, the inputs and the outputs.
+  for (const block of [4, 8]) {
+    const options = { inFeatures, outFeatures, block };
+    const [gotInput] = await runTrainKernel(device, denseBackwardInput(options), [weight, preGrad, new Float32Array(input.length)], step, [3]);
+    const [gotWeight] = await runTrainKernel(device, denseBackwardWeight(options), [input, preGrad, new Float32Array(weight.length)], step, [3]);
+    expectClose(`input gradient (${block} × ${block} blocks)`, gotInput!, inputGrad, [inFeatures]);
+    expectClose(`weight gradient (${block} × ${block} blocks)`, gotWeight!, weightGrad, [outFeatures, inFeatures]);
+  }
+  const [gotBias] = await runTrainKernel(device, denseBackwardBias({ inFeatures, outFeatures }), [preGrad, new Float32Array(outFeatures)], step, [2]);
   expectClose('bias gradient', gotBias!, biasGrad, [outFeatures]);
 });
 

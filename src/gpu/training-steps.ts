@@ -16,7 +16,7 @@ import {
   conv5x5WeightRowGroups,
   conv5x5WeightRowsSize,
 } from '../../shaders/conv5x5-backward.js';
-import { dense } from '../../shaders/dense.js';
+import { dense, denseBlocking } from '../../shaders/dense.js';
 import { denseBackwardBias, denseBackwardInput, denseBackwardWeight } from '../../shaders/dense-backward.js';
 import { batchSum, type TrainKernel } from '../../shaders/elementwise.js';
 import { kRbfWorkgroupSize, rbf } from '../../shaders/rbf.js';
@@ -154,7 +154,8 @@ export function backwardSteps(
       return steps;
     }
     case 'dense': {
-      const options = { inFeatures: layer.inFeatures, outFeatures: layer.outFeatures };
+      // The backward blocks as wide as the forward's on CPU implementations' long runs; 4 × 4 otherwise.
+      const options = { inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, block: context.target === 'cpu-unrolled' ? denseBlocking(layer.outFeatures, context.target).images : 4 };
       if (grad) {
         steps.push({ label: `${layer.name}.dense.backward.weight`, kernel: denseBackwardWeight(options), bindings: [b(input), b(preGrad), grad(layer.weight)] });
         steps.push({ label: `${layer.name}.dense.backward.bias`, kernel: denseBackwardBias(options), bindings: [b(preGrad), grad(layer.bias)] });
