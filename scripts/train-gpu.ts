@@ -21,7 +21,7 @@ import type { TrainCommand } from './train-options.js';
  * Runs of at least this many optimizer steps take `trainingKernelTargetOf(device)`'s kernels;
  * shorter ones (the one-step check, the tests' few steps) the 'gpu' blocks, built in a second
  * or two. At batch 64 the written-out kernels save the seed about 0.1 s a step on SwiftShader
- * for about 20 s more build: even after 500 steps.
+ * for 10–50 s more build: even after a few hundred steps.
  */
 const kUnrolledMinSteps = 500;
 
@@ -51,7 +51,7 @@ export async function trainOnGpu(command: TrainCommand, argv: readonly string[])
   const started = performance.now();
   try {
     // A long run on a CPU implementation takes the written-out kernels: their longer build
-    // (10–25 s on SwiftShader) pays for itself within a few hundred steps.
+    // (10–50 s on SwiftShader) pays for itself within a few hundred steps.
     const plannedSteps = steps ?? epochs * Math.ceil(trainSet.count / command.batch);
     const kernelTarget = plannedSteps >= kUnrolledMinSteps ? trainingKernelTargetOf(device) : 'gpu';
     const trainer = await createTrainer(initial ?? spec, { device, train: trainSet, test: testSet, ...settings, kernelTarget });

@@ -50,10 +50,11 @@ import { activationWgsl, batchAndIndexWgsl, dispatchSize } from './common.js';
 export type KernelTarget = 'cpu' | 'cpu-unrolled' | 'gpu';
 
 /**
- * The most multiply-adds a 'cpu-unrolled' conv kernel writes out (kernels × 25 × columns):
- * SwiftShader's compile time grows with them (the tutorial net's 96 kernels at 7 columns,
- * 16,800, build in about 10 s on the 2-core machine); Caffe's 1,000-kernel conv2 would be
- * 200,000 and takes the 'gpu' blocks.
+ * The most multiply-adds a 'cpu-unrolled' conv kernel writes out (kernels × 25 × columns; for
+ * the weight gradient, kernels × 25 × output columns): SwiftShader's compile time grows with
+ * them. The largest written out in the presets is the tutorial net's conv2 weight gradient,
+ * 96 × 25 × 10 = 24,000 (its whole plan builds in 11–32 s on the 2-core machine); Caffe's
+ * 1,000-kernel conv2 would be 200,000 and takes the 'gpu' blocks.
  */
 export const kMaxUnrolledMultiplyAdds = 25_000;
 

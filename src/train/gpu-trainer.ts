@@ -56,8 +56,8 @@ export interface GpuTrainerOptions {
   /**
    * What the conv and dense kernels are built for (`KernelTarget`): default 'gpu' on every
    * device, a build of one to two seconds on SwiftShader. `trainingKernelTargetOf(device)`
-   * gives 'cpu-unrolled' on CPU implementations: about twice the seed's images/s there, for a
-   * build of 10–25 s (docs/training.md), so for runs of many steps; `npm run train -- --gpu`
+   * gives 'cpu-unrolled' on CPU implementations: 1.1–2.3× the images/s there, for a
+   * build of 10–50 s (docs/training.md), so for runs of many steps; `npm run train -- --gpu`
    * takes it for runs of 500 steps or more.
    */
   readonly kernelTarget?: KernelTarget;
