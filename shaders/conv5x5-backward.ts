@@ -27,7 +27,7 @@
  * slower.
  */
 import { connectionOffsets, convKernelCount, denseTable } from '../src/model/spec.js';
-import type { Conv5x5Options, KernelTarget } from './conv5x5.js';
+import { kMaxUnrolledMultiplyAdds, type Conv5x5Options, type KernelTarget } from './conv5x5.js';
 import { elementwiseDispatch, elementwiseKernel, type TrainKernel } from './elementwise.js';
 
 export interface Conv5x5BackwardOptions {
@@ -202,15 +202,17 @@ export function conv5x5WeightRowGroups(options: Conv5x5BackwardOptions): number 
 }
 
 /**
- * Multiply-adds `conv5x5BackwardWeightRows` writes out for a layer (kernels × 25 taps × output
- * columns), for the budget its callers hold it to (`kMaxUnrolledMultiplyAdds`).
+ * Row groups per image of the weight gradient's partials on a target: those of
+ * `conv5x5BackwardWeightRows` where 'cpu-unrolled' writes it out (kernels × 25 taps × output
+ * columns within `kMaxUnrolledMultiplyAdds`), else 0: the per-(image, kernel, kernel row)
+ * `conv5x5BackwardWeightPartial`.
  *
  * @example
- * conv5x5WeightRowsSize({ inChannels: 1, outChannels: 6, inSize: 32, padding: 0 }); // 4200
+ * conv5x5WrittenOutWeightRows({ inChannels: 1, outChannels: 6, inSize: 32, padding: 0 }, 'cpu-unrolled'); // 14
  */
-export function conv5x5WeightRowsSize(options: Conv5x5BackwardOptions): number {
+export function conv5x5WrittenOutWeightRows(options: Conv5x5BackwardOptions, target: KernelTarget): number {
   const { outSize, kernels } = geometry(options);
-  return kernels * 25 * outSize;
+  return target === 'cpu-unrolled' && kernels * 25 * outSize <= kMaxUnrolledMultiplyAdds ? conv5x5WeightRowGroups(options) : 0;
 }
 
 /**

@@ -43,6 +43,7 @@ import {
   conv5x5FlipWeights,
   conv5x5InputGradientConv,
   conv5x5WeightRowGroups,
+  conv5x5WrittenOutWeightRows,
 } from '../shaders/conv5x5-backward.js';
 import { crossEntropy } from '../shaders/cross-entropy.js';
 import { denseBackwardBias, denseBackwardInput, denseBackwardWeight } from '../shaders/dense-backward.js';
@@ -361,4 +362,8 @@ test("'cpu-unrolled' writes out a conv layer within its budget and gives a wider
   expect(1000 * 25 * 8).toBeGreaterThan(kMaxUnrolledMultiplyAdds);
   expect(caffeConv2).toEqual(conv5x5Blocking({ inChannels: 20, outChannels: 50, inSize: 12, padding: 0 }, 'gpu'));
   expect(caffeConv2.unrolled).toBe(false);
+  // The weight gradient: the tutorial's conv2 (96 × 25 × 10 = 24,000) written out in 5 row pairs, Caffe's conv2 not.
+  expect(conv5x5WrittenOutWeightRows({ inChannels: 6, outChannels: 16, inSize: 14, padding: 0 }, 'cpu-unrolled')).toBe(5);
+  expect(conv5x5WrittenOutWeightRows({ inChannels: 6, outChannels: 16, inSize: 14, padding: 0 }, 'gpu')).toBe(0);
+  expect(conv5x5WrittenOutWeightRows({ inChannels: 20, outChannels: 50, inSize: 12, padding: 0 }, 'cpu-unrolled')).toBe(0);
 });

@@ -6,15 +6,14 @@
  */
 import { activationBackward } from '../../shaders/activation-backward.js';
 import { dispatchSize } from '../../shaders/common.js';
-import { conv5x5, kMaxUnrolledMultiplyAdds, type KernelTarget } from '../../shaders/conv5x5.js';
+import { conv5x5, type KernelTarget } from '../../shaders/conv5x5.js';
 import {
   conv5x5BackwardBiasPartial,
   conv5x5BackwardWeightPartial,
   conv5x5BackwardWeightRows,
   conv5x5FlipWeights,
   conv5x5InputGradientConv,
-  conv5x5WeightRowGroups,
-  conv5x5WeightRowsSize,
+  conv5x5WrittenOutWeightRows,
 } from '../../shaders/conv5x5-backward.js';
 import { dense, denseBlocking } from '../../shaders/dense.js';
 import { denseBackwardBias, denseBackwardInput, denseBackwardWeight } from '../../shaders/dense-backward.js';
@@ -119,7 +118,7 @@ export function backwardSteps(
       const kernels = convKernelCount(layer.inChannels, layer.outChannels, layer.connectionTable);
       if (grad) {
         // Written out for a CPU implementation where the layer's code stays within the budget.
-        const rows = context.target === 'cpu-unrolled' && conv5x5WeightRowsSize(options) <= kMaxUnrolledMultiplyAdds ? conv5x5WeightRowGroups(options) : 0;
+        const rows = conv5x5WrittenOutWeightRows(options, context.target);
         const weightPartial = context.scratch(`${layer.name}.weight.gradient.partial`, context.maxBatch * Math.max(rows, 1) * kernels * 25);
         const biasPartial = context.scratch(`${layer.name}.bias.gradient.partial`, context.maxBatch * layer.outChannels);
         steps.push({
