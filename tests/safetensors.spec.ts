@@ -195,6 +195,16 @@ test.describe('writer refuses what the reader would refuse', () => {
     expect(write({ shape: [2], data: new Float32Array([1, NaN]) })).toThrow(/element 1 must be finite, found NaN/);
     expect(write({ shape: [1], data: new Float32Array([1]) }, '__metadata__')).toThrow(InputError);
   });
+
+  test('a header past the cap (metadata too long) is refused; one just under it reads back', () => {
+    const tensors = new Map([['t', { shape: [1], data: new Float32Array([1]) }]]);
+    // '{"__metadata__":{"notes":"…"},"t":{…}}': everything but the value is under 100 bytes.
+    const withNotes = (length: number) => () => writeSafetensors(tensors, { notes: 'x'.repeat(length) });
+    expect(withNotes(kMaxHeaderBytes)).toThrow(InputError);
+    expect(withNotes(kMaxHeaderBytes)).toThrow(new RegExp(`expected at most ${kMaxHeaderBytes} bytes`));
+    const fits = withNotes(kMaxHeaderBytes - 100)();
+    expect(parseSafetensors(fits).metadata['notes']).toHaveLength(kMaxHeaderBytes - 100);
+  });
 });
 
 test.describe('each validation failure is a WeightsFileError saying where, expected and found', () => {
@@ -208,7 +218,7 @@ test.describe('each validation failure is a WeightsFileError saying where, expec
     expectWeightsError(bytes, { byteOffset: 0, says: [`at most ${bytes.length - 8}`, 'found 1000'] });
   });
 
-  test('absurdly large header length (u64 beyond 2^32, and beyond the 128 KiB cap)', () => {
+  test('absurdly large header length (u64 beyond 2^32, and beyond the 64 KiB cap)', () => {
     expectWeightsError(craft('{}', [], 2 ** 40), { byteOffset: 0, says: ['absurd', `found ${2 ** 40}`] });
     expectWeightsError(craft('{}', [], kMaxHeaderBytes + 1), { byteOffset: 0, says: [`${kMaxHeaderBytes + 1}`] });
   });
@@ -231,7 +241,7 @@ test.describe('each validation failure is a WeightsFileError saying where, expec
   });
 
   test('deeply nested JSON is rejected at the depth bound, without recursing', () => {
-    const header = `{"a":${'['.repeat(100_000)}`; // 100 KB: within the 128 KiB header cap
+    const header = `{"a":${'['.repeat(60_000)}`; // 60 KB: within the 64 KiB header cap
     const started = performance.now();
     expectWeightsError(craft(header), { byteOffset: at(header, '[[[[') + 2, says: ['at most 3 levels of nesting', 'found deeper'] });
     expect(performance.now() - started).toBeLessThan(1000);
