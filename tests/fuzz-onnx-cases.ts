@@ -551,6 +551,12 @@ function repetitionCases(): CraftedCase[] {
     { name: 'a shape with 100,000 dims', bytes: inGraph(ld(12, concat(ld(1, encoder.encode('y')), ld(2, ld(1, ld(2, many(1, new Uint8Array(0), 100_000))))))), outcome: 'file', mentions: ['dims'] },
     { name: 'a 1 MiB node name', bytes: inGraph(nodeWith(ld(3, new Uint8Array(2 ** 20).fill(0x61)))), outcome: 'file', mentions: ['string'] },
     { name: '600,000 unpacked float_data entries (3 MB)', bytes: inGraph(ld(5, concat(ld(8, encoder.encode('u')), repeatedFixed32(4, 600_000)))), outcome: 'accept' },
+    { name: 'an attribute with 2,000 unpacked floats', bytes: inGraph(nodeWith(ld(5, repeatedFixed32(7, 2_000)))), outcome: 'file', mentions: ['floats', 'at most 1024'] },
+    {
+      name: 'unpacked float_data whose last value the file cuts short',
+      bytes: concat(head, ld(7, concat(graph, ld(5, concat(ld(8, encoder.encode('u')), repeatedFixed32(4, 1_000), Uint8Array.of(...tag(4, 5), 0, 0)))))),
+      outcome: 'file',
+    },
   ];
 }
 

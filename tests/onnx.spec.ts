@@ -24,6 +24,7 @@ import {
   firstMismatch,
   floatTensor,
   forward,
+  ld,
   modelOf,
   node,
   nodeOf,
@@ -374,8 +375,13 @@ test('typed fields unpacked (one tag per value, as proto2 allows), even after an
   const f64 = (i: number) => [...new Uint8Array(new Float64Array([values[i]!]).buffer)];
   const varint16 = (i: number) => { const v = halves[i]!; return v < 0x80 ? [v] : v < 0x4000 ? [(v & 0x7f) | 0x80, v >> 7] : [(v & 0x7f) | 0x80, ((v >> 7) & 0x7f) | 0x80, v >> 14]; };
   const expectedHalves = [1, -0.5, 2 ** -24, 65504];
+  const twoRuns = withRawWeight((w) => {
+    const run = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => [...tag(4, 5), ...f32(from + i)]).flat();
+    return concat(encodeTensor({ name: w.name, dims: w.dims, data_type: 1 }), Uint8Array.from(run(0, 20)), ld(12, new TextEncoder().encode('between')), Uint8Array.from(run(20, 50)));
+  });
   const cases: [string, Uint8Array, ArrayLike<number>][] = [
     ['float_data', unpacked(4, 5, f32), values],
+    ['float_data in two runs, a doc_string between them', twoRuns, values],
     ['float_data after an overlong first tag', unpacked(4, 5, f32, [0xa5, 0x00]), values],
     ['double_data', unpacked(10, 1, f64), values],
     ['int32_data holding float16 bits', unpacked(5, 0, varint16), halves.map((_, i) => expectedHalves[i % 4]!)],
