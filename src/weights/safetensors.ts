@@ -42,7 +42,7 @@ export interface SafetensorsFile {
  * implementation allows 100 MB for large models, but parsing a hostile header costs CPU and
  * memory in proportion to its size, so this cap keeps every file within the loader's 100 ms
  * budget (tests/fuzz-weights.spec.ts). Measured on the 2-core VM, a header at a 128 KiB cap
- * (9,219 metadata keys, or 1,898 empty tensors) cost 40–70 ms of CPU in the test, and 103 ms
+ * (9,219 metadata keys, or 1,898 empty tensors) cost 40–87 ms of CPU in the test, and 103 ms
  * on a loaded CI run: the cap was halved for a margin, not the budget raised.
  */
 export const kMaxHeaderBytes = 64 * 1024;
