@@ -186,6 +186,20 @@ test('solo pages: each engine alone on the same ONNX file (batch-norm LeNet; tfj
   await expect(page.locator('#results table.fair tr'), 'header and the two seed rows').toHaveCount(3);
   await expect(page.locator('#results table.family tr'), 'header, ours and ORT WASM on the batch-norm net').toHaveCount(3);
   await expect(page.locator('#results table.family')).toContainText('equal');
+  // The charts draw the same runs: the seed's engines side by side, and the family (ours and ORT
+  // WASM on the batch-norm net), its label carrying ours ÷ ORT WASM at the largest batch.
+  await expect(page.locator('#charts #side-by-side canvas')).toHaveCount(2);
+  await expect(page.locator('#charts h2').first()).toContainText('Seed model, each engine alone in a fresh browser');
+  await expect(page.locator('#charts #family canvas')).toHaveCount(2);
+  const familyChart = (await page.evaluate(() => window.bench.charts())).find((c) => c.id === 'family-rate');
+  expect(familyChart, 'the family chart, as the page drew it').toEqual({
+    id: 'family-rate',
+    labels: [`d2l's LeNet with batch norm (${rows[0]!.vsOrtWasm!.imagesPerSecond.toFixed(2)}×)`],
+    datasets: [
+      { label: 'ours, default', data: [ours.sweep[1]!.imagesPerSecond] },
+      { label: 'ONNX Runtime Web WASM', data: [ort.sweep[1]!.imagesPerSecond] },
+    ],
+  });
   // A bad request is an error naming what was expected, not a hang.
   await page.goto('/bench.html?engine=ort-wasm&model=vgg16');
   await page.waitForFunction(() => document.body.dataset['state'] === 'error');

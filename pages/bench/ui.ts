@@ -2,10 +2,12 @@
  * bench.html: runs the benchmark on demand and shows the tables, the charts and the JSON.
  * `window.bench.run(options)` is the same entry point for `npm run bench` and the tests;
  * `window.bench.show(result)` shows a result completed elsewhere (`npm run bench` adds the cold
- * starts it measured in fresh browsers, and shows the whole before its screenshot).
+ * starts it measured in fresh browsers, and shows the whole before its screenshot);
+ * `window.bench.charts()` gives what each chart on the page plots (its canvas id, labels and
+ * datasets), for the tests and for anyone who wants the figures behind a picture.
  */
 import { recommendedFeatures, recommendedLimits } from '../../src/index.js';
-import { drawCharts } from './charts.js';
+import { drawCharts, drawnChart, type DrawnChart } from './charts.js';
 import { pageHost } from './page-host.js';
 import { benchMeta, runBenchmark } from './run.js';
 import { sideBySide } from './summary.js';
@@ -16,7 +18,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const log = (line: string) => {
   $('log').textContent += `${line}\n`;
 };
-let charts: Array<{ destroy(): void }> = [];
+let charts: ReturnType<typeof drawCharts> = [];
 let last: BenchResult | undefined;
 
 /** A device with timestamp queries (per-kernel GPU time) and the engine's features, where the adapter has them. */
@@ -78,7 +80,12 @@ async function meta(): Promise<BenchResult> {
 
 declare global {
   interface Window {
-    bench: { run(options: BenchOptions): Promise<BenchResult>; show(result: BenchResult): void; meta(): Promise<BenchResult> };
+    bench: {
+      run(options: BenchOptions): Promise<BenchResult>;
+      show(result: BenchResult): void;
+      meta(): Promise<BenchResult>;
+      charts(): DrawnChart[];
+    };
   }
 }
 
@@ -98,6 +105,6 @@ export function startBenchUi(): void {
     a.click();
     URL.revokeObjectURL(a.href);
   });
-  window.bench = { run, show, meta };
+  window.bench = { run, show, meta, charts: () => charts.map(drawnChart) };
   document.body.dataset['state'] = 'idle';
 }
