@@ -49,15 +49,31 @@ const kDenseBlocks = 2;
  * one vec4 of weights per block and input for all K images. With `subgroups`, lane `lane`
  * (its subgroup invocation id) loads the block of input j + lane, and the chunk's blocks come
  * from subgroupBroadcast (a chunk is one input per lane). With `dealBlocks` (the split
- * kernel), `lane` is the lane that takes groups of blocks lane, lane + L, …. The last layer
+ * kernel), `lane` is the lane that takes groups of blocks lane, lane + L, …, G dividing the
+ * block count. Otherwise a hidden layer with an odd number of blocks takes them in pairs and
+ * the last one alone, in a second loop (Caffe's 500 outputs are 125 blocks: without it, every
+ * step would load its inputs for one block); the last layer keeps one loop with G dividing its
+ * blocks (two blocks a step there made SwiftShader's compile run for minutes). The last layer
  * stores the scores of the images that exist.
  */
 function vectorWgsl(i: number, stage: FusedVectorStage, source: string, sourceStride: number, isLast: boolean, o: LaneDenseOptions): string {
+  const blocks = stage.paddedOut / 4;
+  const pairs = Math.min(kDenseBlocks, blocks);
+  let G = pairs;
+  while (blocks % G !== 0) G--;
+  const loops =
+    o.dealBlocks || isLast || G === pairs
+      ? [blockLoopWgsl(i, stage, source, sourceStride, isLast, o, G, 0, blocks)]
+      : [blockLoopWgsl(i, stage, source, sourceStride, isLast, o, pairs, 0, blocks - (blocks % pairs)), blockLoopWgsl(i, stage, source, sourceStride, isLast, o, 1, blocks - (blocks % pairs), blocks)];
+  return `
+fn vector${i}(i: u32, stride: u32, count: u32, lane: u32) {${loops.join('')}
+}`;
+}
+
+/** The loop over output blocks [from, to) of vector{i}(), G blocks a step. */
+function blockLoopWgsl(i: number, stage: FusedVectorStage, source: string, sourceStride: number, isLast: boolean, o: LaneDenseOptions, G: number, from: number, to: number): string {
   const K = o.images;
   const n = stage.inFeatures;
-  const blocks = stage.paddedOut / 4;
-  let G = Math.min(kDenseBlocks, blocks);
-  while (blocks % G !== 0) G--;
   const chunk = n % kDenseChunk === 0 ? kDenseChunk : 1;
   const broadcast = o.broadcast && chunk === kLaneWorkgroupSize;
   const rbf = stage.kind === 'rbf';
@@ -103,14 +119,12 @@ function vectorWgsl(i: number, stage: FusedVectorStage, source: string, sourceSt
     }
   }
   return `
-fn vector${i}(i: u32, stride: u32, count: u32, lane: u32) {
-  for (var q = ${o.dealBlocks ? `lane * ${G}u` : '0u'}; q < ${blocks}u; q += ${o.dealBlocks ? `kWorkgroupSize * ${G}u` : `${G}u`}) {
+  for (var q = ${o.dealBlocks ? `lane * ${G}u` : `${from}u`}; q < ${to}u; q += ${o.dealBlocks ? `kWorkgroupSize * ${G}u` : `${G}u`}) {
     let w = ${stage.weightOffset / 4}u + q * ${n}u;
 ${init.join('\n')}
     for (var j = 0u; j < ${n}u; j += ${chunk}u) {
 ${lines.join('\n')}
     }
 ${finish.join('\n')}
-  }
-}`;
+  }`;
 }
