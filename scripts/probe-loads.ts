@@ -12,6 +12,9 @@
  * - `constant index, workgroup` / `loop index, workgroup`: w[t] / w[j + t] from a workgroup array;
  * - `constant index, storage fixed`: rf[t] from a storage array of fixed size;
  * - `constant index, storage rt`: r[t] from a runtime-sized storage array (`array<f32>`);
+ * - `loop index, storage vec4`: rv[j + t], a vec4f from storage (4 floats per load);
+ * - `loop index, texture r32f` / `loop index, texture rgba32f`: textureLoad at (j + t, lane),
+ *   one float or four per load (a texel fetch is SwiftShader's sampler path, not a gather);
  * - `no load`: the arithmetic alone, subtracted from the others.
  *
  * Prints, per probe, the median and fastest wall time and the cost of one 4-lane load in
@@ -39,6 +42,8 @@ interface Probe {
   readonly load: (t: number) => string;
   /** Declarations and set-up the probe needs. */
   readonly setup?: string;
+  /** Floats one load brings (1 unless a vector or a texel). */
+  readonly floats?: number;
 }
 
 const kProbes: readonly Probe[] = [
@@ -50,6 +55,9 @@ const kProbes: readonly Probe[] = [
   { name: 'loop index, workgroup', load: (t) => `w[j + ${t}u]`, setup: fillWorkgroup() },
   { name: 'constant index, storage fixed', load: (t) => `rf[${t}u] + f32(j)` },
   { name: 'constant index, storage rt', load: (t) => `r[${t}u] + f32(j)` },
+  { name: 'loop index, storage vec4', load: (t) => `dot(rv[j + ${t}u], vec4f(1.0))`, floats: 4 },
+  { name: 'loop index, texture r32f', load: (t) => `textureLoad(tx, vec2u(j + ${t}u, lid), 0).x` },
+  { name: 'loop index, texture rgba32f', load: (t) => `dot(textureLoad(tq, vec2u(j + ${t}u, lid), 0), vec4f(1.0))`, floats: 4 },
 ];
 
 function fillWorkgroup(): string {
@@ -72,6 +80,9 @@ function probeWgsl(probe: Probe): string {
 var<private> a: array<f32, ${kArrayLength}>;
 var<workgroup> w: array<f32, ${kArrayLength}>;
 @group(0) @binding(2) var<storage, read> rf: array<f32, ${kArrayLength}>;
+@group(0) @binding(3) var<storage, read> rv: array<vec4f>;
+@group(0) @binding(4) var tx: texture_2d<f32>;
+@group(0) @binding(5) var tq: texture_2d<f32>;
 
 @compute @workgroup_size(${kWorkgroupSize})
 fn main(@builtin(global_invocation_id) g: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -108,12 +119,19 @@ async function main(): Promise<void> {
   const { device, adapterName } = await nodeGpuDevice();
   const shared = device.createBuffer({ label: 'probe.r', size: kArrayLength * 4, usage: GPUBufferUsage.STORAGE });
   const out = device.createBuffer({ label: 'probe.out', size: kWorkgroups * kWorkgroupSize * 4, usage: GPUBufferUsage.STORAGE });
+  const shared4 = device.createBuffer({ label: 'probe.rv', size: kArrayLength * 16, usage: GPUBufferUsage.STORAGE });
+  const textureSize = [kArrayLength, kWorkgroupSize];
+  const tx = device.createTexture({ label: 'probe.tx', size: textureSize, format: 'r32float', usage: GPUTextureUsage.TEXTURE_BINDING });
+  const tq = device.createTexture({ label: 'probe.tq', size: textureSize, format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING });
   const layout = device.createBindGroupLayout({
     label: 'probe.layout',
     entries: [
       { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
       { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
       { binding: 2, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+      { binding: 3, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+      { binding: 4, visibility: GPUShaderStage.COMPUTE, texture: { sampleType: 'unfilterable-float' } },
+      { binding: 5, visibility: GPUShaderStage.COMPUTE, texture: { sampleType: 'unfilterable-float' } },
     ],
   });
   const bindGroup = device.createBindGroup({
@@ -123,6 +141,9 @@ async function main(): Promise<void> {
       { binding: 0, resource: { buffer: shared } },
       { binding: 1, resource: { buffer: out } },
       { binding: 2, resource: { buffer: shared } },
+      { binding: 3, resource: { buffer: shared4 } },
+      { binding: 4, resource: tx.createView() },
+      { binding: 5, resource: tq.createView() },
     ],
   });
   const runs = await Promise.all(
@@ -160,8 +181,9 @@ async function main(): Promise<void> {
     const sorted = [...times].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     const perLoad = ((fastest(times) - baseline) * 1e6 * cores) / simdLoads;
-    const cost = probe === kProbes[0] ? '(baseline)' : `${perLoad.toFixed(2)} ns per 4-lane load`;
-    console.log(`${probe.name.padEnd(22)} median ${median.toFixed(2).padStart(7)} ms  fastest ${fastest(times).toFixed(2).padStart(7)} ms  ${cost}`);
+    const floats = probe.floats ?? 1;
+    const cost = probe === kProbes[0] ? '(baseline)' : `${perLoad.toFixed(2)} ns per 4-lane load${floats > 1 ? ` (${floats} floats a lane: ${(perLoad / floats).toFixed(2)} ns per float)` : ''}`;
+    console.log(`${probe.name.padEnd(29)} median ${median.toFixed(2).padStart(7)} ms  fastest ${fastest(times).toFixed(2).padStart(7)} ms  ${cost}`);
   }
   device.destroy();
 }
