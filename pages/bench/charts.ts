@@ -167,7 +167,7 @@ const kFamilyEngines: readonly EngineId[] = ['webgpu-default', 'ort-wasm', 'ort-
  * The family figure: per model, ours (default options) against ONNX Runtime Web WASM and
  * WebGPU on the same file, each alone: images/s at the run's largest batch and the cold start,
  * on log axes; each model's label carries ours ÷ ORT WASM at that batch, the family table's
- * ratio (the issue's bar is 0.5×).
+ * ratio.
  */
 function familyCharts(container: HTMLElement, result: BenchResult, solo: SoloTables, adapter: string): Chart[] {
   const batch = solo.batches[solo.batches.length - 1]!;
