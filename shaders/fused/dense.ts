@@ -61,10 +61,9 @@ function vectorWgsl(i: number, stage: FusedVectorStage, source: string, sourceSt
   const pairs = Math.min(kDenseBlocks, blocks);
   let G = pairs;
   while (blocks % G !== 0) G--;
-  const loops =
-    o.dealBlocks || isLast || G === pairs
-      ? [blockLoopWgsl(i, stage, source, sourceStride, isLast, o, G, 0, blocks)]
-      : [blockLoopWgsl(i, stage, source, sourceStride, isLast, o, pairs, 0, blocks - (blocks % pairs)), blockLoopWgsl(i, stage, source, sourceStride, isLast, o, 1, blocks - (blocks % pairs), blocks)];
+  const loop = (g: number, from: number, to: number) => blockLoopWgsl(i, stage, source, sourceStride, isLast, o, g, from, to);
+  const paired = blocks - (blocks % pairs);
+  const loops = o.dealBlocks || isLast || paired === blocks ? [loop(G, 0, blocks)] : [loop(pairs, 0, paired), loop(1, paired, blocks)];
   return `
 fn vector${i}(i: u32, stride: u32, count: u32, lane: u32) {${loops.join('')}
 }`;
